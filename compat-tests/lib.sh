@@ -1,0 +1,511 @@
+# shellcheck shell=bash
+# compat-tests/lib.sh: a small library for the compatibility tests.
+#
+# Each test sources this file. It builds two-node heartbeat labs in network namespaces, runs the original
+# heartbeat (Debian's 3.0.6) and/or our daemon as nodes, and offers the checks the tests need.
+#
+#   lab_up P / lab_down P        namespaces P-a, P-b (nodes), P-c (client), P-sw (bridge)
+#   write_config NODE [k=v ...]  ha.cf, haresources, authkeys of NODE in the current lab (see write_config)
+#   node_run P NODE CMD...       run CMD "on" node NODE (its hostname, /etc/ha.d, /run, /var/lib/heartbeat)
+#   start_node P NODE orig|ours  start a daemon; stop_node P NODE (heartbeat -k); crash_node / revive_node
+#   node_status_from P NODE OTHER  `cl_status nodestatus OTHER` asked on NODE
+#   vip_holder P                 a, b, none or both
+#   client_ping_start P / client_ping_window P   lost-reply window of a client pinging the VIP, in ms
+#   wait_for SECONDS CMD...      poll CMD every 0.1 s until it succeeds, at most SECONDS
+#   log_has NODE REGEX / log_count NODE REGEX / log_file NODE
+#   assert DESC CMD... / assert_eq DESC ACTUAL EXPECTED / fail MSG / skip MSG
+#
+# Topology (as in ../shared/lab/lab.sh, but the veth ends are created directly inside the namespaces, so no test
+# interface ever exists in the root namespace):
+#   eth0 of a, b, c on bridge br0 in P-sw: service net 198.51.100.0/24, a .1, b .2, client .100, VIP .254
+#   eth1 of a and b: one veth pair, heartbeat link 192.0.2.0/24, a .1, b .2 (broadcast address set, for `bcast`)
+# Node state: $LAB_ROOT/P/NODE/{etc,run,lib,log}: etc -> /etc/ha.d, run -> /run, lib -> /var/lib/heartbeat inside
+# the node; log/ holds what the harness itself records (daemon stdout/stderr). The node's heartbeat log file is
+# /var/lib/heartbeat/ha-log, so it lands in lib/ha-log.
+#
+# $LAB_ROOT is a fresh temporary directory per test run. The EXIT trap tears down every lab made under it
+# (also on failure or Ctrl-C), deletes the directory when the test passed and keeps it (path printed) when not.
+#
+# Environment: OURS_BIN (our daemon; default <repo>/target/release/heartbeat), ORIG_BIN (found automatically),
+# LAB_KEEP=1 keeps $LAB_ROOT even after a pass, LAB_TMP (parent of $LAB_ROOT, default /tmp).
+
+COMPAT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$COMPAT_DIR/.." && pwd)
+OURS_BIN=${OURS_BIN:-$REPO_DIR/target/release/heartbeat}
+VIP=198.51.100.254
+LAB_FAILED=0
+LAB_P=${LAB_P:-}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reporting
+
+# Dump the end of both nodes' logs of the current lab (called on failure).
+dump_logs() {
+  local P=${1:-$LAB_P} n f
+  [ -n "$P" ] || return 0
+  for n in a b; do
+    f=$LAB_ROOT/$P/$n/lib/ha-log
+    echo "----- last lines of $n's log ($f) -----" >&2
+    if [ -f "$f" ]; then tail -n "${LAB_DUMP_LINES:-40}" "$f" >&2; else echo "(no log file)" >&2; fi
+    f=$LAB_ROOT/$P/$n/log/daemon.out
+    if [ -s "$f" ]; then
+      echo "----- $n: daemon stdout/stderr ($f) -----" >&2
+      tail -n 10 "$f" >&2
+    fi
+  done
+}
+
+# fail MSG: report a failed check with the nodes' logs and end the test (the EXIT trap cleans up).
+fail() {
+  LAB_FAILED=1
+  echo "FAIL: $*" >&2
+  dump_logs
+  exit 1
+}
+
+# skip MSG: a loud banner, exit 0. Only for "this machine cannot run the test" (not root, daemon not built).
+skip() {
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+  echo "!!! SKIP: $*" >&2
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+  exit 0
+}
+
+# assert DESC CMD...: CMD must succeed.
+assert() {
+  local desc=$1
+  shift
+  "$@" || fail "$desc (command: $*)"
+}
+
+# assert_eq DESC ACTUAL EXPECTED
+assert_eq() {
+  [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+}
+
+# note MSG: progress line with a timestamp relative to the start of the test.
+note() {
+  local now
+  now=$(now_ms)
+  printf '[%6.1fs] %s\n' "$(((now - LAB_T0) / 100))e-1" "$*"
+}
+
+# now_ms: wall clock in milliseconds (no fork for the clock itself).
+now_ms() {
+  local t=${EPOCHREALTIME/./}
+  echo $((t / 1000))
+}
+
+# wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; fail (status 1) after SECONDS.
+wait_for() {
+  local limit_ms deadline
+  limit_ms=$(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')
+  shift
+  deadline=$(($(now_ms) + limit_ms))
+  while :; do
+    "$@" && return 0
+    [ "$(now_ms)" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pre-flight: root, tools, the original daemon. Not root: SKIP. Root but something missing: FAIL.
+
+if [ "$(id -u)" != 0 ]; then
+  skip "compat tests need root (network namespaces); not run here."
+fi
+for _t in ip unshare awk ping; do
+  command -v "$_t" >/dev/null || fail "setup: required tool '$_t' not found"
+done
+ORIG_BIN=${ORIG_BIN:-}
+if [ -z "$ORIG_BIN" ]; then
+  for _b in /usr/libexec/heartbeat/heartbeat /usr/lib/heartbeat/heartbeat; do
+    if [ -x "$_b" ]; then ORIG_BIN=$_b; break; fi
+  done
+fi
+[ -n "$ORIG_BIN" ] && [ -x "$ORIG_BIN" ] ||
+  fail "setup: the original heartbeat is not installed (apt-get install -y heartbeat resource-agents)"
+command -v cl_status >/dev/null || fail "setup: cl_status not found (package heartbeat)"
+unset _t _b
+
+LAB_ROOT=$(mktemp -d "${LAB_TMP:-/tmp}/hbcompat.XXXXXX") || fail "setup: cannot make a temporary directory"
+LAB_T0=$(now_ms)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Processes
+
+# pid_alive PID
+pid_alive() {
+  local s
+  [ -n "$1" ] && s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  s=${s##*) }
+  [ "${s%% *}" != Z ]
+}
+
+# descendants PID: PID and every process below it, from the ppid field of /proc/*/stat (the command name may
+# contain blanks or parentheses, so the fields are taken after its last closing parenthesis).
+descendants() {
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+    { n = split($0, part, ") "); split(part[n], f, " "); parent[$1] = f[2] }
+    END {
+      want[root] = 1; print root
+      for (round = 0; round < 20; round++) {
+        changed = 0
+        for (c in parent) if (!(c in want) && (parent[c] in want)) { want[c] = 1; print c; changed = 1 }
+        if (!changed) break
+      }
+    }'
+}
+
+# node_pid P NODE: the pid in the node's pid file if that process lives (else prints nothing, status 1).
+node_pid() {
+  local f=$LAB_ROOT/$1/$2/run/heartbeat.pid pid
+  [ -f "$f" ] || return 1
+  pid=$(tr -d ' \n' <"$f")
+  pid_alive "$pid" || return 1
+  echo "$pid"
+}
+
+# node_procs P NODE: the daemon's master process and all its descendants.
+node_procs() {
+  local pid
+  pid=$(node_pid "$1" "$2") || return 0
+  descendants "$pid"
+}
+
+# kill_tree SIGNAL PIDS...: stop the listed processes, then look again for children forked meanwhile and send
+# SIGNAL to all (three rounds at most).
+kill_tree() {
+  local sig=$1 round p all
+  shift
+  all="$*"
+  for round in 1 2 3; do
+    [ -n "$all" ] || return 0
+    for p in $all; do kill -STOP "$p" 2>/dev/null; done
+    all=$(for p in $all; do descendants "$p"; done | sort -u)
+  done
+  for p in $all; do kill -"$sig" "$p" 2>/dev/null; kill -CONT "$p" 2>/dev/null; done
+  return 0
+}
+
+# record_pid P PID: remember a process started for lab P (killed by lab_down).
+record_pid() {
+  echo "$2" >>"$LAB_ROOT/$1/pids"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Labs
+
+ns_exists() {
+  ip netns list 2>/dev/null | awk '{ print $1 }' | grep -qx -- "$1"
+}
+
+# must CMD...: a setup step; its failure fails the test (we are root, so setup must work).
+must() {
+  "$@" || fail "setup step failed: $*"
+}
+
+# lab_up P: build the namespaces and the node directories of lab P and make it the current lab.
+lab_up() {
+  local P=$1 n d
+  [ -n "$P" ] && [ ${#P} -le 10 ] || fail "lab prefix '$P' must be 1-10 characters"
+  ns_exists "$P-a" && fail "a lab named $P already exists (namespace $P-a)"
+  LAB_P=$P
+  mkdir -p "$LAB_ROOT/$P" # from here on the EXIT trap tears this lab down
+  for n in sw a b c; do must ip netns add "$P-$n"; done
+  must ip -n "$P-sw" link add br0 type bridge
+  must ip -n "$P-sw" link set br0 up
+  must ip -n "$P-sw" link set lo up
+  for n in a b c; do
+    must ip -n "$P-$n" link add eth0 type veth peer name "port-$n" netns "$P-sw"
+    must ip -n "$P-sw" link set dev "port-$n" master br0 up
+    must ip -n "$P-$n" link set lo up
+    must ip -n "$P-$n" link set eth0 up
+  done
+  must ip -n "$P-a" addr add 198.51.100.1/24 brd + dev eth0
+  must ip -n "$P-b" addr add 198.51.100.2/24 brd + dev eth0
+  must ip -n "$P-c" addr add 198.51.100.100/24 brd + dev eth0
+  must ip -n "$P-a" link add eth1 type veth peer name eth1 netns "$P-b"
+  must ip -n "$P-a" addr add 192.0.2.1/24 brd + dev eth1
+  must ip -n "$P-b" addr add 192.0.2.2/24 brd + dev eth1
+  must ip -n "$P-a" link set eth1 up
+  must ip -n "$P-b" link set eth1 up
+  for n in a b; do
+    d=$LAB_ROOT/$P/$n
+    must mkdir -p "$d/etc" "$d/run/heartbeat/ccm" "$d/run/heartbeat/crm" "$d/run/heartbeat/dopd" \
+      "$d/run/resource-agents" "$d/lib" "$d/log"
+    [ -d /etc/ha.d ] && must cp -a /etc/ha.d/. "$d/etc/"
+    [ -d /var/lib/heartbeat ] && must cp -a /var/lib/heartbeat/. "$d/lib/"
+    # never inherit another node's identity or state
+    rm -f "$d/lib/hb_uuid" "$d/lib/hb_generation" "$d/lib/fifo" "$d/lib/ha-log" "$d/lib/ha-debug"
+    rm -f "$d/etc/ha.cf" "$d/etc/haresources" "$d/etc/authkeys"
+    chown -R hacluster:haclient "$d/run/heartbeat" 2>/dev/null || true
+    chmod 750 "$d/run/heartbeat"
+  done
+}
+
+# lab_down P: kill every process of lab P (daemons by their pid files and descendants, recorded pids, then
+# whatever still runs inside the lab's own namespaces) and delete the namespaces. Idempotent. Keeps the files.
+lab_down() {
+  local P=$1 n pids
+  [ -d "$LAB_ROOT/$P" ] || return 0
+  for n in a b; do
+    pids=$(node_procs "$P" "$n")
+    [ -n "$pids" ] && kill_tree KILL $pids
+  done
+  if [ -f "$LAB_ROOT/$P/pids" ]; then
+    for n in $(cat "$LAB_ROOT/$P/pids"); do pid_alive "$n" && kill -KILL "$n" 2>/dev/null; done
+  fi
+  for n in a b c sw; do
+    if ns_exists "$P-$n"; then
+      # every process in a namespace this test created was started by this test
+      pids=$(ip netns pids "$P-$n" 2>/dev/null)
+      [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+      ip netns del "$P-$n" 2>/dev/null || echo "warning: could not delete namespace $P-$n" >&2
+    fi
+  done
+  return 0
+}
+
+# The EXIT trap: tear down every lab of this run; keep the files if anything failed.
+lab_cleanup() {
+  local rc=$? d
+  trap - EXIT INT TERM
+  for d in "$LAB_ROOT"/*/; do
+    [ -d "$d" ] || continue
+    d=${d%/}
+    lab_down "${d##*/}"
+  done
+  if [ "$rc" = 0 ] && [ "$LAB_FAILED" = 0 ] && [ "${LAB_KEEP:-0}" = 0 ]; then
+    rm -rf "$LAB_ROOT"
+  else
+    echo "lab files (node logs, configs) kept in $LAB_ROOT" >&2
+  fi
+  exit "$rc"
+}
+trap lab_cleanup EXIT
+trap 'echo "interrupted" >&2; LAB_FAILED=1; exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running things on a node
+
+# node_run P NODE CMD...: run CMD in namespace P-NODE with hostname NODE and, in a mount namespace of its own,
+# the node's etc/run/lib bound on /etc/ha.d, /run and /var/lib/heartbeat. LAB_BINDS="SRC=DST ..." adds binds.
+# Each call makes a fresh mount namespace over the same directories, so later calls see the pid file, the API
+# socket and the FIFO of a daemon started earlier.
+node_run() {
+  local P=$1 n=$2
+  shift 2
+  local d=$LAB_ROOT/$P/$n
+  [ -d "$d" ] || fail "node_run: no node $n in lab $P"
+  ip netns exec "$P-$n" unshare --uts --mount --propagation private sh -c '
+    d=$1; n=$2; binds=$3; shift 3
+    hostname "$n" || exit 125
+    for b in $binds; do mkdir -p "${b#*=}" && mount --bind "${b%%=*}" "${b#*=}" || exit 125; done
+    mkdir -p /etc/ha.d /var/lib/heartbeat
+    mount --bind "$d/etc" /etc/ha.d && mount --bind "$d/run" /run &&
+      mount --bind "$d/lib" /var/lib/heartbeat || exit 125
+    exec "$@"' sh "$d" "$n" "${LAB_BINDS:-}" "$@"
+}
+
+# impl_bin IMPL: the daemon binary of an implementation.
+impl_bin() {
+  case $1 in
+  orig) echo "$ORIG_BIN" ;;
+  ours) echo "$OURS_BIN" ;;
+  *) fail "unknown implementation '$1' (orig or ours)" ;;
+  esac
+}
+
+# start_node P NODE IMPL: start the daemon (it daemonizes itself) and wait until its pid file names a live
+# process (at most 10 s). The daemon's own stdout/stderr go to NODE/log/daemon.out.
+start_node() {
+  local P=$1 n=$2 impl=$3 bin d
+  bin=$(impl_bin "$impl")
+  d=$LAB_ROOT/$P/$n
+  [ -x "$bin" ] || fail "start_node: $impl daemon $bin not executable"
+  echo "$impl" >"$d/impl"
+  echo "=== $(date '+%F %T') start $impl: $bin" >>"$d/log/daemon.out"
+  node_run "$P" "$n" "$bin" >>"$d/log/daemon.out" 2>&1 </dev/null ||
+    fail "start_node: $impl daemon on $n exited with status $? (see $d/log/daemon.out)"
+  wait_for 10 node_pid "$P" "$n" >/dev/null || fail "start_node: no live pid file for $n after 10 s"
+}
+
+# stop_node P NODE: `heartbeat -k` of the implementation that runs there (bounded: 40 s), then the master must
+# be gone.
+stop_node() {
+  local P=$1 n=$2 impl bin pid
+  impl=$(cat "$LAB_ROOT/$P/$n/impl" 2>/dev/null) || fail "stop_node: $n was never started"
+  bin=$(impl_bin "$impl")
+  pid=$(node_pid "$P" "$n") || return 0
+  node_run "$P" "$n" timeout 40 "$bin" -k >>"$LAB_ROOT/$P/$n/log/daemon.out" 2>&1 ||
+    fail "stop_node: $impl heartbeat -k on $n failed or timed out"
+  wait_for 5 eval "! pid_alive $pid" || fail "stop_node: $n's daemon (pid $pid) still runs after -k"
+}
+
+# crash_node P NODE: the machine dies: both links down, SIGKILL to the daemon and everything below it, and
+# (as a reboot would) its volatile state goes: the VIP leaves eth0 and /run/resource-agents is emptied.
+crash_node() {
+  local P=$1 n=$2 pids
+  ip -n "$P-$n" link set eth1 down
+  ip -n "$P-$n" link set eth0 down
+  pids=$(node_procs "$P" "$n")
+  [ -n "$pids" ] || fail "crash_node: no daemon runs on $n"
+  kill_tree KILL $pids
+  ip -n "$P-$n" addr del "$VIP/24" dev eth0 2>/dev/null
+  rm -rf "$LAB_ROOT/$P/$n/run/resource-agents"/*
+  wait_for 5 eval "[ -z \"\$(node_procs $P $n)\" ]" || fail "crash_node: $n's daemon survived SIGKILL"
+}
+
+# kill_node P NODE: SIGKILL of the daemon and its descendants only (links stay up).
+kill_node() {
+  local pids
+  pids=$(node_procs "$1" "$2")
+  [ -n "$pids" ] || fail "kill_node: no daemon runs on $2"
+  kill_tree KILL $pids
+  wait_for 5 eval "[ -z \"\$(node_procs $1 $2)\" ]" || fail "kill_node: $2's daemon survived SIGKILL"
+}
+
+# revive_node P NODE: links up again after crash_node (start the daemon separately).
+revive_node() {
+  must ip -n "$1-$2" link set eth0 up
+  must ip -n "$1-$2" link set eth1 up
+}
+
+# node_status_from P NODE OTHER: what NODE's daemon says of OTHER through the client API (cl_status).
+node_status_from() {
+  node_run "$1" "$2" timeout 5 cl_status nodestatus "$3" 2>/dev/null
+}
+
+# generation P NODE: the node's hb_generation (0 when absent).
+generation() {
+  local f=$LAB_ROOT/$1/$2/lib/hb_generation
+  if [ -f "$f" ]; then tr -d ' \n' <"$f"; else echo 0; fi
+}
+
+# vip_holder P: which node has the VIP on eth0: a, b, none or both.
+vip_holder() {
+  local P=${1:-$LAB_P} n holders=
+  for n in a b; do
+    if ip -n "$P-$n" -4 addr show dev eth0 2>/dev/null | grep -q " $VIP/"; then holders="$holders$n"; fi
+  done
+  case $holders in
+  "") echo none ;;
+  ab) echo both ;;
+  *) echo "$holders" ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# The client: ping the VIP every 20 ms during a failover.
+
+# client_ping_start P: start pinging the VIP from the client namespace (bounded: stops by itself after 150 s).
+client_ping_start() {
+  local P=$1
+  ip netns exec "$P-c" ping -D -n -i 0.02 -W 1 -w 150 "$VIP" >"$LAB_ROOT/$P/ping.out" 2>&1 &
+  echo $! >"$LAB_ROOT/$P/ping.pid"
+  record_pid "$P" $!
+}
+
+# client_ping_window P: stop the pinger and print the longest silence between two consecutive replies, in ms,
+# with the times of the last reply before and the first reply after it. Status 1 when there was no reply on
+# both sides of the gap.
+client_ping_window() {
+  local P=$1 pid
+  pid=$(cat "$LAB_ROOT/$P/ping.pid")
+  kill -INT "$pid" 2>/dev/null
+  wait_for 3 eval "! pid_alive $pid" || kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  awk '
+    /bytes from/ {
+      t = substr($1, 2, length($1) - 2) + 0
+      if (n > 0 && t - prev > gap) { gap = t - prev; before = prev; after = t }
+      prev = t; n++
+    }
+    END {
+      if (n < 2 || gap == 0) { print "no-window replies=" n; exit 1 }
+      printf "%d ms (last reply before %.3f, first after %.3f, %d replies)\n", gap * 1000, before, after, n
+    }' "$LAB_ROOT/$P/ping.out"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Logs (of the current lab, $LAB_P)
+
+log_file() {
+  echo "$LAB_ROOT/$LAB_P/$1/lib/ha-log"
+}
+
+# log_has NODE REGEX (extended regular expression)
+log_has() {
+  grep -Eq -- "$2" "$(log_file "$1")" 2>/dev/null
+}
+
+# log_count NODE REGEX: number of matching lines (0 when there is no log yet).
+log_count() {
+  local c
+  c=$(grep -Ec -- "$2" "$(log_file "$1")" 2>/dev/null) || c=0
+  echo "${c:-0}"
+}
+
+# log_count_above NODE REGEX N: true when more than N lines match (for "a new line appeared").
+log_count_above() {
+  [ "$(log_count "$1" "$2")" -gt "$3" ]
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Configuration
+
+# write_config NODE [key=value ...]: write NODE's ha.cf, haresources and authkeys (mode 600) in the current lab.
+#   auth=crc|md5|sha1   key=KEY (md5/sha1)   authidx=N (default 1)
+#   medium=ucast|bcast|mcast   mcast_group=ADDR (default 239.0.0.1)   udpport=694
+#   keepalive=200ms deadtime=1 warntime=500ms initdead=2   auto_failback=on|off|legacy (legacy: no line)
+#   resources="a IPaddr::198.51.100.254/24/eth0" (empty: no resource line)   extra="directive lines"
+write_config() {
+  local n=$1
+  shift
+  local auth=crc key= authidx=1 medium=ucast mcast_group=239.0.0.1 udpport=694 keepalive=200ms deadtime=1
+  local warntime=500ms initdead=2 auto_failback=on resources="a IPaddr::$VIP/24/eth0" extra= kv
+  for kv in "$@"; do
+    case $kv in
+    auth=* | key=* | authidx=* | medium=* | mcast_group=* | udpport=* | keepalive=* | deadtime=* | \
+      warntime=* | initdead=* | auto_failback=* | resources=* | extra=*)
+      local "$kv" ;;
+    *) fail "write_config: unknown option '$kv'" ;;
+    esac
+  done
+  local d=$LAB_ROOT/$LAB_P/$n/etc
+  [ -d "$d" ] || fail "write_config: no node $n in lab $LAB_P"
+  {
+    echo "# written by compat-tests/lib.sh write_config"
+    echo "logfacility none"
+    echo "logfile /var/lib/heartbeat/ha-log"
+    echo "debugfile /var/lib/heartbeat/ha-debug"
+    echo "keepalive $keepalive"
+    echo "deadtime $deadtime"
+    echo "warntime $warntime"
+    echo "initdead $initdead"
+    echo "udpport $udpport"
+    case $medium in
+    ucast) echo "ucast eth1 192.0.2.1"; echo "ucast eth1 192.0.2.2" ;;
+    bcast) echo "bcast eth1" ;;
+    mcast) echo "mcast eth1 $mcast_group $udpport 1 0" ;;
+    *) fail "write_config: unknown medium '$medium'" ;;
+    esac
+    [ "$auto_failback" = legacy ] || echo "auto_failback $auto_failback"
+    echo "node a"
+    echo "node b"
+    echo "crm off"
+    [ -z "$extra" ] || printf '%s\n' "$extra"
+  } >"$d/ha.cf"
+  if [ -n "$resources" ]; then printf '%s\n' "$resources" >"$d/haresources"; else : >"$d/haresources"; fi
+  case $auth in
+  crc) printf 'auth %s\n%s crc\n' "$authidx" "$authidx" >"$d/authkeys" ;;
+  md5 | sha1)
+    [ -n "$key" ] || fail "write_config: auth $auth needs key=..."
+    printf 'auth %s\n%s %s %s\n' "$authidx" "$authidx" "$auth" "$key" >"$d/authkeys"
+    ;;
+  *) fail "write_config: unknown auth method '$auth'" ;;
+  esac
+  chmod 600 "$d/authkeys"
+}
