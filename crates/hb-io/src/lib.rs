@@ -1,0 +1,12 @@
+//! hb-io: the thin I/O pieces of the heartbeat daemon, each self-contained and independent of the
+//! membership core.
+//!
+//! - [`media`]: UDP sockets for the `ucast`, `bcast` and `mcast` heartbeat media (socket2 + mio).
+//! - [`log`]: the daemon's logger (2.0.8 log file format, debug file, syslog, stderr).
+//! - [`signals`]: blocked signals read through a signalfd registered with mio.
+//! - [`state`]: the files of /var/lib/heartbeat (generation, uuid), the pid file, load average, node name.
+//! - [`daemon`]: daemonizing, and the `-k`, `-s`, `-r` helpers of the command line.
+//!
+//! Nothing here panics on bad input from files or the network: every fallible step returns an error.
+
+pub mod media;
