@@ -149,7 +149,9 @@ mod tests {
     #[test]
     fn set_replaces_first_in_place() {
         let mut m = Message::with_type("status");
-        m.push_str("src", "a").push_str("seq", "1").push_str("src", "z");
+        m.push_str("src", "a")
+            .push_str("seq", "1")
+            .push_str("src", "z");
         m.set_str("src", "b");
         assert_eq!(m.fields[1].value, Value::Str(b"b".to_vec()));
         assert_eq!(m.fields[3].value, Value::Str(b"z".to_vec()));
@@ -160,7 +162,9 @@ mod tests {
     #[test]
     fn numbers() {
         let mut m = Message::new();
-        m.push_str("seq", "1f").push_str("bad", "1g").push_str("d", "17");
+        m.push_str("seq", "1f")
+            .push_str("bad", "1g")
+            .push_str("d", "17");
         assert_eq!(m.get_hex("seq"), Some(0x1f));
         assert_eq!(m.get_hex("bad"), None);
         assert_eq!(m.get_dec("d"), Some(17));
