@@ -9,4 +9,5 @@
 //!
 //! Nothing here panics on bad input from files or the network: every fallible step returns an error.
 
+pub mod log;
 pub mod media;
