@@ -1,0 +1,55 @@
+//! heartbeat's protocol logic as sans-IO state machines.
+//!
+//! Nothing here touches a socket, a clock, a file or a process: time is passed in as
+//! `now`, bytes come in through `handle_datagram`, and everything the daemon must do
+//! comes out of `poll_transmit`, `poll_event` and `poll_timeout`. The daemon (crate
+//! `hb-daemon`) drives it from a mio loop; the tests drive whole clusters in virtual time.
+//!
+//! - [`timers`]: every timing rule (dead times, the announced `dt`, start-up bump).
+//! - [`membership`]: heartbeats, node and link states, sequencing, acks, retransmission.
+
+pub mod history;
+pub mod membership;
+pub mod rng;
+pub mod seqtrack;
+pub mod timers;
+
+pub use membership::{Membership, MembershipConfig, NodeStatus};
+
+use hb_wire::Message;
+
+/// Severity of a log line, as the original names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Emerg,
+    Alert,
+    Crit,
+    Error,
+    Warn,
+    Notice,
+    Info,
+    Debug,
+}
+
+/// What the core reports to the daemon.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A log line, with the original's wording where it has one.
+    Log(Level, String),
+    /// A node's status changed (`dead` included, which never goes on the wire).
+    NodeStatus { node: String, status: String },
+    /// A link of a node went up or down.
+    LinkStatus {
+        node: String,
+        link: String,
+        up: bool,
+    },
+    /// A node was declared dead.
+    NodeDead { node: String },
+    /// A node came back with a higher generation.
+    NodeRestarted { node: String },
+    /// Our communication is up: we are `active`.
+    CommUp,
+    /// A message for the upper layers (resources, clients), ours included.
+    Message { from: String, msg: Message },
+}

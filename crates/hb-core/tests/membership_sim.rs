@@ -1,0 +1,293 @@
+//! Whole clusters in virtual time: thousands of seeded runs with loss, duplication,
+//! delay, reordering, partitions and crashes. A failing run prints its seed; replay one
+//! seed with `SIM_SEED=N cargo test -p hb-core --test membership_sim`.
+
+mod sim;
+
+use std::time::Duration;
+
+use sim::{Cluster, Net};
+
+fn runs() -> u64 {
+    if let Ok(n) = std::env::var("SIM_RUNS") {
+        return n.parse().unwrap_or(100);
+    }
+    if cfg!(debug_assertions) {
+        150
+    } else {
+        1500
+    }
+}
+
+fn seeds() -> Vec<u64> {
+    match std::env::var("SIM_SEED") {
+        Ok(s) => vec![s.parse().expect("SIM_SEED must be a number")],
+        Err(_) => (1..=runs()).collect(),
+    }
+}
+
+/// Runs `f` for every seed; on a failure reports the seed and re-raises.
+fn for_seeds(name: &str, f: impl Fn(u64) + std::panic::RefUnwindSafe) {
+    for seed in seeds() {
+        if let Err(e) = std::panic::catch_unwind(|| f(seed)) {
+            eprintln!("{name}: FAILED with seed {seed} (replay: SIM_SEED={seed})");
+            std::panic::resume_unwind(e);
+        }
+    }
+}
+
+#[test]
+fn two_nodes_come_up_active_on_a_clean_network() {
+    let net = Net {
+        loss: 0,
+        dup: 0,
+        max_delay: Duration::from_millis(5),
+    };
+    let mut c = Cluster::new(2, net, 1);
+    c.run_for(Duration::from_secs(3));
+    assert_eq!(c.status_of(0, 1), "active");
+    assert_eq!(c.status_of(1, 0), "active");
+    assert!(c.nodes[0].m.comm_up() && c.nodes[1].m.comm_up());
+    let logs = c.logs(0).join("\n");
+    assert!(logs.contains("Link b:eth1 up."), "{logs}");
+    assert!(
+        logs.contains("Link a:eth1 up."),
+        "own link from looped-back datagrams: {logs}"
+    );
+    assert!(
+        logs.contains("Status update for node b: status active"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("Comm_now_up(): updating status to active"),
+        "{logs}"
+    );
+    assert!(c.deaths(0, 1).is_empty() && c.deaths(1, 0).is_empty());
+}
+
+#[test]
+fn lone_node_goes_active_after_initdead() {
+    let net = Net {
+        loss: 0,
+        dup: 0,
+        max_delay: Duration::from_millis(5),
+    };
+    let mut c = Cluster::new(2, net, 2);
+    c.crash(1);
+    c.run_for(Duration::from_millis(1900));
+    assert!(!c.nodes[0].m.comm_up(), "must wait initdead (2 s)");
+    c.run_for(Duration::from_millis(200));
+    assert!(c.nodes[0].m.comm_up());
+    assert_eq!(c.status_of(0, 1), "dead");
+    assert_eq!(c.deaths(0, 1).len(), 1);
+}
+
+#[test]
+fn crash_is_detected_within_deadtime_plus_keepalive() {
+    let net = Net {
+        loss: 0,
+        dup: 0,
+        max_delay: Duration::from_millis(20),
+    };
+    let mut c = Cluster::new(2, net, 3);
+    c.run_for(Duration::from_secs(8));
+    let crash_at = c.now;
+    c.crash(0);
+    c.run_for(Duration::from_secs(3));
+    let d = c.deaths(1, 0);
+    assert_eq!(d.len(), 1);
+    let took = d[0].duration_since(crash_at);
+    assert!(took <= Duration::from_millis(1200), "took {took:?}");
+    assert!(took >= Duration::from_millis(800), "took {took:?}");
+    assert!(c.logs(1).iter().any(|l| l.ends_with("node a: is dead")));
+    assert!(c.logs(1).iter().any(|l| l.ends_with("Link a:eth1 dead.")));
+}
+
+#[test]
+fn announced_dt_is_honoured_during_startup() {
+    // A node crashing 3 s after its start still announces dt = deadtime + 2 s.
+    let net = Net {
+        loss: 0,
+        dup: 0,
+        max_delay: Duration::from_millis(5),
+    };
+    let mut c = Cluster::new(2, net, 4);
+    c.run_for(Duration::from_secs(3));
+    let crash_at = c.now;
+    c.crash(0);
+    c.run_for(Duration::from_secs(5));
+    let took = c.deaths(1, 0)[0].duration_since(crash_at);
+    assert!(
+        took >= Duration::from_millis(2800) && took <= Duration::from_millis(3250),
+        "took {took:?}"
+    );
+}
+
+#[test]
+fn restart_is_seen_with_the_higher_generation() {
+    let net = Net {
+        loss: 0,
+        dup: 0,
+        max_delay: Duration::from_millis(5),
+    };
+    let mut c = Cluster::new(2, net, 5);
+    c.run_for(Duration::from_secs(8));
+    c.crash(0);
+    c.run_for(Duration::from_secs(3));
+    c.restart(0, 101);
+    c.run_for(Duration::from_secs(4));
+    assert_eq!(c.status_of(1, 0), "active");
+    assert_eq!(
+        c.nodes[1].m.peer("a").and_then(|p| p.generation()),
+        Some(101)
+    );
+    assert!(
+        c.logs(1)
+            .iter()
+            .any(|l| l.ends_with("Heartbeat restart on node a")),
+        "{:#?}",
+        c.logs(1)
+    );
+}
+
+#[test]
+fn replayed_old_generation_is_dropped() {
+    let net = Net {
+        loss: 0,
+        dup: 0,
+        max_delay: Duration::from_millis(5),
+    };
+    let mut c = Cluster::new(2, net, 6);
+    c.run_for(Duration::from_secs(6));
+    // Node a restarts with a lower generation: b must refuse it as a replay.
+    c.crash(0);
+    c.restart(0, 99);
+    c.run_for(Duration::from_secs(4));
+    assert!(c
+        .logs(1)
+        .iter()
+        .any(|l| l.contains("attempted replay attack [a]? [gen = 99, curgen = 100]")));
+    assert_eq!(c.status_of(1, 0), "dead");
+    assert!(c.nodes[1].m.counters().dropped_replay > 0);
+}
+
+#[test]
+fn lost_packets_are_retransmitted() {
+    let net = Net {
+        loss: 30,
+        dup: 0,
+        max_delay: Duration::from_millis(10),
+    };
+    let mut c = Cluster::new(2, net, 7);
+    c.run_for(Duration::from_secs(20));
+    let logs = c.logs(1).join("\n");
+    assert!(logs.contains("lost packet(s) for [a]"), "{logs}");
+    assert!(logs.contains("No pkts missing from a!"), "{logs}");
+    assert!(c.nodes[0].m.counters().retransmitted > 0);
+    assert!(c.nodes[1].m.counters().rexmit_requested > 0);
+}
+
+#[test]
+fn partition_and_heal() {
+    let net = Net {
+        loss: 0,
+        dup: 0,
+        max_delay: Duration::from_millis(5),
+    };
+    let mut c = Cluster::new(3, net, 8);
+    c.run_for(Duration::from_secs(8));
+    c.partition(0, 1);
+    c.partition(0, 2);
+    c.run_for(Duration::from_secs(3));
+    assert_eq!(c.status_of(1, 0), "dead");
+    assert_eq!(c.status_of(2, 0), "dead");
+    assert_eq!(c.status_of(1, 2), "active");
+    c.heal();
+    c.run_for(Duration::from_secs(3));
+    assert_eq!(c.status_of(1, 0), "active");
+    assert!(c
+        .logs(1)
+        .iter()
+        .any(|l| l.ends_with("Cluster node a returning after partition.")));
+}
+
+/// The core property, on random networks and cluster sizes: no node is declared dead
+/// while its heartbeats arrive within deadtime, and a crashed node is declared dead
+/// by every live node within deadtime + keepalive.
+#[test]
+fn random_clusters_keep_the_membership_properties() {
+    for_seeds("random_clusters", |seed| {
+        let mut r = hb_core::rng::Rng::new(seed);
+        let n = 2 + r.below(7) as usize;
+        let net = Net {
+            loss: r.below(25),
+            dup: r.below(20),
+            max_delay: Duration::from_millis(r.below(90)),
+        };
+        let mut c = Cluster::new(n, net.clone(), seed);
+        let deadtime = Duration::from_secs(1);
+        let keepalive = Duration::from_millis(200);
+        // Steady state, with maybe a partition in the middle.
+        c.run_for(Duration::from_secs(6 + r.below(3)));
+        if r.below(3) == 0 && n > 2 {
+            let a = r.below(n as u64) as usize;
+            let b = (a + 1 + r.below(n as u64 - 1) as usize) % n;
+            c.partition(a, b);
+            c.run_for(Duration::from_millis(500 + r.below(2500)));
+            c.heal();
+            c.run_for(Duration::from_secs(4));
+        }
+        let victim = r.below(n as u64) as usize;
+        let crash_at = c.now;
+        c.crash(victim);
+        c.run_for(Duration::from_secs(3));
+
+        for obs in 0..n {
+            for subj in 0..n {
+                if obs == subj || obs == victim {
+                    continue;
+                }
+                // Safety: every declaration of death came at least deadtime after the
+                // last heartbeat that refreshed the node.
+                let refreshes = c.refreshes(obs, subj);
+                for d in c.deaths(obs, subj) {
+                    let last = refreshes
+                        .iter()
+                        .filter(|t| **t < d)
+                        .max()
+                        .copied()
+                        .unwrap_or(c.t0);
+                    let quiet = d.duration_since(last);
+                    assert!(
+                        quiet >= deadtime,
+                        "seed {seed}: {} declared {} dead after only {quiet:?} of silence (net {net:?})",
+                        c.names[obs],
+                        c.names[subj]
+                    );
+                }
+            }
+            if obs == victim {
+                continue;
+            }
+            // Liveness: the victim is declared dead within deadtime + keepalive of its crash.
+            let d = c.deaths(obs, victim);
+            let last = d.last().copied();
+            assert!(
+                last.is_some_and(|t| t >= crash_at || c.status_of(obs, victim) == "dead"),
+                "seed {seed}: {} never declared {} dead (net {net:?})",
+                c.names[obs],
+                c.names[victim]
+            );
+            if let Some(t) = last.filter(|t| *t >= crash_at) {
+                assert!(
+                    t.duration_since(crash_at) <= deadtime + keepalive,
+                    "seed {seed}: {} declared {} dead {:?} after the crash",
+                    c.names[obs],
+                    c.names[victim],
+                    t.duration_since(crash_at)
+                );
+            }
+            assert_eq!(c.status_of(obs, victim), "dead", "seed {seed}");
+        }
+    });
+}
