@@ -11,3 +11,4 @@
 
 pub mod log;
 pub mod media;
+pub mod signals;
