@@ -325,6 +325,14 @@ start_node() {
   bin=$(impl_bin "$impl")
   d=$LAB_ROOT/$P/$n
   [ -x "$bin" ] || fail "start_node: $impl daemon $bin not executable"
+  # A killed daemon stays a zombie until PID 1 reaps it (here up to about 2 s), and the original takes a pid
+  # file naming a zombie for "already running": wait until the previous master is really gone.
+  if [ -s "$d/run/heartbeat.pid" ]; then
+    local old
+    old=$(tr -d ' \n' <"$d/run/heartbeat.pid")
+    pid_alive "$old" && fail "start_node: a daemon already runs on $n (pid $old)"
+    wait_for 10 eval "[ ! -e /proc/$old ]" || fail "start_node: $n's previous daemon $old was never reaped"
+  fi
   echo "$impl" >"$d/impl"
   echo "=== $(date '+%F %T') start $impl: $bin" >>"$d/log/daemon.out"
   node_run "$P" "$n" "$bin" >>"$d/log/daemon.out" 2>&1 </dev/null ||
