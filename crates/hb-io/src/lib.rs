@@ -12,3 +12,4 @@
 pub mod log;
 pub mod media;
 pub mod signals;
+pub mod state;
