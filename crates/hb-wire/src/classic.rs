@@ -79,6 +79,20 @@ pub fn decode(datagram: &[u8], keys: &KeyRing) -> Result<Decoded, DecodeError> {
     })
 }
 
+/// Parses a classic datagram **without** checking its `auth` field (for packet dumps,
+/// tests and fuzzing; never act on a message obtained this way).
+pub fn parse_unauthenticated(datagram: &[u8]) -> Result<Message, DecodeError> {
+    if datagram.len() > MAX_DATAGRAM {
+        return Err(DecodeError::TooLarge {
+            len: datagram.len(),
+        });
+    }
+    if !datagram.starts_with(START) {
+        return Err(DecodeError::BadMagic);
+    }
+    parse(datagram, 0, &mut Budget::new())
+}
+
 /// Parses one classic message that starts at `buf[0]` (`>>>\n`) at nesting `depth`.
 /// Whatever follows its end (`<<<\n` or a NUL) is ignored.
 fn parse(buf: &[u8], depth: usize, budget: &mut Budget) -> Result<Message, DecodeError> {

@@ -109,6 +109,25 @@ pub fn decode(datagram: &[u8], keys: &KeyRing) -> Result<Decoded, DecodeError> {
     }
 }
 
+/// Parses one datagram in either form **without** authenticating it: for packet dumps,
+/// tests and fuzzing only. Never act on a message obtained this way; use [`decode`].
+pub fn parse_unauthenticated(datagram: &[u8]) -> Result<(Message, WireForm), DecodeError> {
+    if datagram.starts_with(classic::START) {
+        Ok((classic::parse_unauthenticated(datagram)?, WireForm::Classic))
+    } else if datagram.starts_with(netstring::START) {
+        Ok((
+            netstring::parse_unauthenticated(datagram)?,
+            WireForm::Netstring,
+        ))
+    } else if datagram.len() > MAX_DATAGRAM {
+        Err(DecodeError::TooLarge {
+            len: datagram.len(),
+        })
+    } else {
+        Err(DecodeError::BadMagic)
+    }
+}
+
 /// Encodes `msg` in `form`, signed with the active index and key of `keys`. Top-level
 /// `auth` fields of `msg` are not copied; the form decides whether a fresh one is written.
 pub fn encode(msg: &Message, keys: &KeyRing, form: SendForm) -> Result<Vec<u8>, EncodeError> {

@@ -57,6 +57,20 @@ pub fn decode(datagram: &[u8], keys: &KeyRing) -> Result<Decoded, DecodeError> {
     })
 }
 
+/// Parses a netstring datagram up to its `%%%\n` **without** looking at the trailer (for
+/// packet dumps, tests and fuzzing; never act on a message obtained this way).
+pub fn parse_unauthenticated(datagram: &[u8]) -> Result<Message, DecodeError> {
+    if datagram.len() > MAX_DATAGRAM {
+        return Err(DecodeError::TooLarge {
+            len: datagram.len(),
+        });
+    }
+    if !datagram.starts_with(START) {
+        return Err(DecodeError::BadMagic);
+    }
+    Ok(parse(datagram, 0, &mut Budget::new())?.0)
+}
+
 /// Splits one netstring `LEN:data,` off the front of `buf`: returns `data` and the number
 /// of bytes used. LEN must be decimal digits directly followed by `:`.
 fn peel(buf: &[u8]) -> Result<(&[u8], usize), DecodeError> {
