@@ -9,6 +9,7 @@
 //!
 //! Nothing here panics on bad input from files or the network: every fallible step returns an error.
 
+pub mod daemon;
 pub mod log;
 pub mod media;
 pub mod signals;

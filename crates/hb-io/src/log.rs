@@ -370,9 +370,7 @@ impl Logger {
             return;
         };
         if st.syslog.is_none() {
-            let due = st
-                .last_connect
-                .map_or(true, |t| t.elapsed() >= SYSLOG_RETRY);
+            let due = !matches!(st.last_connect, Some(t) if t.elapsed() < SYSLOG_RETRY);
             if !due {
                 return;
             }
