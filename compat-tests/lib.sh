@@ -65,9 +65,9 @@ fail() {
 
 # skip MSG: a loud banner, exit 0. Only for "this machine cannot run the test" (not root, daemon not built).
 skip() {
-  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
-  echo "!!! SKIP: $*" >&2
-  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+  echo "!!! SKIP: $*"
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
   exit 0
 }
 
@@ -268,10 +268,19 @@ lab_down() {
   return 0
 }
 
-# The EXIT trap: tear down every lab of this run; keep the files if anything failed.
+# lab_bg PID: register a background job of the test (e.g. a subshell running one lab); the EXIT trap stops it
+# and everything below it before tearing the labs down (background jobs of a script ignore Ctrl-C).
+LAB_BG_PIDS=
+lab_bg() {
+  LAB_BG_PIDS="$LAB_BG_PIDS $1"
+}
+
+# The EXIT trap: stop the test's background jobs, tear down every lab of this run; keep the files if anything
+# failed.
 lab_cleanup() {
   local rc=$? d
   trap - EXIT INT TERM
+  [ -z "${LAB_BG_PIDS// /}" ] || kill_tree KILL $LAB_BG_PIDS
   for d in "$LAB_ROOT"/*/; do
     [ -d "$d" ] || continue
     d=${d%/}

@@ -206,6 +206,7 @@ if [ "${COMPAT_PARALLEL:-1}" = 1 ]; then
     # each medium in a subshell with its own lab; a failure ends only that subshell (exit 1)
     (run_medium "$medium" "$base${medium:0:1}") >"$LAB_ROOT/out.$medium" 2>&1 &
     pids="$pids $!"
+    lab_bg $!
   done
   for p in $pids; do wait "$p" || status=1; done
   for medium in $MEDIA; do
