@@ -70,6 +70,9 @@ fn exit_code_of_wait_status(status: i32) -> i32 {
 /// daemon is forked (or with the intermediate child's status if that failed).
 /// Call it before creating threads, signalfds or sockets that the daemon should not share.
 pub fn daemonize(workdir: &Path) -> Result<Daemonized, DaemonizeError> {
+    // Anything still buffered would otherwise be written by several processes.
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
     let (dir, chdir_failed) = match std::fs::metadata(workdir) {
         Ok(m) if m.is_dir() => (workdir.to_path_buf(), None),
         Ok(_) => (
@@ -84,8 +87,6 @@ pub fn daemonize(workdir: &Path) -> Result<Daemonized, DaemonizeError> {
     let d = Daemonize::new().working_directory(&dir).umask(0o022u32);
     match d.execute() {
         Outcome::Parent(Ok(p)) => {
-            let _ = io::stdout().flush();
-            let _ = io::stderr().flush();
             std::process::exit(exit_code_of_wait_status(p.first_child_exit_code));
         }
         Outcome::Parent(Err(e)) => Err(DaemonizeError(e.to_string())),
