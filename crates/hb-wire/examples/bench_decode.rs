@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hb_wire::{decode, encode, AuthMethod, KeyRing, SendForm};
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if s.len() & 1 != 0 {
         return None;
     }
     (0..s.len())

@@ -36,7 +36,8 @@ fn value_of(c: u8) -> Option<u32> {
 /// characters outside the alphabet, padding anywhere but at the end, and non-zero bits
 /// in the unused part of the last group (so every accepted text is the one `encode` writes).
 pub fn decode(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 4 != 0 {
+    if text.len() & 3 != 0 {
+        // not a whole number of 4-character groups
         return None;
     }
     let groups = text.len() / 4;

@@ -96,9 +96,10 @@ impl DropCounter {
         let interval = self.interval;
         let mut out = Vec::new();
         for (kind, st) in DropKind::ALL.iter().zip(self.kinds.iter_mut()) {
-            let elapsed = st
-                .last_line
-                .map_or(true, |t| now.saturating_duration_since(t) >= interval);
+            let elapsed = match st.last_line {
+                None => true,
+                Some(t) => now.saturating_duration_since(t) >= interval,
+            };
             if st.suppressed > 0 && elapsed {
                 out.push(LogDue {
                     kind: *kind,

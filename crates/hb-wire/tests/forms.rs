@@ -445,7 +445,7 @@ fn classic_string_newlines_and_encode_errors() {
         .push(field("l", Value::List(vec![b"a\nb".to_vec()])));
     let wire = encode(&odd, &keys, SendForm::Netstring).unwrap();
     assert_eq!(decode(&wire, &keys).unwrap().msg, odd);
-    assert!(matches!(encode(&odd, &keys, SendForm::Netstring306), Ok(_)));
+    assert!(encode(&odd, &keys, SendForm::Netstring306).is_ok());
     let mut eq = Message::new();
     eq.push_str("a=b", "x");
     assert!(matches!(

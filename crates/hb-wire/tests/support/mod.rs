@@ -12,7 +12,7 @@ pub fn testdata(name: &str) -> PathBuf {
 
 pub fn unhex(s: &str) -> Vec<u8> {
     let clean: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    assert!(clean.len() % 2 == 0, "odd hex length");
+    assert_eq!(clean.len() & 1, 0, "odd hex length");
     clean
         .chunks(2)
         .map(|p| {
