@@ -10,6 +10,7 @@
 //! Nothing here panics on bad input from files or the network: every fallible step returns an error.
 
 pub mod daemon;
+pub mod fifo;
 pub mod log;
 pub mod media;
 pub mod signals;
