@@ -235,6 +235,8 @@ struct Job {
 }
 
 /// Spawns, kills and reaps children; see the module documentation.
+///
+/// Dropping a runner closes its pipes but neither kills nor reaps the jobs still running.
 pub struct Runner {
     base_env: Vec<(String, String)>,
     poll: Poll,

@@ -456,3 +456,21 @@ fn inherited_descriptors_do_not_leak_into_children() {
         assert!(text == "closed\n" || text == "leaked\n", "{text:?}");
     }
 }
+
+#[test]
+fn killing_a_job_that_exited_but_is_not_reaped_is_fine() {
+    let mut runner = Runner::new(Vec::new()).unwrap();
+    let id = runner.spawn(JobSpec::new("/bin/true")).unwrap();
+    let pid = runner.pid(id).unwrap() as i32;
+    let start = Instant::now();
+    // Wait until it is a zombie, without reaping it.
+    while !is_dead(pid) {
+        assert!(start.elapsed() < LIMIT, "/bin/true did not end");
+        sleep(Duration::from_millis(5));
+    }
+    assert!(runner.is_running(id));
+    runner.kill(id, libc::SIGTERM).unwrap();
+    let exit = wait_one(&mut runner, id, LIMIT);
+    assert_eq!(exit.status, JobStatus::Exited(0));
+    assert!(!runner.is_running(id));
+}
