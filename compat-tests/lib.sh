@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2086 # lists of pids are meant to be split into words
+# shellcheck disable=SC2016 # the node_run script is single-quoted on purpose (it runs in the node)
 # compat-tests/lib.sh: a small library for the compatibility tests.
 #
 # Each test sources this file. It builds two-node heartbeat labs in network namespaces, runs the original
@@ -41,7 +43,7 @@ LAB_P=${LAB_P:-}
 
 # Dump the end of both nodes' logs of the current lab (called on failure).
 dump_logs() {
-  local P=${1:-$LAB_P} n f
+  local P=$LAB_P n f
   [ -n "$P" ] || return 0
   for n in a b; do
     f=$LAB_ROOT/$P/$n/lib/ha-log
@@ -124,7 +126,7 @@ if [ -z "$ORIG_BIN" ]; then
     if [ -x "$_b" ]; then ORIG_BIN=$_b; break; fi
   done
 fi
-[ -n "$ORIG_BIN" ] && [ -x "$ORIG_BIN" ] ||
+[ -x "${ORIG_BIN:-/nonexistent}" ] ||
   fail "setup: the original heartbeat is not installed (apt-get install -y heartbeat resource-agents)"
 command -v cl_status >/dev/null || fail "setup: cl_status not found (package heartbeat)"
 unset _t _b
@@ -177,10 +179,10 @@ node_procs() {
 # kill_tree SIGNAL PIDS...: stop the listed processes, then look again for children forked meanwhile and send
 # SIGNAL to all (three rounds at most).
 kill_tree() {
-  local sig=$1 round p all
+  local sig=$1 p all
   shift
   all="$*"
-  for round in 1 2 3; do
+  for _ in 1 2 3; do
     [ -n "$all" ] || return 0
     for p in $all; do kill -STOP "$p" 2>/dev/null; done
     all=$(for p in $all; do descendants "$p"; done | sort -u)
@@ -209,7 +211,7 @@ must() {
 # lab_up P: build the namespaces and the node directories of lab P and make it the current lab.
 lab_up() {
   local P=$1 n d
-  [ -n "$P" ] && [ ${#P} -le 10 ] || fail "lab prefix '$P' must be 1-10 characters"
+  case ${#P} in [1-9] | 10) ;; *) fail "lab prefix '$P' must be 1-10 characters" ;; esac
   ns_exists "$P-a" && fail "a lab named $P already exists (namespace $P-a)"
   LAB_P=$P
   mkdir -p "$LAB_ROOT/$P" # from here on the EXIT trap tears this lab down
@@ -255,7 +257,7 @@ lab_down() {
     [ -n "$pids" ] && kill_tree KILL $pids
   done
   if [ -f "$LAB_ROOT/$P/pids" ]; then
-    for n in $(cat "$LAB_ROOT/$P/pids"); do pid_alive "$n" && kill -KILL "$n" 2>/dev/null; done
+    while read -r n; do pid_alive "$n" && kill -KILL "$n" 2>/dev/null; done <"$LAB_ROOT/$P/pids"
   fi
   for n in a b c sw; do
     if ns_exists "$P-$n"; then
@@ -481,8 +483,8 @@ log_count_above() {
 write_config() {
   local n=$1
   shift
-  local auth=crc key= authidx=1 medium=ucast mcast_group=239.0.0.1 udpport=694 keepalive=200ms deadtime=1
-  local warntime=500ms initdead=2 auto_failback=on resources="a IPaddr::$VIP/24/eth0" extra= kv
+  local auth=crc key='' authidx=1 medium=ucast mcast_group=239.0.0.1 udpport=694 keepalive=200ms deadtime=1
+  local warntime=500ms initdead=2 auto_failback=on resources="a IPaddr::$VIP/24/eth0" extra='' kv
   for kv in "$@"; do
     case $kv in
     auth=* | key=* | authidx=* | medium=* | mcast_group=* | udpport=* | keepalive=* | deadtime=* | \
