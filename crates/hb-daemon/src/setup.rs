@@ -1,0 +1,73 @@
+//! From the parsed /etc/ha.d (crate `ha-config`) to what the core and the I/O layer take.
+
+use ha_config::{AuthKey, Config, Medium as CfgMedium, MsgFmt};
+use hb_core::timers::Timing;
+use hb_io::media::MediumSpec;
+use hb_wire::{AuthMethod, KeyRing, SendForm};
+
+/// The authkeys file as the codec's key ring.
+pub fn key_ring(cfg: &Config) -> Result<KeyRing, String> {
+    let methods = cfg.authkeys.keys.iter().map(|(idx, k)| {
+        let m = match k {
+            AuthKey::Crc => AuthMethod::Crc,
+            AuthKey::Md5(key) => AuthMethod::Md5(key.as_bytes().to_vec()),
+            AuthKey::Sha1(key) => AuthMethod::Sha1(key.as_bytes().to_vec()),
+        };
+        (*idx, m)
+    });
+    KeyRing::new(cfg.authkeys.active, methods).map_err(|e| e.to_string())
+}
+
+pub fn timing(cfg: &Config) -> Timing {
+    let h = &cfg.hacf;
+    Timing {
+        keepalive: h.keepalive,
+        deadtime: h.deadtime,
+        warntime: h.warntime,
+        initdead: h.initdead,
+        max_rexmit_delay: h.max_rexmit_delay,
+    }
+}
+
+pub fn send_form(cfg: &Config) -> SendForm {
+    match cfg.hacf.msgfmt {
+        MsgFmt::Classic => SendForm::Classic,
+        MsgFmt::Netstring => SendForm::Netstring,
+    }
+}
+
+/// The media lines as socket specs (`bcast eth0 eth1` opens one medium per device).
+pub fn media(cfg: &Config) -> Vec<MediumSpec> {
+    let mut out = Vec::new();
+    for m in &cfg.hacf.media {
+        match m {
+            CfgMedium::Ucast { dev, addr, .. } => out.push(MediumSpec::Ucast {
+                dev: dev.clone(),
+                host: addr.to_string(),
+                port: None,
+            }),
+            CfgMedium::Bcast { devs, .. } => {
+                for d in devs {
+                    out.push(MediumSpec::Bcast { dev: d.clone() });
+                }
+            }
+            CfgMedium::Mcast {
+                dev,
+                group,
+                port,
+                ttl,
+                loop_,
+                ..
+            } => out.push(MediumSpec::Mcast {
+                dev: dev.clone(),
+                group: *group,
+                port: *port,
+                ttl: *ttl,
+                loop_back: *loop_,
+            }),
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+    }
+    out
+}
