@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 echo "== cargo test (workspace) =="
 cargo test --workspace --release 2>&1
+cargo build --release -p heartbeat 2>&1
 
 if [ -x compat-tests/fuzz.sh ]; then
   echo "== bounded fuzzing =="

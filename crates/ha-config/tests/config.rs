@@ -383,3 +383,30 @@ fn load_dir_checks_authkeys_mode() {
     assert!(r.text().contains("ha.cf:8: unknown directive 'frobnicate'"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn shipped_sample_passes_the_config_test() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("ha-config-sample-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["ha.cf", "haresources", "authkeys"] {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../etc-ha.d")
+            .join(f);
+        std::fs::copy(&src, dir.join(f)).unwrap();
+    }
+    std::fs::set_permissions(dir.join("authkeys"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = config_test(&dir, Some("a"));
+    assert_eq!(r.exit_code(), 0, "{}", r.text());
+    let l = load_dir(&dir).unwrap();
+    assert_eq!(l.config.hacf.nodes, vec!["a", "b"]);
+    assert_eq!(
+        l.config.haresources.groups[0].key(),
+        "IPaddr::192.168.0.254/24/eth0"
+    );
+    assert_eq!(
+        l.config.hacf.respawn[0].command,
+        "/usr/lib/heartbeat/ipfail"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
