@@ -12,6 +12,7 @@ pub mod history;
 pub mod membership;
 pub mod rng;
 pub mod seqtrack;
+pub mod takeover;
 pub mod timers;
 
 pub use membership::{Membership, MembershipConfig, NodeStatus};
