@@ -236,10 +236,12 @@ enum Work {
     ReqOur { dontask: bool },
     /// The standby child giving a set up.
     StandbyGive { act: u8, done_set: u8 },
-    /// The standby child taking a set. `quirk`: the child the original starts on a
+    /// The standby child taking a set (`set` named from `from`'s point of view, `act`
+    /// from ours, for the log). `quirk`: the child the original starts on a
     /// peer's `shutdone`; the takeover that follows does the real work, so it takes
     /// nothing itself.
     StandbyTake {
+        set: u8,
         act: u8,
         done_set: u8,
         from: String,
@@ -312,6 +314,9 @@ pub struct Takeover {
     rsc_needs_failback: bool,
     failback_timer: Option<Instant>,
     rsc_needs_shutdown: bool,
+    /// The other node's last resource-layer message was a stable full `resource` report
+    /// (so `other_holds` is what it holds now).
+    other_fresh: bool,
     /// In standby state ME, whether the give-up child was started (an `other` answer
     /// is acted upon once, even when several nodes answer).
     standby_given: bool,
@@ -374,6 +379,7 @@ impl Takeover {
             failback_timer: None,
             rsc_needs_shutdown: false,
             standby_given: false,
+            other_fresh: false,
             shutdown_in_progress: false,
             giveup_started: false,
             shutdown_complete: false,
@@ -546,6 +552,7 @@ impl Takeover {
             self.after(now);
             return;
         };
+        let prev = std::mem::replace(&mut p.status, status.to_string());
         if status != "dead" {
             p.hear();
             if status == "init" || status == "up" {
@@ -553,8 +560,38 @@ impl Takeover {
                 p.has_resources = true;
             }
         }
-        p.status = status.to_string();
+        let restarted = (status == "init" && (prev == "up" || prev == "active"))
+            || (status == "up" && prev == "active");
+        if restarted {
+            self.restarted(&node);
+        }
         self.after(now);
+    }
+
+    /// The membership layer saw `node` start again (a higher generation) without
+    /// declaring it dead first. Same as a status change to `init`.
+    pub fn node_restarted(&mut self, now: Instant, node: &str) {
+        self.node_status(now, node, "init");
+    }
+
+    /// A peer restarted before its death was noticed: whatever it held or was doing
+    /// for a standby exchange is gone. The original ignored this and could stay in a
+    /// standby state for an hour, or leave groups nobody runs.
+    fn restarted(&mut self, node: &str) {
+        self.log(
+            Level::Info,
+            format!("{node} restarted: forgetting its resource state."),
+        );
+        if let Some(p) = self.peers.iter_mut().find(|p| p.name == node) {
+            p.holds = rsc::NONE;
+        }
+        if self.going_standby != StandbyState::Not {
+            self.log(Level::Info, "Cancelling pending standby operation".into());
+            self.going_standby = StandbyState::Not;
+            self.standby_running = None;
+        }
+        self.other_stable = false;
+        self.other_fresh = false;
     }
 
     /// The membership layer declared `node` dead.
@@ -572,6 +609,7 @@ impl Takeover {
             return;
         };
         self.peers[i].status = "dead".to_string();
+        self.other_fresh = false;
         self.recover_dead_resources(now, &node);
         if let Some(p) = self.peers.get_mut(i) {
             p.heard = false;
@@ -616,6 +654,9 @@ impl Takeover {
                 format!("takeover: '{t}' from {from} before communication is up: ignored"),
             );
             return;
+        }
+        if !from_me && t != "resource" && t != "stonith" {
+            self.other_fresh = false;
         }
         match t.as_str() {
             "starting" | "resource" => self.process_resources(now, &t, msg, &from),
@@ -846,6 +887,34 @@ impl Takeover {
             .any(|p| p.name != gone && p.status != "dead" && p.holds & rsc::FOREIGN != 0)
     }
 
+    /// The sets of the groups running or starting here.
+    fn running_bits(&self) -> u8 {
+        let mut bits = rsc::NONE;
+        for (g, rt) in self.groups.iter().enumerate() {
+            if rt.running || rt.job.is_some_and(|(_, start)| start) {
+                bits |= if self.is_local(g) {
+                    rsc::LOCAL
+                } else {
+                    rsc::FOREIGN
+                };
+            }
+        }
+        bits
+    }
+
+    /// Whether some foreign group running here has its home node alive.
+    fn failback_has_a_home(&self) -> bool {
+        (0..self.groups.len()).any(|g| {
+            !self.is_local(g)
+                && (self.groups[g].running || self.groups[g].job.is_some())
+                && self
+                    .cfg
+                    .groups
+                    .get(g)
+                    .is_some_and(|d| self.cfg.nodes.contains(&d.node) && self.alive(&d.node))
+        })
+    }
+
     fn is_local(&self, g: usize) -> bool {
         self.cfg
             .groups
@@ -882,8 +951,15 @@ impl Takeover {
         if !self.nice() {
             return;
         }
+        // More than two nodes: also announce what we really run, so that a node never
+        // takes a group of ours or of a third node while we run it.
+        let bits = if self.cfg.nodes.len() > 2 {
+            self.i_hold | self.running_bits()
+        } else {
+            self.i_hold
+        };
         let mut m = Message::with_type("resource");
-        m.push_str("rsc_hold", rsc::name(self.i_hold))
+        m.push_str("rsc_hold", rsc::name(bits))
             .push_str("rtype", "full")
             .push_str("isstable", if stable { "1" } else { "0" });
         if let Some(c) = comment {
@@ -942,6 +1018,7 @@ impl Takeover {
     /// End of every input: start the work that may start, finish what is done, and go on
     /// with a delayed shutdown when things became stable.
     fn after(&mut self, now: Instant) {
+        self.heal_orphaned_local();
         // The original checks this timer after the input of a poll round was processed.
         if self.nice()
             && self.state == ResourceState::RscRcvd
@@ -1128,15 +1205,28 @@ impl Takeover {
                     .collect();
             }
             Work::StandbyTake {
-                act, from, quirk, ..
+                set,
+                act,
+                from,
+                quirk,
+                ..
             } => {
                 self.log(
                     Level::Info,
                     format!("acquire {} HA resources (standby).", rsc::name(*act)),
                 );
                 if !quirk {
+                    // What `from` gives up (its set, from its point of view), of which
+                    // we take our share (with two nodes: all of it, our mirrored set).
                     ops = (0..n)
-                        .filter(|g| self.in_set(*g, *act) && self.we_take(*g, from))
+                        .filter(|g| {
+                            let bit = if self.cfg.groups[*g].node == *from {
+                                rsc::LOCAL
+                            } else {
+                                rsc::FOREIGN
+                            };
+                            bit & *set != 0 && self.we_take(*g, from)
+                        })
                         .map(|g| (g, true))
                         .collect();
                 }
@@ -1308,6 +1398,20 @@ impl Takeover {
             );
             return;
         }
+        if !self.comm_up
+            && self
+                .peers
+                .iter()
+                .any(|p| p.name != node && p.status == "active")
+        {
+            // More than two nodes: `node` was gone before we came up and other nodes
+            // are active; they took (or will take) what it had.
+            self.log(
+                Level::Info,
+                format!("{node} was dead before we joined; its resources are left to the running nodes."),
+            );
+            return;
+        }
         self.log(
             Level::Info,
             format!("Resources being acquired from {node}."),
@@ -1339,6 +1443,9 @@ impl Takeover {
             }
         }
         if self.shutdown_in_progress {
+            // A dead node is in no flux: a shutdown that waits for the other side to
+            // become stable may go on (the original waited for its emergency timer).
+            self.other_stable = true;
             match self.state {
                 ResourceState::Shutdown | ResourceState::Stable => return,
                 _ => {
@@ -1394,6 +1501,11 @@ impl Takeover {
             || !self.auto_failback()
         {
             self.rsc_needs_failback = false;
+            return;
+        }
+        if self.cfg.nodes.len() > 2 && !self.failback_has_a_home() {
+            // More than two nodes: none of the foreign groups we run has its home node
+            // back yet; try again when some node's resources settle.
             return;
         }
         if self.going_standby != StandbyState::Not
@@ -1480,6 +1592,7 @@ impl Takeover {
                 if let Some(p) = self.peers.iter_mut().find(|p| p.name == from) {
                     p.holds = rsc::update(full, p.holds, n);
                 }
+                self.other_fresh = full && msg.get("isstable") == Some("1");
                 if let Some(st) = msg.get("isstable") {
                     if st == "1" {
                         if !self.other_stable {
@@ -1537,6 +1650,29 @@ impl Takeover {
             self.local_takeover_time = Some(now + RSCRCVD_DELAY);
         }
         self.audit_resources();
+    }
+
+    /// The other node's last word was a stable, full report in which it holds none of
+    /// our groups, we hold none either, and we are stable (e.g. it restarted faster than
+    /// its dead time and lost what it held, or a standby request timed out after we gave
+    /// our groups away): take them. The original only logs
+    /// `No one owns our local resources!` and leaves them down.
+    fn heal_orphaned_local(&mut self) {
+        if self.other_fresh
+            && self.nice()
+            && self.is_stable()
+            && !self.shutdown_in_progress
+            && self.state == ResourceState::Stable
+            && self.i_hold & rsc::LOCAL == 0
+            && self.other_holds & rsc::FOREIGN == 0
+            && (0..self.groups.len()).any(|g| self.is_local(g))
+        {
+            self.log(
+                Level::Warn,
+                "Nobody holds our local resources: acquiring them.".into(),
+            );
+            self.req_our_resources(true);
+        }
     }
 
     fn shutdone(&mut self, _now: Instant, _msg: &Message, from: &str) {
@@ -1644,6 +1780,7 @@ impl Takeover {
             Work::StandbyGive { act, done_set }
         } else {
             Work::StandbyTake {
+                set,
                 act,
                 done_set,
                 from: from.to_string(),

@@ -112,6 +112,8 @@ pub struct SimNode {
     /// Jobs in flight: key -> job.
     pub jobs: BTreeMap<String, JobId>,
     pub comm_up: bool,
+    /// Peers this node's membership declared dead (and not seen starting since).
+    pub declared_dead: BTreeSet<usize>,
 }
 
 /// One recorded output.
@@ -164,6 +166,7 @@ impl Sim {
                     running: BTreeSet::new(),
                     jobs: BTreeMap::new(),
                     comm_up: false,
+                    declared_dead: BTreeSet::new(),
                 })
                 .collect(),
             rng: Rng::new(seed),
@@ -220,10 +223,31 @@ impl Sim {
         n.comm_up = false;
         n.running.clear();
         n.jobs.clear();
+        n.declared_dead.clear();
         n.tk = Some(Takeover::new(cfg, self.now));
         let inc = n.inc;
+        for other in self.nodes.iter_mut() {
+            other.declared_dead.remove(&i);
+        }
         for j in 0..self.nodes.len() {
             if j != i && self.nodes[j].up {
+                // The new node hears the running ones' heartbeats before its
+                // communication comes up.
+                let st = if self.nodes[j].comm_up {
+                    "active"
+                } else {
+                    "up"
+                };
+                let now = self.now;
+                self.push(
+                    now,
+                    Ev::Status {
+                        to: i,
+                        to_inc: inc,
+                        who: j,
+                        st,
+                    },
+                );
                 let to_inc = self.nodes[j].inc;
                 let now = self.now;
                 self.push(
@@ -479,7 +503,10 @@ impl Sim {
                 if !self.nodes[to].up || self.nodes[to].inc != to_inc {
                     return;
                 }
-                if self.nodes[who].inc != who_inc || self.nodes[who].up {
+                if self.nodes[who].inc != who_inc
+                    || self.nodes[who].up
+                    || !self.nodes[to].declared_dead.insert(who)
+                {
                     return;
                 }
                 let name = self.names[who].clone();
@@ -501,7 +528,7 @@ impl Sim {
                     }
                     if self.nodes[j].up {
                         alive.push(self.names[j].clone());
-                    } else {
+                    } else if self.nodes[node].declared_dead.insert(j) {
                         let name = self.names[j].clone();
                         if let Some(tk) = self.nodes[node].tk.as_mut() {
                             tk.node_dead(now, &name);
