@@ -1,9 +1,16 @@
-//! haresources: one resource group per line, `NODE RESOURCE...`.
+//! haresources: one resource group per line, `NODE RESOURCE...`, read as the original's
+//! ResourceManager reads it.
+//!
+//! `#` starts a comment anywhere; a line whose last character is `\` continues on the
+//! next one (joined as is, without adding a blank); runs of blanks separate words. The
+//! node is lowercased. `Name::arg1::arg2` is the script `Name` with its arguments (empty
+//! arguments vanish, as in the shell); a resource spelled like an IPv4 address
+//! (`10.0.0.1`, `10.0.0.1/24/eth0/10.0.0.255`) means `IPaddr::` that text.
 
 use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
-use crate::lines::lines;
+use crate::lines::haresources_lines;
 
 /// One resource as written, split into its script name and `::` arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,15 +19,17 @@ pub struct Resource {
     pub spec: String,
     /// The script name (`IPaddr`; a bare IP address means `IPaddr`).
     pub script: String,
+    /// The arguments given to the script before the operation.
     pub args: Vec<String>,
 }
 
-/// One haresources line.
+/// One haresources line: a resource group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
     /// The preferred node, lowercased.
     pub node: String,
     pub resources: Vec<Resource>,
+    /// The line where the group starts.
     pub line: usize,
 }
 
@@ -34,20 +43,46 @@ impl Group {
     }
 }
 
+/// haresources, parsed: the groups in file order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Haresources {
     pub groups: Vec<Group>,
 }
 
-/// Whether `s` is a bare IPv4 address, optionally `/bits/iface/broadcast`.
+impl Haresources {
+    /// The groups whose preferred node is `node` (any case).
+    pub fn groups_of<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a Group> + 'a {
+        let node = node.to_lowercase();
+        self.groups.iter().filter(move |g| g.node == node)
+    }
+}
+
+/// Whether a resource is spelled like an IP address, by ResourceManager's test: the
+/// shell pattern `[0-9]*.[0-9]*.[0-9]*.[0-9]*` (a digit first, then three dots each
+/// followed by a digit).
 pub fn is_bare_ip(s: &str) -> bool {
-    let addr = s.split('/').next().unwrap_or("");
-    addr.parse::<std::net::Ipv4Addr>().is_ok() && addr.split('.').count() == 4
+    let b = s.as_bytes();
+    if !b.first().is_some_and(u8::is_ascii_digit) {
+        return false;
+    }
+    // Greedy-free matching of ".D" three times, anywhere after the first digit.
+    let mut need = 3;
+    let mut i = 1;
+    while need > 0 && i + 1 < b.len() {
+        if b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            need -= 1;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    need == 0
 }
 
 impl Resource {
+    /// Splits a resource as ResourceManager does.
     pub fn parse(spec: &str) -> Resource {
-        if is_bare_ip(spec) {
+        if is_bare_ip(spec) && !spec.contains("::") {
             return Resource {
                 spec: spec.to_string(),
                 script: "IPaddr".into(),
@@ -59,34 +94,59 @@ impl Resource {
         Resource {
             spec: spec.to_string(),
             script,
-            args: parts.map(str::to_string).collect(),
+            args: parts
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect(),
         }
     }
 }
 
+/// Parses haresources text. Returns the groups (when there is no error) and every
+/// diagnostic. Whether each node is a node of ha.cf is checked by [`crate::load_dir`].
 pub fn parse_haresources(text: &str, file: &str) -> (Option<Haresources>, Vec<Diagnostic>) {
     let mut d = Vec::new();
     let mut groups: Vec<Group> = Vec::new();
-    for l in lines(text, true) {
-        if l.words.len() < 2 {
-            d.push(Diagnostic::error(
+    for l in haresources_lines(text) {
+        for c in &l.comment_in_continuation {
+            d.push(Diagnostic::warning(
+                file,
+                Some(*c),
+                "comment on a continuation line: the original's ResourceManager does not remove it (its words become resources); move the comment to its own line",
+            ));
+        }
+        for b in &l.backslash_then_blank {
+            d.push(Diagnostic::warning(
+                file,
+                Some(*b),
+                "blank after the final backslash: the line does not continue (the backslash is a resource)",
+            ));
+        }
+        let Some((node, specs)) = l.words.split_first() else {
+            continue;
+        };
+        if specs.is_empty() {
+            d.push(Diagnostic::warning(
                 file,
                 Some(l.number),
-                format!("node '{}' has no resources", l.words[0]),
+                format!("node '{node}' has no resources: line ignored"),
             ));
             continue;
         }
-        let resources: Vec<Resource> = l.words[1..].iter().map(|w| Resource::parse(w)).collect();
+        let resources: Vec<Resource> = specs.iter().map(|w| Resource::parse(w)).collect();
         if let Some(r) = resources.iter().find(|r| r.script.is_empty()) {
             d.push(Diagnostic::error(
                 file,
                 Some(l.number),
-                format!("resource '{}' has no script name", r.spec),
+                format!(
+                    "resource '{}' has no script name (expected Name or Name::arg...)",
+                    r.spec
+                ),
             ));
             continue;
         }
         let g = Group {
-            node: l.words[0].to_lowercase(),
+            node: node.to_lowercase(),
             resources,
             line: l.number,
         };
@@ -94,23 +154,30 @@ pub fn parse_haresources(text: &str, file: &str) -> (Option<Haresources>, Vec<Di
             d.push(Diagnostic::error(
                 file,
                 Some(l.number),
-                format!("group key '{}' already used on line {}: the first resource of each line must be unique", g.key(), prev.line),
+                format!(
+                    "group key '{}' already used on line {}: the first resource of each line must be unique",
+                    g.key(),
+                    prev.line
+                ),
             ));
             continue;
         }
         groups.push(g);
     }
-    if d.is_empty() {
-        (Some(Haresources { groups }), d)
-    } else {
+    if d.iter().any(Diagnostic::is_error) {
         (None, d)
+    } else {
+        (Some(Haresources { groups }), d)
     }
 }
 
-/// Finds a resource script as the original does: /etc/ha.d/resource.d/NAME first, then
+/// Finds a resource script as the original does: `HA_DIR/resource.d/NAME` first, then
 /// NAME in each init directory; the first regular executable file wins.
 pub fn resolve_script(ha_dir: &Path, init_dirs: &[&Path], name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
+    if name.is_empty() || name.contains('/') {
+        return None;
+    }
     let candidates = std::iter::once(ha_dir.join("resource.d").join(name))
         .chain(init_dirs.iter().map(|d| d.join(name)));
     for c in candidates {
@@ -123,6 +190,7 @@ pub fn resolve_script(ha_dir: &Path, init_dirs: &[&Path], name: &str) -> Option<
     None
 }
 
+/// Writes `h` back as haresources text.
 pub fn render_haresources(h: &Haresources) -> String {
     h.groups
         .iter()

@@ -1,28 +1,41 @@
 //! The configuration of heartbeat in /etc/ha.d: `ha.cf`, `haresources`, `authkeys`.
 //!
-//! Parsed and checked as heartbeat 2.0.8 does: a configuration the original refuses is
-//! refused (every error is reported, each with its file and line), one it accepts is
-//! accepted. Facts about the machine (this host among the nodes, scripts present,
-//! interfaces existing) are warnings of the config test, never errors of the parse.
-//! docs/CONFIG.md is the reference of every directive.
+//! Parsed and checked as heartbeat 2.0.8 (and Debian's 3.0.6) do: a configuration the
+//! original refuses is refused, every error reported with its file and line
+//! (`ha.cf:12: unknown directive 'frobnicate'`); one it accepts is accepted, except
+//! nonsense it accepts silently (`udpport 99999`, `keepalive 1,5`), which is refused with a
+//! clear message. docs/CONFIG.md is the reference of every directive.
+//!
+//! - [`parse_hacf`], [`parse_haresources`], [`parse_authkeys`]: pure parsers of text, and
+//!   [`render_hacf`], [`render_haresources`], [`render_authkeys`] back to text.
+//! - [`load_dir`]: the three files of a directory, the authkeys permissions, the
+//!   cross-file checks and the facts about this machine the original checks when it reads
+//!   its configuration (interfaces of bcast/mcast, respawn users and programs, apiauth
+//!   users and groups, serial devices): what the daemon uses to start.
+//! - [`config_test`]: the same, with the machine facts as warnings, plus this host among
+//!   the nodes, resource scripts present, and the `accepted, not acted on` lines.
 
 mod authkeys;
 mod diag;
 mod hacf;
 mod haresources;
 pub mod lines;
+mod machine;
 
 use std::path::{Path, PathBuf};
 
-pub use authkeys::{parse_authkeys, render_authkeys, AuthKey, AuthKeys};
+pub use authkeys::{parse_authkeys, render_authkeys, AuthKey, AuthKeys, MAX_AUTH};
 pub use diag::{ConfigErrors, Diagnostic, Severity};
 pub use hacf::{
-    parse_hacf, parse_time, render_hacf, ApiAuth, AutoFailback, HaCf, Medium, MsgFmt, NotActedOn,
-    PingGroup, Respawn, ACTED_ON, DEFAULTS, OTHER_DIRECTIVES,
+    directive, parse_bool, parse_hacf, parse_hacf_with, parse_time, render_hacf, ApiAuth,
+    AutoFailback, DirectiveSpec, GenMethod, HaCf, Medium, MsgFmt, NotActedOn, ParseOptions,
+    PingGroup, Respawn, Shape, Stonith, Support, UuidFrom, ACTED_ON, DEFAULTS, DEFAULT_APIAUTH,
+    DIRECTIVES, FACILITIES, OTHER_DIRECTIVES,
 };
 pub use haresources::{
     is_bare_ip, parse_haresources, render_haresources, resolve_script, Group, Haresources, Resource,
 };
+pub use machine::{machine_checks, Machine, SystemMachine};
 
 /// The three files, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,83 +52,155 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// The directories where the original looks for a resource script after resource.d.
+pub const INIT_DIRS: &[&str] = &["/etc/init.d", "/etc/rc.d/init.d"];
+
+/// Reads a file as text; invalid UTF-8 is an error naming the line (a key or a name
+/// must not be altered silently).
 fn read(dir: &Path, name: &str, d: &mut Vec<Diagnostic>) -> Option<String> {
     let p = dir.join(name);
     match std::fs::read(&p) {
-        Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        Ok(b) => match String::from_utf8(b) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let bytes = e.as_bytes();
+                let at = e.utf8_error().valid_up_to();
+                let line = 1 + bytes
+                    .get(..at)
+                    .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count());
+                d.push(Diagnostic::error(
+                    name,
+                    Some(line),
+                    "not valid UTF-8 text (write names and keys in ASCII or UTF-8)",
+                ));
+                None
+            }
+        },
         Err(e) => {
             d.push(Diagnostic::error(
-                &p.display().to_string(),
+                name,
                 None,
-                format!("cannot read: {e}"),
+                format!("cannot read {}: {e}", p.display()),
             ));
             None
         }
     }
 }
 
-/// Reads and checks `ha.cf`, `haresources` and `authkeys` in `dir` (authkeys must not be
-/// readable or writable by group or others).
-pub fn load_dir(dir: &Path) -> Result<Loaded, ConfigErrors> {
+/// What [`load_dir`] and [`config_test`] share: parse, permissions, cross-file checks.
+struct Parsed {
+    config: Option<Config>,
+    diags: Vec<Diagnostic>,
+}
+
+fn parse_dir(dir: &Path) -> Parsed {
     let mut d = Vec::new();
     let hacf_t = read(dir, "ha.cf", &mut d);
     let hares_t = read(dir, "haresources", &mut d);
     let keys_t = read(dir, "authkeys", &mut d);
-    let (hacf, mut dd) = hacf_t
-        .as_deref()
-        .map(|t| parse_hacf(t, "ha.cf"))
-        .unwrap_or((None, vec![]));
-    d.append(&mut dd);
-    let (hares, mut dd) = hares_t
-        .as_deref()
-        .map(|t| parse_haresources(t, "haresources"))
-        .unwrap_or((None, vec![]));
-    d.append(&mut dd);
-    let (keys, mut dd) = keys_t
-        .as_deref()
-        .map(|t| parse_authkeys(t, "authkeys"))
-        .unwrap_or((None, vec![]));
-    d.append(&mut dd);
-    if keys_t.is_some() {
+    let mut hacf = None;
+    if let Some(t) = hacf_t.as_deref() {
+        let (c, mut dd) = parse_hacf(t, "ha.cf");
+        d.append(&mut dd);
+        hacf = c;
+    }
+    let mut hares = None;
+    if let Some(t) = hares_t.as_deref() {
+        let (c, mut dd) = parse_haresources(t, "haresources");
+        d.append(&mut dd);
+        hares = c;
+    }
+    let mut keys = None;
+    if let Some(t) = keys_t.as_deref() {
+        let (c, mut dd) = parse_authkeys(t, "authkeys");
+        d.append(&mut dd);
+        keys = c;
+    }
+    if let Ok(m) = std::fs::metadata(dir.join("authkeys")) {
         use std::os::unix::fs::MetadataExt;
-        if let Ok(m) = std::fs::metadata(dir.join("authkeys")) {
-            let mode = m.mode() & 0o777;
-            if mode & 0o077 != 0 {
+        let mode = m.mode() & 0o7777;
+        if mode & 0o066 != 0 {
+            d.push(Diagnostic::error(
+                "authkeys",
+                None,
+                format!(
+                    "mode {mode:04o}, must be 0600 (not readable or writable by group or others: chmod 600 {})",
+                    dir.join("authkeys").display()
+                ),
+            ));
+        }
+    }
+    // haresources names nodes of ha.cf (the original: `Bad nodename in haresources`).
+    if let (Some(h), Some(r)) = (&hacf, &hares) {
+        for g in &r.groups {
+            let is_ping = h.ping.iter().any(|p| p.to_lowercase() == g.node)
+                || h.ping_groups
+                    .iter()
+                    .any(|p| p.name.to_lowercase() == g.node);
+            if is_ping {
+                d.push(Diagnostic::warning(
+                    "haresources",
+                    Some(g.line),
+                    format!(
+                        "'{}' is a ping node: ping nodes never hold resources",
+                        g.node
+                    ),
+                ));
+            } else if !h.nodes.contains(&g.node) {
                 d.push(Diagnostic::error(
-                    "authkeys",
-                    None,
-                    format!("mode {mode:04o}, must be 0600 (not readable or writable by group or others)"),
+                    "haresources",
+                    Some(g.line),
+                    format!(
+                        "Bad nodename [{}]: not a node of ha.cf (nodes: {})",
+                        g.node,
+                        h.nodes.join(" ")
+                    ),
                 ));
             }
         }
     }
-    let errors: Vec<Diagnostic> = d
-        .iter()
-        .filter(|x| x.severity == Severity::Error)
-        .cloned()
-        .collect();
-    match (hacf, hares, keys) {
-        (Some(hacf), Some(haresources), Some(authkeys)) if errors.is_empty() => {
-            let mut warnings = d;
-            for g in &haresources.groups {
-                if !hacf.nodes.contains(&g.node) {
-                    warnings.push(Diagnostic::warning(
-                        "haresources",
-                        Some(g.line),
-                        format!("node '{}' is not a node of ha.cf", g.node),
-                    ));
-                }
-            }
-            Ok(Loaded {
-                config: Config {
-                    hacf,
-                    haresources,
-                    authkeys,
-                },
-                warnings,
+    let config = match (hacf, hares, keys) {
+        (Some(hacf), Some(haresources), Some(authkeys)) if !d.iter().any(Diagnostic::is_error) => {
+            Some(Config {
+                hacf,
+                haresources,
+                authkeys,
             })
         }
-        _ => Err(ConfigErrors(errors)),
+        _ => None,
+    };
+    Parsed { config, diags: d }
+}
+
+/// Reads and checks `ha.cf`, `haresources` and `authkeys` in `dir` as the original does
+/// when it starts: the files, authkeys' permissions (not readable or writable by group or
+/// others), haresources' nodes, and the facts about this machine the original checks while
+/// reading (see [`machine_checks`]). Whether this host is one of the nodes is left to the
+/// caller, which knows its name.
+pub fn load_dir(dir: &Path) -> Result<Loaded, ConfigErrors> {
+    load_dir_on(dir, &SystemMachine)
+}
+
+/// [`load_dir`] with the machine facts taken from `machine`.
+pub fn load_dir_on(dir: &Path, machine: &dyn Machine) -> Result<Loaded, ConfigErrors> {
+    let p = parse_dir(dir);
+    let mut d = p.diags;
+    if let Some(c) = &p.config {
+        d.extend(
+            machine_checks(c, dir, None, machine)
+                .into_iter()
+                .filter(|x| x.is_error()),
+        );
+    }
+    diag::sort(&mut d);
+    match p.config {
+        Some(config) if !d.iter().any(Diagnostic::is_error) => Ok(Loaded {
+            config,
+            warnings: d,
+        }),
+        _ => Err(ConfigErrors(
+            d.into_iter().filter(Diagnostic::is_error).collect(),
+        )),
     }
 }
 
@@ -138,143 +223,158 @@ impl ConfigTestReport {
         }
     }
 
-    pub fn text(&self) -> String {
-        let mut s = String::new();
+    /// Every line of the report, then a summary line.
+    pub fn lines(&self) -> Vec<String> {
+        let mut v = Vec::new();
         for e in &self.errors {
-            s.push_str(&format!("ERROR: {e}\n"));
+            v.push(format!("ERROR: {e}"));
         }
         for w in &self.warnings {
-            s.push_str(&format!("WARNING: {w}\n"));
+            v.push(format!("WARNING: {w}"));
         }
         for n in &self.not_acted_on {
-            s.push_str(&format!("NOTE: {n}\n"));
+            v.push(format!("NOTE: {n}"));
         }
         if self.errors.is_empty() {
-            s.push_str("Configuration OK.\n");
+            v.push(format!(
+                "Configuration OK ({} warning(s)).",
+                self.warnings.len()
+            ));
         } else {
-            s.push_str(&format!(
-                "Configuration refused: {} error(s).\n",
+            v.push(format!(
+                "Configuration refused: {} error(s).",
                 self.errors.len()
             ));
+        }
+        v
+    }
+
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for l in self.lines() {
+            s.push_str(&l);
+            s.push('\n');
         }
         s
     }
 }
 
-/// The directories where the original looks for a resource script after resource.d.
-pub const INIT_DIRS: &[&str] = &["/etc/init.d", "/etc/rc.d/init.d"];
-
-/// Checks the configuration in `dir` as `heartbeat -t` does, adding the machine facts as
-/// warnings (this host among the nodes, scripts, respawn programs, interfaces).
+/// Checks the configuration in `dir` as `heartbeat -t` does. Fails (exit code 6) only
+/// where the original refuses to start; the facts about this machine (this host among
+/// the nodes, interfaces, scripts under resource.d or init.d, respawn programs and users)
+/// are warnings, since the test may run elsewhere than on a node. Lists the directives
+/// accepted but not acted on.
 pub fn config_test(dir: &Path, this_host: Option<&str>) -> ConfigTestReport {
-    match load_dir(dir) {
-        Err(e) => ConfigTestReport {
-            errors: e.0,
-            warnings: vec![],
-            not_acted_on: vec![],
-        },
-        Ok(l) => {
-            let mut warnings = l.warnings;
-            let c = &l.config;
-            if let Some(h) = this_host {
-                if !c.hacf.nodes.iter().any(|n| n == &h.to_lowercase()) {
-                    warnings.push(Diagnostic::warning(
-                        "ha.cf",
-                        None,
-                        format!(
-                            "this host '{h}' is not a node: the daemon will refuse to start here"
-                        ),
-                    ));
-                }
-            }
-            let init: Vec<PathBuf> = INIT_DIRS.iter().map(PathBuf::from).collect();
-            let init: Vec<&Path> = init.iter().map(PathBuf::as_path).collect();
-            for g in &c.haresources.groups {
-                for r in &g.resources {
-                    if resolve_script(dir, &init, &r.script).is_none() {
-                        warnings.push(Diagnostic::warning(
-                            "haresources",
-                            Some(g.line),
-                            format!(
-                                "resource script '{}' found neither in {}/resource.d nor in /etc/init.d (the group will fail to start)",
-                                r.script,
-                                dir.display()
-                            ),
-                        ));
-                    }
-                }
-            }
-            for r in &c.hacf.respawn {
-                let prog = r.command.split_whitespace().next().unwrap_or("");
-                if !Path::new(prog).exists() {
-                    warnings.push(Diagnostic::warning(
-                        "ha.cf",
-                        Some(r.line),
-                        format!("respawn program '{prog}' not found"),
-                    ));
-                }
-            }
-            for m in &c.hacf.media {
-                let devs: Vec<&String> = match m {
-                    Medium::Ucast { dev, .. } | Medium::Mcast { dev, .. } => vec![dev],
-                    Medium::Bcast { devs, .. } => devs.iter().collect(),
-                    Medium::Serial { .. } => vec![],
-                };
-                for dev in devs {
-                    if !Path::new("/sys/class/net").join(dev).exists() {
-                        warnings.push(Diagnostic::warning(
-                            "ha.cf",
-                            None,
-                            format!("interface '{dev}' does not exist on this host"),
-                        ));
-                    }
-                }
-            }
-            let not_acted_on = c
-                .hacf
-                .not_acted_on
-                .iter()
-                .map(|n| {
-                    if n.line > 0 {
-                        format!(
-                            "ha.cf:{}: {} {}: accepted, not acted on",
-                            n.line, n.directive, n.value
-                        )
-                    } else {
-                        format!("ha.cf: {}: accepted, not acted on yet", n.directive)
-                    }
-                })
-                .collect();
-            ConfigTestReport {
-                errors: vec![],
-                warnings,
-                not_acted_on,
-            }
+    config_test_on(dir, this_host, &SystemMachine)
+}
+
+/// [`config_test`] with the machine facts taken from `machine`.
+pub fn config_test_on(
+    dir: &Path,
+    this_host: Option<&str>,
+    machine: &dyn Machine,
+) -> ConfigTestReport {
+    let p = parse_dir(dir);
+    let mut d = p.diags;
+    let mut not_acted_on = Vec::new();
+    if let Some(c) = &p.config {
+        d.extend(
+            machine_checks(c, dir, this_host, machine)
+                .into_iter()
+                .map(|x| x.with_severity(Severity::Warning)),
+        );
+        for n in &c.hacf.not_acted_on {
+            not_acted_on.push(format!(
+                "ha.cf:{}: {} {}: accepted, not acted on{}",
+                n.line,
+                n.directive,
+                n.value,
+                if n.planned { " yet (planned)" } else { "" }
+            ));
         }
+    }
+    diag::sort(&mut d);
+    let (errors, warnings) = d.into_iter().partition(Diagnostic::is_error);
+    ConfigTestReport {
+        errors,
+        warnings,
+        not_acted_on,
     }
 }
 
-/// The table `heartbeat -D` prints (`-DW`: wiki markup).
+/// The table `heartbeat -D` prints (`-DW`: wiki markup), laid out as 2.0.8 lays it out.
 pub fn defaults_table(wiki: bool) -> String {
     let mut s = String::new();
+    let (lh, ch, rh) = ("Directive", "Default", "Description");
     if wiki {
-        s.push_str("||'''Directive'''||'''Default'''||'''Description'''||\n");
-    } else {
-        s.push_str(&format!(
-            "{:<24} {:<10} {}\n",
-            "Directive", "Default", "Description"
-        ));
-        s.push_str(&format!(
-            "{:<24} {:<10} {}\n",
-            "---------", "-------", "-----------"
-        ));
-    }
-    for (k, def, what) in DEFAULTS {
-        if wiki {
-            s.push_str(&format!("||{k}||{def}||{what}||\n"));
-        } else {
-            s.push_str(&format!("{k:<24} {def:<10} {what}\n"));
+        s.push_str("##Put this output in the ha.cf/DefaultValues page\n");
+        s.push_str("The [wiki:ha.cf ha.cf] directives with default values are shown below - along with a brief description.\n");
+        s.push_str("This was produced by {{{heartbeat -DW}}} ''# (version 2.0.8)''\n\n");
+        s.push_str(&format!("||''{lh}''||''{ch}''||''{rh}''||\n"));
+        for (k, def, what) in DEFAULTS {
+            let mut wiki_name = String::new();
+            let mut up = true;
+            for c in k.chars() {
+                if c == '_' {
+                    up = true;
+                } else if up {
+                    wiki_name.extend(c.to_uppercase());
+                    up = false;
+                } else {
+                    wiki_name.push(c);
+                }
+            }
+            s.push_str(&format!(
+                "||[wiki:ha.cf/{wiki_name}Directive {k}]||{def}||{what}||\n"
+            ));
         }
+        return s;
+    }
+    let lw = DEFAULTS
+        .iter()
+        .map(|x| x.0.len())
+        .chain([lh.len()])
+        .max()
+        .unwrap_or(0);
+    let cw = DEFAULTS
+        .iter()
+        .map(|x| x.1.len())
+        .chain([ch.len()])
+        .max()
+        .unwrap_or(0);
+    let rw = DEFAULTS
+        .iter()
+        .map(|x| x.2.len())
+        .chain([rh.len()])
+        .max()
+        .unwrap_or(0);
+    s.push_str(&format!("{lh:<lw$}  {ch:<cw$}  {rh}\n"));
+    s.push_str(&"-".repeat((lw + cw + rw + 4).min(80)));
+    s.push('\n');
+    for (k, def, what) in DEFAULTS {
+        s.push_str(&format!("{k:<lw$}  {def:<cw$}  {what}\n"));
     }
     s
+}
+
+/// The local node name as the original determines it: the first line of
+/// `HA_DIR/nodeinfo` when that file exists, else `uname -n`; lowercased.
+pub fn local_node_name(ha_dir: &Path) -> Option<String> {
+    if let Ok(t) = std::fs::read_to_string(ha_dir.join("nodeinfo")) {
+        if let Some(l) = t.split('\n').next().filter(|l| !l.is_empty()) {
+            if t.contains('\n') {
+                return Some(l.to_ascii_lowercase());
+            }
+        }
+    }
+    machine::uname_nodename().map(|n| n.to_ascii_lowercase())
+}
+
+/// Paths of the three files in `dir`.
+pub fn files(dir: &Path) -> [PathBuf; 3] {
+    [
+        dir.join("ha.cf"),
+        dir.join("haresources"),
+        dir.join("authkeys"),
+    ]
 }
