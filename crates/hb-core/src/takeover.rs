@@ -19,7 +19,45 @@
 //! group jobs the daemon runs directly; work items that stand for forked children start at
 //! once, those that stand for rc.d runs wait until no other work runs, as in the original.
 //!
-//! See `docs` of the project (PROTOCOL.md section 6) for the protocol itself.
+//! The protocol itself is described in PROTOCOL.md section 6 (reference material of the
+//! project).
+//!
+//! # Driving it
+//! Feed every input with the current time; after each, drain [`Takeover::poll_action`]
+//! and call [`Takeover::handle_timeout`] at [`Takeover::poll_timeout`]. Give every message
+//! we send back to [`Takeover::message`] once it is sent (the original processes its own
+//! messages too: our own `resource` and `ask_resources ... done` messages drive the state
+//! machine). Before [`Action::ShutdownComplete`] is acted upon, the daemon should go on
+//! sending heartbeats for a moment so the `shutdone` can be retransmitted if lost (the
+//! original keeps going about 2 s).
+//!
+//! # Where we differ from the original
+//! - Groups are started and stopped directly ([`Action::StartGroup`]) instead of through
+//!   `req_resource` → `ip-request-resp` → harc → ResourceManager; the messages the
+//!   original sends on the way are still sent. Starts of a work item run in parallel;
+//!   stops one after the other, in reverse haresources order (the original gives groups
+//!   up in file order).
+//! - The original answers a finished standby child's `done` with a `resource` message
+//!   that leaves before the `done` (its own `done` is processed before it is sent); ours
+//!   leaves after it. Receivers treat both orders alike.
+//! - `resource`/`ask_resources` messages with an unknown `rsc_hold` are ignored (the
+//!   original read them as `none`).
+//! - The `ask_resources ... done` the original sends after a peer's `shutdone` comes
+//!   from a child that re-takes what it holds; ours takes nothing itself, the takeover
+//!   from the leaving node (which both do) does the work.
+//! - Repairs of states the original leaves broken: when the other node reports, stable
+//!   and complete, that it holds none of our groups while we hold none either, we take
+//!   them (the original logs `No one owns our local resources!`); a peer that restarts
+//!   before its death is noticed cancels a pending standby (the original stayed in it for
+//!   up to an hour); a shutdown waiting for a peer that then dies goes on.
+//! - No STONITH device support: a peer that may hold resources is reported
+//!   `stonith result=n_stnth` with the original's warnings.
+//! - More than two nodes, which the original does not support (every other node is
+//!   "the other"): a dead or leaving node's groups are taken by one node only (its
+//!   successor in ha.cf order, or the groups' own node when alive); a node that joins
+//!   after a death does not take over when other nodes are active; with more than two
+//!   nodes we also announce the groups we really run. Safe in the flows tested, but not
+//!   a complete protocol: some sequences leave a group unrun.
 
 use std::time::{Duration, Instant};
 
@@ -505,6 +543,7 @@ impl Takeover {
     pub fn comm_up(&mut self, now: Instant, alive_peers: &[String]) {
         self.expire(now);
         if self.comm_up {
+            self.after(now);
             return;
         }
         self.comm_up = true;
@@ -610,7 +649,7 @@ impl Takeover {
         };
         self.peers[i].status = "dead".to_string();
         self.other_fresh = false;
-        self.recover_dead_resources(now, &node);
+        self.recover_dead_resources(&node);
         if let Some(p) = self.peers.get_mut(i) {
             p.heard = false;
             p.holds = rsc::NONE;
@@ -661,7 +700,7 @@ impl Takeover {
         match t.as_str() {
             "starting" | "resource" => self.process_resources(now, &t, msg, &from),
             "ask_resources" => self.ask_for_resources(now, msg, &from),
-            "shutdone" => self.shutdone(now, msg, &from),
+            "shutdone" => self.shutdone(&from),
             "hb_takeover" => {
                 if !from_me {
                     // rc.d/hb_takeover runs hb_standby with the mirrored set;
@@ -1433,7 +1472,7 @@ impl Takeover {
         }
     }
 
-    fn recover_dead_resources(&mut self, now: Instant, node: &str) {
+    fn recover_dead_resources(&mut self, node: &str) {
         if self.going_standby != StandbyState::Not {
             self.log(Level::Info, "Cancelling pending standby operation".into());
             self.going_standby = StandbyState::Not;
@@ -1491,7 +1530,6 @@ impl Takeover {
                 self.takeover_from_node(node);
             }
         }
-        let _ = now;
     }
 
     fn perform_auto_failback(&mut self, now: Instant) {
@@ -1675,7 +1713,7 @@ impl Takeover {
         }
     }
 
-    fn shutdone(&mut self, _now: Instant, _msg: &Message, from: &str) {
+    fn shutdone(&mut self, from: &str) {
         if from == self.cfg.me {
             if self.nice() {
                 self.state = ResourceState::Shutdown;

@@ -650,3 +650,152 @@ fn odd_messages_are_logged_and_ignored() {
     assert_eq!(s.tk(0).other_holds(), rsc::LOCAL);
     assert_eq!(s.tk(0).running_groups(), [A]);
 }
+
+/// One `Takeover` driven by hand: every Send is looped back, every job succeeds at once.
+struct Solo {
+    tk: hb_core::takeover::Takeover,
+    t0: std::time::Instant,
+    sent: Vec<String>,
+    logs: Vec<String>,
+}
+
+impl Solo {
+    fn new(mode: AutoFailback) -> Solo {
+        use hb_core::takeover::{Takeover, TakeoverConfig};
+        let t0 = std::time::Instant::now();
+        let cfg = TakeoverConfig {
+            me: "a".into(),
+            nodes: vec!["a".into(), "b".into()],
+            groups: vec![group("a", A), group("b", B)],
+            auto_failback: mode,
+        };
+        Solo {
+            tk: Takeover::new(cfg, t0),
+            t0,
+            sent: Vec::new(),
+            logs: Vec::new(),
+        }
+    }
+    fn at(&self, s: f64) -> std::time::Instant {
+        self.t0 + Duration::from_secs_f64(s)
+    }
+    fn drain(&mut self, s: f64) {
+        while let Some(a) = self.tk.poll_action() {
+            match a {
+                Action::Send(m) => {
+                    self.sent.push(takeover_sim::summary(&m));
+                    let now = self.at(s);
+                    self.tk.message(now, "a", &m);
+                }
+                Action::StartGroup { job, .. } | Action::StopGroup { job, .. } => {
+                    let now = self.at(s);
+                    self.tk.group_done(now, job, true);
+                }
+                Action::Log(_, t) => self.logs.push(t),
+                Action::ShutdownComplete => {}
+            }
+        }
+    }
+    fn recv_b(&mut self, s: f64, fields: &[(&str, &str)]) {
+        let mut m = hb_wire::Message::new();
+        for (k, v) in fields {
+            m.push_str(k, v);
+        }
+        let now = self.at(s);
+        self.tk.message(now, "b", &m);
+        self.drain(s);
+    }
+    fn logged(&self, text: &str) -> bool {
+        self.logs.iter().any(|l| l.contains(text))
+    }
+}
+
+#[test]
+fn standby_refusals_and_timeouts() {
+    let mut a = Solo::new(AutoFailback::On);
+    let now = a.at(1.0);
+    a.tk.comm_up(now, &["b".to_string()]);
+    a.drain(1.0);
+    a.recv_b(1.0, &[("t", "starting")]);
+    // b is in flux: a standby request is refused by a itself.
+    a.recv_b(
+        1.1,
+        &[
+            ("t", "resource"),
+            ("rsc_hold", "none"),
+            ("rtype", "full"),
+            ("isstable", "0"),
+        ],
+    );
+    let now = a.at(2.0);
+    a.tk.standby(now, "all");
+    a.drain(2.0);
+    assert!(a.logged("standby message [me] from a ignored.  Other side is in flux."));
+    assert_eq!(a.tk.standby_state(), hb_core::takeover::StandbyState::Not);
+    // b becomes stable: a acquires its own group and is stable.
+    a.recv_b(
+        3.0,
+        &[
+            ("t", "resource"),
+            ("rsc_hold", "local"),
+            ("rtype", "full"),
+            ("isstable", "1"),
+        ],
+    );
+    assert_eq!(a.tk.state(), ResourceState::Stable);
+    assert_eq!(a.tk.running_groups(), [A]);
+    assert!(a.tk.is_stable());
+    // Now a's request is taken, but b never answers `other`: 10 s later it is cancelled.
+    let now = a.at(4.0);
+    a.tk.standby(now, "all");
+    a.drain(4.0);
+    assert_eq!(a.tk.standby_state(), hb_core::takeover::StandbyState::Me);
+    assert!(a.logged("a wants to go standby [all]"));
+    // A second request meanwhile is refused.
+    a.recv_b(
+        5.0,
+        &[("t", "ask_resources"), ("rsc_hold", "all"), ("info", "me")],
+    );
+    assert!(a.logged("Standby in progress- new request from b ignored [9 seconds left]"));
+    assert_eq!(a.tk.poll_timeout(), Some(a.at(14.0)));
+    let now = a.at(14.0);
+    a.tk.handle_timeout(now);
+    a.drain(14.0);
+    assert!(a.logged("No reply to standby request.  Standby request cancelled."));
+    assert_eq!(a.tk.standby_state(), hb_core::takeover::StandbyState::Not);
+    assert_eq!(a.tk.running_groups(), [A], "nothing was given up");
+    // The other side refusing: an `other` that comes while we are not in ME is ignored.
+    a.recv_b(
+        15.0,
+        &[
+            ("t", "ask_resources"),
+            ("rsc_hold", "all"),
+            ("info", "other"),
+        ],
+    );
+    assert!(a.logged("Ignored standby message 'other' from b in state 0"));
+}
+
+#[test]
+fn hb_standby_and_hb_takeover_arguments() {
+    let mut a = Solo::new(AutoFailback::On);
+    let now = a.at(1.0);
+    a.tk.standby(now, "failback");
+    a.tk.standby(now, "");
+    a.tk.standby(now, "sideways");
+    a.tk.takeover(now, "");
+    a.tk.takeover(now, "failback");
+    a.tk.takeover(now, "everything");
+    a.drain(1.0);
+    assert_eq!(
+        a.sent,
+        [
+            "t=ask_resources rsc_hold=foreign info=me",
+            "t=ask_resources rsc_hold=all info=me",
+            "t=hb_takeover rsc_hold=all",
+            "t=hb_takeover rsc_hold=failback",
+        ]
+    );
+    assert!(a.logged("hb_standby: wrong resources(sideways)."));
+    assert!(a.logged("hb_takeover: wrong resources(everything)."));
+}
