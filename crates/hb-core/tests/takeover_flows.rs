@@ -372,6 +372,37 @@ fn standby_wire_matches_md5_capture() {
     assert_eq!(s.tk(0).i_hold(), rsc::ALL);
     assert_eq!(s.tk(1).i_hold(), rsc::NONE);
     ok(&s);
+    // md5.jsonl @ 20.21-20.83: `hb_takeover all` on b; a goes standby all, b takes all.
+    s.run_for(Duration::from_secs(5));
+    let t = s.elapsed();
+    s.takeover(1, "all");
+    assert!(s.settle(), "{}", s.dump());
+    assert_eq!(
+        s.sent_since(1, t),
+        strs(&[
+            "t=hb_takeover rsc_hold=all",
+            "t=ask_resources rsc_hold=all info=other",
+            "t=ask_resources rsc_hold=all info=done",
+            "t=resource rsc_hold=all rtype=full isstable=1",
+            "t=resource rsc_hold=all rtype=full isstable=1",
+        ]),
+        "{}",
+        s.dump()
+    );
+    assert_eq!(
+        s.sent_since(0, t),
+        strs(&[
+            "t=ask_resources rsc_hold=all info=me",
+            "t=resource rsc_hold=none rtype=full isstable=0 info=standby",
+            "t=ask_resources rsc_hold=all info=done",
+            "t=resource rsc_hold=none rtype=full isstable=1",
+            "t=resource rsc_hold=none rtype=full isstable=1",
+        ]),
+        "{}",
+        s.dump()
+    );
+    assert_eq!(s.holders(VIP), ["b"]);
+    ok(&s);
 }
 
 #[test]
