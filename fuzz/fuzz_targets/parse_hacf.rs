@@ -1,13 +1,23 @@
 #![no_main]
-//! Any bytes given as hacf must parse or be refused with diagnostics, never panic;
-//! what parses renders and parses again.
+//! Any bytes given as ha.cf: parsed (as UTF-8, and lossily) without panicking; what
+//! parses renders to text that parses again to the same nodes, media and timing.
 use libfuzzer_sys::fuzz_target;
 
+use ha_config::{parse_hacf_with, render_hacf, ParseOptions};
+
 fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let (cfg, _diags) = ha_config::parse_hacf(&text, "hacf");
+    // No name resolution: the fuzzer must not wait on DNS.
+    let opts = ParseOptions { resolve_names: false };
+    let lossy = String::from_utf8_lossy(data);
+    let (cfg, _diags) = parse_hacf_with(&lossy, "ha.cf", opts);
     if let Some(c) = cfg {
-        let again = ha_config::render_hacf(&c);
-        let _ = ha_config::parse_hacf(&again, "hacf");
+        let again = render_hacf(&c);
+        let (c2, d2) = parse_hacf_with(&again, "ha.cf", opts);
+        let c2 = c2.unwrap_or_else(|| panic!("rendered text refused: {d2:?}\n{again}"));
+        assert_eq!(c.nodes, c2.nodes);
+        assert_eq!(c.media.len(), c2.media.len());
+        assert_eq!(c.keepalive, c2.keepalive);
+        assert_eq!(c.deadtime, c2.deadtime);
+        assert_eq!(c.recorded, c2.recorded);
     }
 });

@@ -1863,6 +1863,11 @@ fn finish(mut p: Parser<'_>) -> (Option<HaCf>, Vec<Diagnostic>) {
 /// The `ha-cluster` udp port of /etc/services, which the original uses when ha.cf has no
 /// udpport.
 fn services_udpport() -> Option<u16> {
+    static PORT: std::sync::OnceLock<Option<u16>> = std::sync::OnceLock::new();
+    *PORT.get_or_init(read_services_udpport)
+}
+
+fn read_services_udpport() -> Option<u16> {
     let t = std::fs::read_to_string("/etc/services").ok()?;
     t.lines().find_map(|l| {
         let w = crate::lines::words(l);
@@ -1920,6 +1925,10 @@ pub fn render_hacf(cfg: &HaCf) -> String {
         push(&mut s, "node", n);
     }
     // The ucast and bcast media take the udpport in force at their first line.
+    let port_text = |p: u16| match cfg.parameter("udpport") {
+        Some(v) if unsigned(v) == Some(u64::from(p)) => v.to_string(),
+        _ => p.to_string(),
+    };
     let mut port_now: Option<u16> = None;
     let (mut ucast_seen, mut bcast_seen) = (false, false);
     for m in &cfg.media {
@@ -1936,7 +1945,7 @@ pub fn render_hacf(cfg: &HaCf) -> String {
         };
         if let Some(p) = first_port {
             if port_now != Some(p) {
-                push(&mut s, "udpport", &p.to_string());
+                push(&mut s, "udpport", &port_text(p));
                 port_now = Some(p);
             }
         }
@@ -1980,7 +1989,7 @@ pub fn render_hacf(cfg: &HaCf) -> String {
         .unwrap_or(false)
         || port_now.is_some();
     if port_now != Some(cfg.udpport) && explicit_port {
-        push(&mut s, "udpport", &cfg.udpport.to_string());
+        push(&mut s, "udpport", &port_text(cfg.udpport));
     }
     for p in &cfg.ping {
         push(&mut s, "ping", p);

@@ -171,6 +171,29 @@ pub fn parse_haresources(text: &str, file: &str) -> (Option<Haresources>, Vec<Di
     }
 }
 
+/// The node names the original daemon checks when it starts (2.0.8 `parse_ha_resources`):
+/// the first word of each line not starting with `#`, skipping the lines that continue a
+/// line ending in `\` — a stricter reading than ResourceManager's (`a#x` is the node
+/// `a#x` here).
+pub fn daemon_node_tokens(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut continuing = false;
+    for (i, raw) in text.split('\n').enumerate() {
+        if continuing {
+            continuing = raw.ends_with('\\');
+            continue;
+        }
+        let line = raw.trim_start_matches(crate::lines::is_blank);
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let token = line.split(crate::lines::is_blank).next().unwrap_or("");
+        out.push((i + 1, token.to_string()));
+        continuing = raw.ends_with('\\');
+    }
+    out
+}
+
 /// Finds a resource script as the original does: `HA_DIR/resource.d/NAME` first, then
 /// NAME in each init directory; the first regular executable file wins.
 pub fn resolve_script(ha_dir: &Path, init_dirs: &[&Path], name: &str) -> Option<PathBuf> {
@@ -196,7 +219,13 @@ pub fn render_haresources(h: &Haresources) -> String {
         .iter()
         .map(|g| {
             let rs: Vec<&str> = g.resources.iter().map(|r| r.spec.as_str()).collect();
-            format!("{} {}\n", g.node, rs.join(" "))
+            let line = format!("{} {}", g.node, rs.join(" "));
+            // A final backslash would continue the line: a blank after it keeps it a word.
+            if line.ends_with('\\') {
+                format!("{line} \n")
+            } else {
+                format!("{line}\n")
+            }
         })
         .collect()
 }

@@ -33,7 +33,8 @@ pub use hacf::{
     DIRECTIVES, FACILITIES, OTHER_DIRECTIVES,
 };
 pub use haresources::{
-    is_bare_ip, parse_haresources, render_haresources, resolve_script, Group, Haresources, Resource,
+    daemon_node_tokens, is_bare_ip, parse_haresources, render_haresources, resolve_script, Group,
+    Haresources, Resource,
 };
 pub use machine::{machine_checks, Machine, SystemMachine};
 
@@ -130,29 +131,25 @@ fn parse_dir(dir: &Path) -> Parsed {
             ));
         }
     }
-    // haresources names nodes of ha.cf (the original: `Bad nodename in haresources`).
-    if let (Some(h), Some(r)) = (&hacf, &hares) {
-        for g in &r.groups {
-            let is_ping = h.ping.iter().any(|p| p.to_lowercase() == g.node)
-                || h.ping_groups
-                    .iter()
-                    .any(|p| p.name.to_lowercase() == g.node);
+    // haresources names nodes of ha.cf (the original: `Bad nodename in haresources`),
+    // checked on the words the original daemon reads.
+    if let (Some(h), Some(t)) = (&hacf, hares_t.as_deref()) {
+        for (line, token) in haresources::daemon_node_tokens(t) {
+            let node = token.to_lowercase();
+            let is_ping = h.ping.iter().any(|p| p.to_lowercase() == node)
+                || h.ping_groups.iter().any(|p| p.name.to_lowercase() == node);
             if is_ping {
                 d.push(Diagnostic::warning(
                     "haresources",
-                    Some(g.line),
-                    format!(
-                        "'{}' is a ping node: ping nodes never hold resources",
-                        g.node
-                    ),
+                    Some(line),
+                    format!("'{node}' is a ping node: ping nodes never hold resources"),
                 ));
-            } else if !h.nodes.contains(&g.node) {
+            } else if !h.nodes.contains(&node) {
                 d.push(Diagnostic::error(
                     "haresources",
-                    Some(g.line),
+                    Some(line),
                     format!(
-                        "Bad nodename [{}]: not a node of ha.cf (nodes: {})",
-                        g.node,
+                        "Bad nodename [{token}]: not a node of ha.cf (nodes: {})",
                         h.nodes.join(" ")
                     ),
                 ));
