@@ -1480,3 +1480,17 @@ fn mutated_inputs_never_panic_and_round_trip() {
         Some(h)
     );
 }
+
+#[test]
+fn the_reference_documents_every_directive() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/CONFIG.md"))
+            .unwrap();
+    for s in DIRECTIVES {
+        assert!(
+            doc.contains(&format!("`{}`", s.name)),
+            "docs/CONFIG.md does not mention `{}`",
+            s.name
+        );
+    }
+}
