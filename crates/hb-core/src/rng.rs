@@ -7,7 +7,11 @@ pub struct Rng(u64);
 impl Rng {
     pub fn new(seed: u64) -> Self {
         // Never zero: xorshift would stay at zero.
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15 | 1)
+        // splitmix64 of the seed: every seed gives its own sequence.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)) | 1)
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -40,5 +44,8 @@ mod tests {
         assert_eq!(xs, ys);
         assert!(xs.iter().all(|x| *x < 10));
         assert_eq!(super::Rng::new(0).below(0), 0);
+        let mut c = super::Rng::new(2);
+        let mut d = super::Rng::new(3);
+        assert_ne!(c.next_u64(), d.next_u64());
     }
 }

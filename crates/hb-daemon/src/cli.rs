@@ -147,7 +147,11 @@ where
                 't' => set(&mut o, Command::ConfigTest)?,
                 'C' => {
                     let rest: String = chars.by_ref().collect();
-                    let v = if rest.is_empty() { args.next() } else { Some(rest) };
+                    let v = if rest.is_empty() {
+                        args.next()
+                    } else {
+                        Some(rest)
+                    };
                     let v = v.ok_or_else(|| UsageError("-C needs a value".into()))?;
                     if !["none", "local", "foreign", "all"].contains(&v.as_str()) {
                         return Err(UsageError(format!("bad -C value '{v}'")));
@@ -187,12 +191,17 @@ mod tests {
         assert_eq!(parse(["-s"]).unwrap().command, Command::Status);
         assert_eq!(parse(["-r"]).unwrap().command, Command::Reload);
         assert_eq!(parse(["-V"]).unwrap().command, Command::Version);
-        assert_eq!(parse(["-DW"]).unwrap().command, Command::Defaults { wiki: true });
+        assert_eq!(
+            parse(["-DW"]).unwrap().command,
+            Command::Defaults { wiki: true }
+        );
         assert_eq!(parse(["-ddd"]).unwrap().debug, 3);
         let o = parse(["-R", "-C", "all"]).unwrap();
         assert!(o.restart);
         assert_eq!(o.current_resources.as_deref(), Some("all"));
-        assert!(parse(["-M", "-l", "-v", "-f"]).map(|o| o.no_resources && o.no_realtime && o.verbose && o.foreground).unwrap());
+        assert!(parse(["-M", "-l", "-v", "-f"])
+            .map(|o| o.no_resources && o.no_realtime && o.verbose && o.foreground)
+            .unwrap());
     }
 
     #[test]
@@ -200,7 +209,15 @@ mod tests {
         let o = parse(["-t", "--config-dir", "/tmp/x"]).unwrap();
         assert_eq!(o.command, Command::ConfigTest);
         assert_eq!(o.config_dir, PathBuf::from("/tmp/x"));
-        let o = parse(["--config-test", "--config-dir=/y", "--state-dir", "/s", "--pid-file", "/p"]).unwrap();
+        let o = parse([
+            "--config-test",
+            "--config-dir=/y",
+            "--state-dir",
+            "/s",
+            "--pid-file",
+            "/p",
+        ])
+        .unwrap();
         assert_eq!(o.config_dir, PathBuf::from("/y"));
         assert_eq!(o.state_dir, PathBuf::from("/s"));
         assert_eq!(o.pid_file, PathBuf::from("/p"));

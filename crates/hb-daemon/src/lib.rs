@@ -7,8 +7,8 @@
 //! until the core's next deadline.
 
 pub mod cli;
-pub mod setup;
 pub mod run;
+pub mod setup;
 pub mod start;
 
 pub use start::main_with;

@@ -17,8 +17,8 @@ const SIGNALS: Token = Token(usize::MAX - 1);
 /// Everything the loop needs, prepared by the caller (config loaded, daemonized).
 pub struct LoopSetup {
     pub membership: MembershipConfig,
-    pub media: Vec<MediumSpec>,
-    pub udpport: u16,
+    /// Each medium with the UDP port it uses.
+    pub media: Vec<(MediumSpec, u16)>,
 }
 
 pub fn core_level(l: CoreLevel) -> Level {
@@ -46,16 +46,20 @@ pub fn wall_clock() -> u64 {
 pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result<i32> {
     let mut poll = Poll::new()?;
     let mut media = Vec::new();
-    for (i, spec) in setup.media.iter().enumerate() {
-        let mut m = Medium::open(spec, setup.udpport).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot open {} medium on {}: {e}", spec.kind(), spec.dev()))
+    for (i, (spec, port)) in setup.media.iter().enumerate() {
+        let mut m = Medium::open(spec, *port).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot open {} medium on {}: {e}", spec.kind(), spec.dev()),
+            )
         })?;
         m.register(poll.registry(), Token(i))?;
         log.log(Level::Info, &m.start_log_line());
         media.push(m);
     }
     let sfd = signals.as_raw_fd();
-    poll.registry().register(&mut SourceFd(&sfd), SIGNALS, Interest::READABLE)?;
+    poll.registry()
+        .register(&mut SourceFd(&sfd), SIGNALS, Interest::READABLE)?;
 
     let now = Instant::now();
     let mut node = Membership::new(setup.membership, now);
@@ -84,7 +88,10 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                             Signal::Term | Signal::Int => {
                                 log.log(
                                     Level::Info,
-                                    &format!("Heartbeat shutdown in progress. ({})", std::process::id()),
+                                    &format!(
+                                        "Heartbeat shutdown in progress. ({})",
+                                        std::process::id()
+                                    ),
                                 );
                                 node.stop();
                                 log.log(
@@ -100,12 +107,18 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                             Signal::Usr1 => {
                                 let l = log.debug_level() + 1;
                                 log.set_debug_level(l);
-                                log.log(Level::Info, &format!("debug now set to {l} [pid {}]", std::process::id()));
+                                log.log(
+                                    Level::Info,
+                                    &format!("debug now set to {l} [pid {}]", std::process::id()),
+                                );
                             }
                             Signal::Usr2 => {
                                 let l = log.debug_level().saturating_sub(1);
                                 log.set_debug_level(l);
-                                log.log(Level::Info, &format!("debug now set to {l} [pid {}]", std::process::id()));
+                                log.log(
+                                    Level::Info,
+                                    &format!("debug now set to {l} [pid {}]", std::process::id()),
+                                );
                             }
                             Signal::Chld => {}
                         }

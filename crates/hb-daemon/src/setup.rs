@@ -36,19 +36,27 @@ pub fn send_form(cfg: &Config) -> SendForm {
     }
 }
 
-/// The media lines as socket specs (`bcast eth0 eth1` opens one medium per device).
-pub fn media(cfg: &Config) -> Vec<MediumSpec> {
+/// The media lines as socket specs, each with the UDP port it listens on (ucast and bcast
+/// use the `udpport` in force at their first line, as the original does; mcast its own).
+/// `bcast eth0 eth1` opens one medium per device. Serial and IPv6 media are accepted by
+/// the configuration but not opened (the config test reports them as not acted on).
+pub fn media(cfg: &Config) -> Vec<(MediumSpec, u16)> {
     let mut out = Vec::new();
     for m in &cfg.hacf.media {
         match m {
-            CfgMedium::Ucast { dev, addr, .. } => out.push(MediumSpec::Ucast {
-                dev: dev.clone(),
-                host: addr.to_string(),
-                port: None,
-            }),
-            CfgMedium::Bcast { devs, .. } => {
+            CfgMedium::Ucast {
+                dev, addr, port, ..
+            } => out.push((
+                MediumSpec::Ucast {
+                    dev: dev.clone(),
+                    host: addr.to_string(),
+                    port: None,
+                },
+                *port,
+            )),
+            CfgMedium::Bcast { devs, port, .. } => {
                 for d in devs {
-                    out.push(MediumSpec::Bcast { dev: d.clone() });
+                    out.push((MediumSpec::Bcast { dev: d.clone() }, *port));
                 }
             }
             CfgMedium::Mcast {
@@ -58,14 +66,16 @@ pub fn media(cfg: &Config) -> Vec<MediumSpec> {
                 ttl,
                 loop_,
                 ..
-            } => out.push(MediumSpec::Mcast {
-                dev: dev.clone(),
-                group: *group,
-                port: *port,
-                ttl: *ttl,
-                loop_back: *loop_,
-            }),
-            #[allow(unreachable_patterns)]
+            } => out.push((
+                MediumSpec::Mcast {
+                    dev: dev.clone(),
+                    group: *group,
+                    port: *port,
+                    ttl: *ttl,
+                    loop_back: *loop_,
+                },
+                *port,
+            )),
             _ => {}
         }
     }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use hb_core::MembershipConfig;
-use hb_io::log::{LogConfig, Logger, Level};
+use hb_io::log::{Level, LogConfig, Logger};
 use hb_io::signals::SignalFd;
 use hb_io::state;
 
@@ -46,15 +46,12 @@ pub fn main_with(args: Vec<String>) -> i32 {
     }
 }
 
-/// The local node name: the first line of /etc/ha.d/nodeinfo if present, else `uname -n`,
-/// lowercased.
+/// The local node name as the original finds it (the first line of /etc/ha.d/nodeinfo,
+/// else `uname -n`), lowercased.
 pub fn this_node_name(config_dir: &Path) -> String {
-    if let Ok(t) = std::fs::read_to_string(config_dir.join("nodeinfo")) {
-        if let Some(l) = t.lines().next().map(str::trim).filter(|l| !l.is_empty()) {
-            return l.to_lowercase();
-        }
-    }
-    state::node_name().unwrap_or_else(|_| "localhost".to_string()).to_lowercase()
+    ha_config::local_node_name(config_dir)
+        .unwrap_or_else(|| "localhost".to_string())
+        .to_lowercase()
 }
 
 fn config_test(opts: &Options) -> i32 {
@@ -73,7 +70,11 @@ fn reload(opts: &Options) -> i32 {
                 if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
                     let e = std::io::Error::last_os_error();
                     eprintln!("ERROR: Could not signal pid {pid}: {e}");
-                    return if e.kind() == std::io::ErrorKind::PermissionDenied { exit::PERMISSION } else { exit::GENERIC };
+                    return if e.kind() == std::io::ErrorKind::PermissionDenied {
+                        exit::PERMISSION
+                    } else {
+                        exit::GENERIC
+                    };
                 }
                 exit::OK
             }
@@ -146,7 +147,13 @@ fn start(opts: &Options) -> i32 {
     code
 }
 
-fn run(opts: &Options, cfg: &ha_config::Config, keys: hb_wire::KeyRing, name: String, log: &Logger) -> i32 {
+fn run(
+    opts: &Options,
+    cfg: &ha_config::Config,
+    keys: hb_wire::KeyRing,
+    name: String,
+    log: &Logger,
+) -> i32 {
     let signals = match SignalFd::new() {
         Ok(s) => s,
         Err(e) => {
@@ -162,13 +169,19 @@ fn run(opts: &Options, cfg: &ha_config::Config, keys: hb_wire::KeyRing, name: St
         }
     };
     if gen.was_missing {
-        log.log(Level::Warn, &format!("No Previous generation - starting at {}", gen.value));
+        log.log(
+            Level::Warn,
+            &format!("No Previous generation - starting at {}", gen.value),
+        );
     }
     log.log(Level::Info, &format!("Heartbeat generation: {}", gen.value));
     let uuid = match state::load_or_create_uuid(&opts.state_dir) {
         Ok((u, created)) => {
             if created {
-                log.log(Level::Info, "No uuid found for current node - generating a new uuid.");
+                log.log(
+                    Level::Info,
+                    "No uuid found for current node - generating a new uuid.",
+                );
             }
             u.0
         }
@@ -177,7 +190,10 @@ fn run(opts: &Options, cfg: &ha_config::Config, keys: hb_wire::KeyRing, name: St
             return exit::GENERIC;
         }
     };
-    log.log(Level::Info, &format!("Configuration validated. Starting heartbeat {COMPAT_VERSION}"));
+    log.log(
+        Level::Info,
+        &format!("Configuration validated. Starting heartbeat {COMPAT_VERSION}"),
+    );
     let membership = MembershipConfig {
         name,
         nodes: cfg.hacf.nodes.clone(),
@@ -194,7 +210,6 @@ fn run(opts: &Options, cfg: &ha_config::Config, keys: hb_wire::KeyRing, name: St
     let setup = LoopSetup {
         membership,
         media: setup::media(cfg),
-        udpport: cfg.hacf.udpport,
     };
     match run_loop(setup, log, signals) {
         Ok(code) => code,
