@@ -10,12 +10,14 @@
 
 pub mod history;
 pub mod membership;
+pub mod node;
 pub mod rng;
 pub mod seqtrack;
 pub mod takeover;
 pub mod timers;
 
 pub use membership::{Membership, MembershipConfig, NodeStatus};
+pub use node::{Node, Output};
 
 use hb_wire::Message;
 

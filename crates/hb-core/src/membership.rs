@@ -252,6 +252,11 @@ impl Membership {
         self.loadavg = ld;
     }
 
+    /// Uses a new key ring from now on (authkeys reread on SIGHUP).
+    pub fn set_keys(&mut self, keys: KeyRing) {
+        self.cfg.keys = keys;
+    }
+
     /// Stops all sending (the process is about to exit).
     pub fn stop(&mut self) {
         self.stopped = true;

@@ -7,6 +7,7 @@
 //! until the core's next deadline.
 
 pub mod cli;
+pub mod jobs;
 pub mod run;
 pub mod setup;
 pub mod start;

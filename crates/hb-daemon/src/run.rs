@@ -1,24 +1,52 @@
-//! The event loop.
+//! The event loop: one thread, one `mio::Poll`, the sans-IO [`Node`] in the middle.
 
 use std::io;
 use std::os::unix::io::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hb_core::{Event, Level as CoreLevel, Membership, MembershipConfig};
+use hb_core::{Level as CoreLevel, Node, Output};
+use hb_io::fifo::{Fifo, FifoItem};
 use hb_io::log::{Level, Logger};
 use hb_io::media::{datagram_buffer, Medium, MediumSpec};
 use hb_io::signals::{Signal, SignalFd};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::jobs::Jobs;
+
 /// Tokens of the poll: media are `0..n`.
 const SIGNALS: Token = Token(usize::MAX - 1);
+const FIFO: Token = Token(usize::MAX - 2);
+const CHILDREN: Token = Token(usize::MAX - 3);
 
 /// Everything the loop needs, prepared by the caller (config loaded, daemonized).
 pub struct LoopSetup {
-    pub membership: MembershipConfig,
+    pub node: Node,
     /// Each medium with the UDP port it uses.
     pub media: Vec<(MediumSpec, u16)>,
+    pub jobs: Option<Jobs>,
+    pub fifo: Option<Fifo>,
+    /// Whether nice_failback is in effect (for `HA_NICEFAILBACK` of rc.d scripts).
+    pub nice_failback: bool,
+    /// Called on SIGHUP: what to do (see [`crate::start`]).
+    pub on_hup: Box<dyn FnMut(&Logger) -> HupAction>,
+}
+
+/// What a SIGHUP leads to.
+pub enum HupAction {
+    /// Nothing changed, or the new configuration is refused (already logged).
+    Keep,
+    /// authkeys changed: use these keys from now on.
+    NewKeys(hb_wire::KeyRing),
+    /// ha.cf or haresources changed: restart the daemon in place.
+    Restart,
+}
+
+/// How the loop ended.
+pub enum LoopEnd {
+    Exit(i32),
+    /// SIGHUP with a changed configuration: the caller re-executes the daemon.
+    Restart,
 }
 
 pub fn core_level(l: CoreLevel) -> Level {
@@ -42,8 +70,19 @@ pub fn wall_clock() -> u64 {
         .unwrap_or(1)
 }
 
-/// Runs the node until SIGTERM/SIGINT; returns the exit status.
-pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result<i32> {
+struct Loop {
+    node: Node,
+    media: Vec<Medium>,
+    jobs: Option<Jobs>,
+    fifo: Option<Fifo>,
+    nice_failback: bool,
+    send_errors_logged: u32,
+    exit: Option<LoopEnd>,
+    restart_after_shutdown: bool,
+}
+
+/// Runs the node until it has shut down; returns how it ended.
+pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result<LoopEnd> {
     let mut poll = Poll::new()?;
     let mut media = Vec::new();
     for (i, (spec, port)) in setup.media.iter().enumerate() {
@@ -60,18 +99,37 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
     let sfd = signals.as_raw_fd();
     poll.registry()
         .register(&mut SourceFd(&sfd), SIGNALS, Interest::READABLE)?;
-
-    let now = Instant::now();
-    let mut node = Membership::new(setup.membership, now);
-    node.set_loadavg(hb_io::state::loadavg());
+    if let Some(f) = &setup.fifo {
+        f.register(poll.registry(), FIFO)?;
+    }
+    if let Some(j) = &setup.jobs {
+        j.runner.register(poll.registry(), CHILDREN)?;
+    }
+    let mut on_hup = setup.on_hup;
+    let mut l = Loop {
+        node: setup.node,
+        media,
+        jobs: setup.jobs,
+        fifo: setup.fifo,
+        nice_failback: setup.nice_failback,
+        send_errors_logged: 0,
+        exit: None,
+        restart_after_shutdown: false,
+    };
+    l.node.membership.set_loadavg(hb_io::state::loadavg());
     let mut events = Events::with_capacity(64);
     let mut buf = datagram_buffer();
-    let mut send_errors_logged = 0u32;
     loop {
-        drain(&mut node, &media, log, &mut send_errors_logged);
+        l.drain(log);
+        if let Some(end) = l.exit.take() {
+            return Ok(end);
+        }
         let now = Instant::now();
-        let timeout = node
-            .poll_timeout()
+        let next = hb_core::timers::earliest([
+            l.node.poll_timeout(),
+            l.jobs.as_ref().and_then(Jobs::poll_timeout),
+        ]);
+        let timeout = next
             .map(|t| t.saturating_duration_since(now))
             .unwrap_or(Duration::from_secs(1));
         match poll.poll(&mut events, Some(timeout)) {
@@ -85,80 +143,164 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                 SIGNALS => {
                     for s in signals.read_pending()? {
                         match s {
-                            Signal::Term | Signal::Int => {
-                                log.log(
-                                    Level::Info,
-                                    &format!(
-                                        "Heartbeat shutdown in progress. ({})",
-                                        std::process::id()
-                                    ),
-                                );
-                                node.stop();
-                                log.log(
-                                    Level::Info,
-                                    &format!("{} Heartbeat shutdown complete.", node.name()),
-                                );
-                                return Ok(crate::exit::OK);
-                            }
+                            Signal::Term | Signal::Int => l.node.shutdown(now),
                             Signal::Hup => {
                                 log.reopen();
-                                log.log(Level::Info, "Configuration unchanged.");
+                                match on_hup(log) {
+                                    HupAction::Keep => {}
+                                    HupAction::NewKeys(k) => l.node.membership.set_keys(k),
+                                    HupAction::Restart => {
+                                        if l.node.takeover.is_some() {
+                                            log.log(Level::Info, "Heartbeat restart triggered: releasing resources first.");
+                                            l.restart_after_shutdown = true;
+                                            l.node.shutdown(now);
+                                        } else {
+                                            l.exit = Some(LoopEnd::Restart);
+                                        }
+                                    }
+                                }
                             }
-                            Signal::Usr1 => {
-                                let l = log.debug_level() + 1;
-                                log.set_debug_level(l);
+                            Signal::Usr1 | Signal::Usr2 => {
+                                let d = log.debug_level();
+                                let lv = if s == Signal::Usr1 {
+                                    d + 1
+                                } else {
+                                    d.saturating_sub(1)
+                                };
+                                log.set_debug_level(lv);
                                 log.log(
                                     Level::Info,
-                                    &format!("debug now set to {l} [pid {}]", std::process::id()),
+                                    &format!("debug now set to {lv} [pid {}]", std::process::id()),
                                 );
                             }
-                            Signal::Usr2 => {
-                                let l = log.debug_level().saturating_sub(1);
-                                log.set_debug_level(l);
-                                log.log(
-                                    Level::Info,
-                                    &format!("debug now set to {l} [pid {}]", std::process::id()),
-                                );
-                            }
-                            Signal::Chld => {}
+                            Signal::Chld => l.reap(now, log),
                         }
                     }
                 }
+                FIFO => {
+                    let items = match l.fifo.as_mut().map(Fifo::read_all) {
+                        Some(Ok(items)) => items,
+                        Some(Err(e)) => {
+                            log.log(Level::Error, &format!("reading the FIFO: {e}"));
+                            Vec::new()
+                        }
+                        None => Vec::new(),
+                    };
+                    for it in items {
+                        match it {
+                            FifoItem::Message(m) => l.node.handle_local_message(now, m),
+                            FifoItem::Bad(why) => log.log(Level::Warn, &why),
+                        }
+                        l.drain(log);
+                    }
+                }
+                CHILDREN => {
+                    if let Some(j) = l.jobs.as_mut() {
+                        j.runner.on_readable();
+                    }
+                    l.reap(now, log);
+                }
                 Token(i) => {
-                    if let Some(m) = media.get(i) {
+                    if let Some(m) = l.media.get(i) {
                         let dev = m.dev.clone();
-                        let res = m.recv_all(&mut buf, |data, _from| {
-                            node.handle_datagram(now, &dev, data);
-                        });
-                        if let Err(e) = res {
+                        let node = &mut l.node;
+                        if let Err(e) = m.recv_all(&mut buf, |data, _from| {
+                            node.handle_datagram(now, &dev, data)
+                        }) {
                             log.log(Level::Error, &format!("receive error on {dev}: {e}"));
                         }
                     }
                 }
             }
         }
-        if node.poll_timeout().is_some_and(|t| t <= Instant::now()) {
-            node.set_loadavg(hb_io::state::loadavg());
-            node.handle_timeout(Instant::now());
+        let now = Instant::now();
+        if l.node.poll_timeout().is_some_and(|t| t <= now) {
+            l.node.membership.set_loadavg(hb_io::state::loadavg());
+            l.node.handle_timeout(now);
+        }
+        if let Some(j) = l.jobs.as_mut() {
+            if j.poll_timeout().is_some_and(|t| t <= now) {
+                let done = j.handle_timeout(now, log);
+                l.finish_groups(now, done);
+            }
         }
     }
 }
 
-fn drain(node: &mut Membership, media: &[Medium], log: &Logger, send_errors_logged: &mut u32) {
-    while let Some(d) = node.poll_transmit() {
-        for m in media {
-            if let Err(e) = m.send(&d) {
-                if *send_errors_logged < 20 {
-                    *send_errors_logged += 1;
-                    log.log(Level::Error, &e.to_string());
+impl Loop {
+    fn reap(&mut self, now: Instant, log: &Logger) {
+        if let Some(j) = self.jobs.as_mut() {
+            let done = j.reap(now, log);
+            self.finish_groups(now, done);
+        }
+    }
+
+    fn finish_groups(&mut self, now: Instant, done: Vec<(hb_core::takeover::JobId, bool)>) {
+        for (job, ok) in done {
+            self.node.group_done(now, job, ok);
+        }
+    }
+
+    /// Sends what the node wants sent and acts on its outputs, until it is quiet.
+    fn drain(&mut self, log: &Logger) {
+        for _ in 0..1000 {
+            while let Some(d) = self.node.poll_transmit() {
+                for m in &self.media {
+                    if let Err(e) = m.send(&d) {
+                        if self.send_errors_logged < 20 {
+                            self.send_errors_logged += 1;
+                            log.log(Level::Error, &e.to_string());
+                        }
+                    }
+                }
+            }
+            let Some(out) = self.node.poll_output() else {
+                return;
+            };
+            let now = Instant::now();
+            match out {
+                Output::Log(l, text) => log.log(core_level(l), &text),
+                Output::StartGroup { job, key } => self.group(now, job, &key, true, log),
+                Output::StopGroup { job, key } => self.group(now, job, &key, false, log),
+                Output::Delivered { msg, .. } => {
+                    if let Some(j) = self.jobs.as_mut() {
+                        let ostatus = self.node.membership.own_status().as_str();
+                        j.dispatch_rc(&msg, ostatus, self.nice_failback);
+                        let done = j.advance(now, log);
+                        self.finish_groups(now, done);
+                    }
+                }
+                Output::NodeStatus { .. } | Output::LinkStatus { .. } => {}
+                Output::Exit => {
+                    log.log(
+                        Level::Info,
+                        &format!(
+                            "{} Heartbeat shutdown complete.",
+                            self.node.membership.name()
+                        ),
+                    );
+                    self.exit = Some(if self.restart_after_shutdown {
+                        LoopEnd::Restart
+                    } else {
+                        LoopEnd::Exit(crate::exit::OK)
+                    });
                 }
             }
         }
     }
-    while let Some(ev) = node.poll_event() {
-        match ev {
-            Event::Log(l, text) => log.log(core_level(l), &text),
-            _ => {}
-        }
+
+    fn group(
+        &mut self,
+        now: Instant,
+        job: hb_core::takeover::JobId,
+        key: &str,
+        take: bool,
+        log: &Logger,
+    ) {
+        let done = match self.jobs.as_mut() {
+            Some(j) => j.group(now, job, key, take, log),
+            None => vec![(job, false)],
+        };
+        self.finish_groups(now, done);
     }
 }

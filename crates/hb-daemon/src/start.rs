@@ -3,13 +3,17 @@
 
 use std::path::Path;
 
-use hb_core::MembershipConfig;
+use std::time::Instant;
+
+use hb_core::takeover::{AutoFailback as TakeoverFailback, GroupDef, TakeoverConfig};
+use hb_core::{MembershipConfig, Node};
 use hb_io::log::{Level, LogConfig, Logger};
 use hb_io::signals::SignalFd;
 use hb_io::state;
 
 use crate::cli::{self, Command, Options};
-use crate::run::{run_loop, wall_clock, LoopSetup};
+use crate::jobs::Jobs;
+use crate::run::{run_loop, wall_clock, HupAction, LoopEnd, LoopSetup};
 use crate::{exit, setup, COMPAT_VERSION};
 
 /// Runs `heartbeat` with the arguments after the program name; returns the exit status.
@@ -114,9 +118,24 @@ fn start(opts: &Options) -> i32 {
             return exit::NOT_CONFIGURED;
         }
     };
-    if let state::PidStatus::Running(pid) = state::read_pidfile(&opts.pid_file) {
-        eprintln!("heartbeat: already running [pid {pid}].");
-        return exit::OK;
+    // -R: we are the re-exec of a running daemon, whose pid file names this very process.
+    let own_pid = std::process::id() as i32;
+    let restarting = opts.restart;
+    match state::read_pidfile(&opts.pid_file) {
+        state::PidStatus::Running(pid) if restarting && pid == own_pid => {}
+        state::PidStatus::Running(pid) if restarting => {
+            eprintln!("ERROR: Heartbeat already running [pid {pid}].");
+            return exit::GENERIC;
+        }
+        state::PidStatus::Running(pid) => {
+            eprintln!("heartbeat: already running [pid {pid}].");
+            return exit::OK;
+        }
+        _ if restarting => {
+            eprintln!("ERROR: heartbeat is not running.");
+            return exit::NOT_CONFIGURED;
+        }
+        _ => {}
     }
     let log_cfg = LogConfig {
         logfile: cfg.hacf.logfile.clone(),
@@ -132,19 +151,100 @@ fn start(opts: &Options) -> i32 {
     for w in &loaded.warnings {
         eprintln!("WARN: {w}");
     }
-    if !opts.foreground {
-        if let Err(e) = hb_io::daemon::daemonize(&opts.state_dir) {
+    if !opts.foreground && !restarting {
+        if let Err(e) = hb_io::daemon::daemonize(&opts.state_dir.join("cores/root")) {
             eprintln!("ERROR: cannot daemonize: {e}");
             return exit::GENERIC;
         }
     }
     let log = Logger::new(log_cfg);
-    if let Err(e) = state::create_pidfile(&opts.pid_file) {
-        log.log(Level::Error, &format!("{e}"));
-        return exit::PERMISSION;
+    if !restarting {
+        if let Err(e) = state::create_pidfile(&opts.pid_file) {
+            log.log(Level::Error, &format!("{e}"));
+            return exit::PERMISSION;
+        }
     }
-    let code = run(opts, &cfg, keys, name, &log);
-    code
+    for w in &loaded.warnings {
+        log.log(Level::Warn, &w.to_string());
+    }
+    run(opts, &cfg, keys, name, &log)
+}
+
+/// The environment every script sees (HA_DIR, HA_FUNCS, HA_<directive>...).
+fn script_env(opts: &Options, cfg: &ha_config::Config, name: &str) -> Vec<(String, String)> {
+    let p = hb_runner::env::ScriptEnvParams {
+        ha_dir: opts.config_dir.display().to_string(),
+        cur_host: name.to_string(),
+        logfile: cfg.hacf.logfile.as_ref().map(|p| p.display().to_string()),
+        debugfile: cfg.hacf.debugfile.as_ref().map(|p| p.display().to_string()),
+        logfacility: cfg.hacf.logfacility.clone(),
+        use_logd: false,
+        directives: cfg.hacf.recorded.clone(),
+        env_lines: cfg.hacf.env.clone(),
+        debug_level: opts.debug,
+    };
+    hb_runner::env::base_env(&p)
+}
+
+fn takeover_config(cfg: &ha_config::Config, name: &str) -> TakeoverConfig {
+    TakeoverConfig {
+        me: name.to_string(),
+        nodes: cfg.hacf.nodes.clone(),
+        groups: cfg
+            .haresources
+            .groups
+            .iter()
+            .map(|g| GroupDef {
+                node: g.node.clone(),
+                key: g.key().to_string(),
+                resources: g.resources.iter().map(|r| r.spec.clone()).collect(),
+            })
+            .collect(),
+        auto_failback: match cfg.hacf.auto_failback {
+            ha_config::AutoFailback::On => TakeoverFailback::On,
+            ha_config::AutoFailback::Off => TakeoverFailback::Off,
+            ha_config::AutoFailback::Legacy => TakeoverFailback::Legacy,
+        },
+    }
+}
+
+/// Reads the files again on SIGHUP: a refused configuration changes nothing; a changed
+/// ha.cf or haresources restarts the daemon in place (after releasing its groups, so the
+/// peer holds them meanwhile); a changed authkeys only replaces the keys.
+fn hup_handler(opts: &Options, cfg: &ha_config::Config) -> Box<dyn FnMut(&Logger) -> HupAction> {
+    let dir = opts.config_dir.clone();
+    let mut current = cfg.clone();
+    Box::new(move |log: &Logger| match ha_config::load_dir(&dir) {
+        Err(errs) => {
+            for e in &errs.0 {
+                log.log(Level::Error, &e.to_string());
+            }
+            log.log(Level::Error, "Config errors: configuration NOT reloaded");
+            HupAction::Keep
+        }
+        Ok(l) => {
+            let new = l.config;
+            if new.hacf != current.hacf || new.haresources != current.haresources {
+                log.log(Level::Info, "Heartbeat restart triggered.");
+                HupAction::Restart
+            } else if new.authkeys != current.authkeys {
+                match setup::key_ring(&new) {
+                    Ok(k) => {
+                        log.log(Level::Info, "authkeys changed: new keys in use.");
+                        current = new;
+                        HupAction::NewKeys(k)
+                    }
+                    Err(e) => {
+                        log.log(Level::Error, &format!("authkeys: {e}; keys NOT changed"));
+                        HupAction::Keep
+                    }
+                }
+            } else {
+                log.log(Level::Info, "Configuration unchanged.");
+                HupAction::Keep
+            }
+        }
+    })
 }
 
 fn run(
@@ -194,8 +294,9 @@ fn run(
         Level::Info,
         &format!("Configuration validated. Starting heartbeat {COMPAT_VERSION}"),
     );
+    let manage = !opts.no_resources;
     let membership = MembershipConfig {
-        name,
+        name: name.clone(),
         nodes: cfg.hacf.nodes.clone(),
         ping_nodes: cfg.hacf.ping.len(),
         timing: setup::timing(cfg),
@@ -207,15 +308,87 @@ fn run(
         wall_clock_at_start: wall_clock(),
         seed: wall_clock() ^ u64::from(std::process::id()),
     };
+    let (jobs, fifo) = if manage {
+        let runner = match hb_runner::Runner::new(script_env(opts, cfg, &name)) {
+            Ok(r) => r,
+            Err(e) => {
+                log.log(
+                    Level::Error,
+                    &format!("cannot set up the process runner: {e}"),
+                );
+                return exit::GENERIC;
+            }
+        };
+        let groups = cfg
+            .haresources
+            .groups
+            .iter()
+            .map(|g| {
+                (
+                    g.key().to_string(),
+                    (
+                        g.node.clone(),
+                        g.resources.iter().map(|r| r.spec.clone()).collect(),
+                    ),
+                )
+            })
+            .collect();
+        let fifo_path = opts.state_dir.join("fifo");
+        let fifo = match hb_io::fifo::Fifo::open(&fifo_path) {
+            Ok((f, created)) => {
+                if created {
+                    log.log(
+                        Level::Info,
+                        &format!("Creating FIFO {}.", fifo_path.display()),
+                    );
+                }
+                f
+            }
+            Err(e) => {
+                log.log(
+                    Level::Error,
+                    &format!("cannot create FIFO {}: {e}", fifo_path.display()),
+                );
+                return exit::GENERIC;
+            }
+        };
+        (
+            Some(Jobs::new(runner, groups, &opts.config_dir)),
+            Some(fifo),
+        )
+    } else {
+        (None, None)
+    };
+    let takeover = manage.then(|| takeover_config(cfg, &name));
+    let node = Node::new(membership, takeover, Instant::now());
     let setup = LoopSetup {
-        membership,
+        node,
         media: setup::media(cfg),
+        jobs,
+        fifo,
+        nice_failback: cfg.hacf.auto_failback != ha_config::AutoFailback::Legacy,
+        on_hup: hup_handler(opts, cfg),
     };
     match run_loop(setup, log, signals) {
-        Ok(code) => code,
+        Ok(LoopEnd::Exit(code)) => code,
+        Ok(LoopEnd::Restart) => restart_exec(log),
         Err(e) => {
             log.log(Level::Error, &format!("{e}"));
             exit::GENERIC
         }
     }
+}
+
+/// Re-executes this program with `-R` in the same process (pid file unchanged).
+fn restart_exec(log: &Logger) -> i32 {
+    use std::os::unix::process::CommandExt;
+    log.log(Level::Info, "Performing heartbeat restart exec.");
+    let mut args: Vec<String> = std::env::args().skip(1).filter(|a| a != "-R").collect();
+    args.push("-R".into());
+    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+    // The new image must not inherit our blocked signals.
+    let _ = hb_io::signals::reset_mask_in_child();
+    let err = std::process::Command::new(exe).args(&args).exec();
+    log.log(Level::Error, &format!("restart exec failed: {err}"));
+    exit::GENERIC
 }

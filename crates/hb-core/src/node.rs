@@ -1,0 +1,250 @@
+//! One cluster node: the membership layer and the resource layer joined, still sans-IO.
+//!
+//! [`Node`] routes the membership's events (a node's status, its death, its restart,
+//! communication up, resource messages) to the takeover machine, and the takeover's
+//! messages back through the membership (which stamps, signs and sends them, then hands
+//! them back to us as our own messages, as the original does). What is left for the
+//! daemon comes out of [`Node::poll_output`]: datagrams, log lines, group jobs, rc.d
+//! dispatch, and the end of a shutdown.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use hb_wire::Message;
+
+use crate::membership::{Membership, MembershipConfig, NodeStatus};
+use crate::takeover::{Action, JobId, Takeover, TakeoverConfig};
+use crate::{Event, Level};
+
+/// How long heartbeats go on after our `shutdone`, so that a lost one can be
+/// retransmitted (the original goes on for about 2 s).
+pub const SHUTDOWN_LINGER: Duration = Duration::from_secs(2);
+
+/// What the daemon must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// A log line.
+    Log(Level, String),
+    /// Take a resource group (resources left to right); report with [`Node::group_done`].
+    StartGroup { job: JobId, key: String },
+    /// Give a resource group (right to left); report with [`Node::group_done`].
+    StopGroup { job: JobId, key: String },
+    /// A message was received or sent (ours included): the daemon runs rc.d scripts
+    /// for its type and delivers it to API clients.
+    Delivered { from: String, msg: Message },
+    /// A node's status changed (`dead` included).
+    NodeStatus { node: String, status: String },
+    /// A link went up or down.
+    LinkStatus {
+        node: String,
+        link: String,
+        up: bool,
+    },
+    /// The node may exit now (shutdown complete and the linger time over).
+    Exit,
+}
+
+/// A node: membership plus (unless resources are not managed, `-M`) takeover.
+pub struct Node {
+    pub membership: Membership,
+    pub takeover: Option<Takeover>,
+    out: VecDeque<Output>,
+    shutting_down: bool,
+    exit_at: Option<Instant>,
+    exited: bool,
+}
+
+impl Node {
+    pub fn new(m: MembershipConfig, t: Option<TakeoverConfig>, now: Instant) -> Node {
+        let mut n = Node {
+            membership: Membership::new(m, now),
+            takeover: t.map(|t| Takeover::new(t, now)),
+            out: VecDeque::new(),
+            shutting_down: false,
+            exit_at: None,
+            exited: false,
+        };
+        n.pump(now);
+        n
+    }
+
+    pub fn handle_datagram(&mut self, now: Instant, dev: &str, bytes: &[u8]) {
+        self.membership.handle_datagram(now, dev, bytes);
+        self.pump(now);
+    }
+
+    /// A message written into the FIFO (hb_standby, hb_takeover, scripts): sent to the
+    /// cluster like our own messages. One without `t` is dropped, as the original does.
+    pub fn handle_local_message(&mut self, now: Instant, msg: Message) {
+        if msg.msg_type().is_none_or(str::is_empty) {
+            self.out.push_back(Output::Log(
+                Level::Error,
+                "Invalid message in send_cluster_msg".into(),
+            ));
+            return;
+        }
+        self.membership.send(now, msg);
+        self.pump(now);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.membership.poll_timeout().is_some_and(|t| t <= now) {
+            self.membership.handle_timeout(now);
+        }
+        if let Some(t) = self.takeover.as_mut() {
+            if t.poll_timeout().is_some_and(|d| d <= now) {
+                t.handle_timeout(now);
+            }
+        }
+        if self.exit_at.is_some_and(|t| t <= now) && !self.exited {
+            self.exited = true;
+            self.membership.stop();
+            self.out.push_back(Output::Exit);
+        }
+        self.pump(now);
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.exited {
+            return None;
+        }
+        crate::timers::earliest([
+            self.membership.poll_timeout(),
+            self.takeover.as_ref().and_then(|t| t.poll_timeout()),
+            self.exit_at,
+        ])
+    }
+
+    /// A group job ended.
+    pub fn group_done(&mut self, now: Instant, job: JobId, ok: bool) {
+        if let Some(t) = self.takeover.as_mut() {
+            t.group_done(now, job, ok);
+        }
+        self.pump(now);
+    }
+
+    /// Clean shutdown (SIGTERM, `heartbeat -k`): release our groups, tell the peers,
+    /// then [`Output::Exit`].
+    pub fn shutdown(&mut self, now: Instant) {
+        if self.shutting_down {
+            self.out.push_back(Output::Log(
+                Level::Info,
+                "Heartbeat shutdown already underway.".into(),
+            ));
+            return;
+        }
+        self.shutting_down = true;
+        match self.takeover.as_mut() {
+            // The takeover logs "Heartbeat shutdown in progress." itself.
+            Some(t) => t.shutdown(now),
+            None => {
+                self.out.push_back(Output::Log(
+                    Level::Info,
+                    format!("Heartbeat shutdown in progress. ({})", std::process::id()),
+                ));
+                self.exit_at = Some(now);
+            }
+        }
+        self.pump(now);
+    }
+
+    pub fn shutting_down(&self) -> bool {
+        self.shutting_down
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.membership.poll_transmit()
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Moves events and actions between the two layers until both are quiet.
+    fn pump(&mut self, now: Instant) {
+        for _ in 0..10_000 {
+            let mut progressed = false;
+            while let Some(ev) = self.membership.poll_event() {
+                progressed = true;
+                self.on_event(now, ev);
+            }
+            if let Some(t) = self.takeover.as_mut() {
+                let mut actions = Vec::new();
+                while let Some(a) = t.poll_action() {
+                    actions.push(a);
+                }
+                for a in actions {
+                    progressed = true;
+                    match a {
+                        Action::Send(m) => self.membership.send(now, m),
+                        Action::StartGroup { job, key } => {
+                            self.out.push_back(Output::StartGroup { job, key })
+                        }
+                        Action::StopGroup { job, key } => {
+                            self.out.push_back(Output::StopGroup { job, key })
+                        }
+                        Action::Log(l, s) => self.out.push_back(Output::Log(l, s)),
+                        Action::ShutdownComplete => {
+                            if self.exit_at.is_none() {
+                                self.exit_at = Some(now + SHUTDOWN_LINGER);
+                            }
+                        }
+                    }
+                }
+            }
+            if !progressed {
+                return;
+            }
+        }
+        self.out.push_back(Output::Log(
+            Level::Error,
+            "internal: event loop between layers did not settle".into(),
+        ));
+    }
+
+    fn on_event(&mut self, now: Instant, ev: Event) {
+        match ev {
+            Event::Log(l, s) => self.out.push_back(Output::Log(l, s)),
+            Event::NodeStatus { node, status } => {
+                if let Some(t) = self.takeover.as_mut() {
+                    t.node_status(now, &node, &status);
+                }
+                self.out.push_back(Output::NodeStatus { node, status });
+            }
+            Event::LinkStatus { node, link, up } => {
+                self.out.push_back(Output::LinkStatus { node, link, up })
+            }
+            Event::NodeDead { node } => {
+                if let Some(t) = self.takeover.as_mut() {
+                    t.node_dead(now, &node);
+                }
+            }
+            Event::NodeRestarted { node } => {
+                if let Some(t) = self.takeover.as_mut() {
+                    t.node_restarted(now, &node);
+                }
+            }
+            Event::CommUp => {
+                let me = self.membership.name().to_string();
+                let alive: Vec<String> = self
+                    .membership
+                    .peers()
+                    .iter()
+                    .filter(|p| {
+                        p.name != me && matches!(p.status, NodeStatus::Up | NodeStatus::Active)
+                    })
+                    .map(|p| p.name.clone())
+                    .collect();
+                if let Some(t) = self.takeover.as_mut() {
+                    t.comm_up(now, &alive);
+                }
+            }
+            Event::Message { from, msg } => {
+                if let Some(t) = self.takeover.as_mut() {
+                    t.message(now, &from, &msg);
+                }
+                self.out.push_back(Output::Delivered { from, msg });
+            }
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Child processes of the daemon: resource-group jobs (the work ResourceManager's
+//! takegroup/givegroup does in the original) and rc.d dispatch through harc.
+//!
+//! The policy is sans-IO ([`hb_runner::resource::group::GroupOp`] says which script to run
+//! next and when a step is overdue); this module only spawns, kills and reaps through
+//! [`hb_runner::Runner`], and never blocks.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hb_core::takeover::JobId as CoreJob;
+use hb_io::log::{Level, Logger};
+use hb_runner::resource::group::{
+    GroupConfig, GroupEvent, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
+};
+use hb_runner::resource::{locate_script, ScriptOp};
+use hb_runner::{JobId as RunJob, JobSpec, Runner};
+use hb_wire::{Message, Value};
+
+/// Message types whose stock rc.d scripts do the takeover work that this daemon does
+/// itself (through ResourceManager, mach_down, req_resource, hb_standby); running them as
+/// well would start and stop groups twice. Every other type with an rc.d script runs it.
+pub const NATIVE_TYPES: &[&str] = &[
+    "status",
+    "ip-request",
+    "ip-request-resp",
+    "ask_resources",
+    "hb_takeover",
+];
+
+/// Time allowed to one harc run.
+pub const HARC_TIMEOUT: Duration = Duration::from_secs(120);
+
+struct GroupJob {
+    job: CoreJob,
+    line: String,
+    op: GroupOp,
+    step: Option<(RunJob, Step, bool)>,
+}
+
+/// The daemon's children.
+pub struct Jobs {
+    pub runner: Runner,
+    groups: HashMap<String, (String, Vec<String>)>,
+    ha_dir: PathBuf,
+    init_dirs: Vec<PathBuf>,
+    group_config: GroupConfig,
+    active: Vec<GroupJob>,
+    rc_queue: VecDeque<(String, Vec<(String, String)>)>,
+    rc_running: Option<(RunJob, Instant, bool)>,
+}
+
+impl Jobs {
+    /// `groups`: key -> (node, resources) from haresources.
+    pub fn new(
+        runner: Runner,
+        groups: HashMap<String, (String, Vec<String>)>,
+        ha_dir: &Path,
+    ) -> Jobs {
+        let stop_retries = hb_runner::resource::group::StopRetries::from_env(
+            std::env::var("HA_STOPRETRYMAX").ok().as_deref(),
+        );
+        Jobs {
+            runner,
+            groups,
+            ha_dir: ha_dir.to_path_buf(),
+            init_dirs: ha_config::INIT_DIRS.iter().map(PathBuf::from).collect(),
+            group_config: GroupConfig {
+                stop_retries,
+                ..GroupConfig::default()
+            },
+            active: Vec::new(),
+            rc_queue: VecDeque::new(),
+            rc_running: None,
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        !self.active.is_empty() || self.rc_running.is_some()
+    }
+
+    /// Starts a take (`take`) or give of the group `key`.
+    pub fn group(
+        &mut self,
+        now: Instant,
+        job: CoreJob,
+        key: &str,
+        take: bool,
+        log: &Logger,
+    ) -> Vec<(CoreJob, bool)> {
+        let Some((node, resources)) = self.groups.get(key).cloned() else {
+            log.log(
+                Level::Error,
+                &format!("no resource group with key {key} in haresources"),
+            );
+            return vec![(job, false)];
+        };
+        let line = format!("{node} {}", resources.join(" "));
+        let op = if take {
+            log.log(Level::Info, &format!("Acquiring resource group: {line}"));
+            GroupOp::take(&resources, self.group_config)
+        } else {
+            log.log(Level::Info, &format!("Releasing resource group: {line}"));
+            GroupOp::give(&resources, self.group_config)
+        };
+        self.active.push(GroupJob {
+            job,
+            line,
+            op,
+            step: None,
+        });
+        self.advance(now, log)
+    }
+
+    /// Runs what can run now; returns the group jobs that finished (ok or not).
+    pub fn advance(&mut self, now: Instant, log: &Logger) -> Vec<(CoreJob, bool)> {
+        let mut done = Vec::new();
+        let mut i = 0;
+        while i < self.active.len() {
+            let mut finished = None;
+            for _ in 0..64 {
+                let g = &mut self.active[i];
+                while let Some(ev) = g.op.poll_event() {
+                    log_group_event(log, &ev);
+                }
+                if g.step.is_some() {
+                    break;
+                }
+                match g.op.poll(now) {
+                    GroupPoll::Run(step) => {
+                        let res_dir = self.ha_dir.join("resource.d");
+                        match locate_script(&res_dir, &self.init_dirs, &step.script) {
+                            None => {
+                                log.log(
+                                    Level::Error,
+                                    &format!("Cannot locate resource script {}", step.script),
+                                );
+                                let _ = g.op.handle_exit(now, StepExit::NoScript);
+                            }
+                            Some(path) => {
+                                if step.op != ScriptOp::Status {
+                                    log.log(
+                                        Level::Info,
+                                        &format!(
+                                            "Running {} {}",
+                                            path.display(),
+                                            step.args.join(" ")
+                                        ),
+                                    );
+                                }
+                                let mut spec = JobSpec::new(&path);
+                                spec.args = step.args.clone();
+                                spec.capture_stdout = step.op == ScriptOp::Status;
+                                match self.runner.spawn(spec) {
+                                    Ok(id) => g.step = Some((id, step, false)),
+                                    Err(e) => {
+                                        log.log(
+                                            Level::Error,
+                                            &format!("cannot run {}: {e}", path.display()),
+                                        );
+                                        let _ = g.op.handle_exit(now, StepExit::SpawnFailed);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    GroupPoll::Wait(_) | GroupPoll::Busy => break,
+                    GroupPoll::Finished(outcome) => {
+                        finished = Some(outcome);
+                        break;
+                    }
+                }
+            }
+            if let Some(outcome) = finished {
+                let g = self.active.remove(i);
+                let ok = match &outcome {
+                    GroupOutcome::Done => true,
+                    GroupOutcome::StartFailed { resource, .. } => {
+                        log.log(
+                            Level::Error,
+                            &format!(
+                                "Resource group failed to start: {} (failed: {resource})",
+                                g.line
+                            ),
+                        );
+                        false
+                    }
+                    GroupOutcome::StopFailed { resource, .. } => {
+                        log.log(
+                            Level::Crit,
+                            &format!("Resource STOP failure. Reboot required! ({resource})"),
+                        );
+                        false
+                    }
+                };
+                done.push((g.job, ok));
+            } else {
+                i += 1;
+            }
+        }
+        self.advance_rc(now, log);
+        done
+    }
+
+    /// Reaps ended children and feeds them back; returns finished group jobs.
+    pub fn reap(&mut self, now: Instant, log: &Logger) -> Vec<(CoreJob, bool)> {
+        for exit in self.runner.reap() {
+            for line in &exit.stderr_tail {
+                log.log(Level::Debug, &format!("child {}: {line}", exit.pid));
+            }
+            if let Some((id, _, timed_out)) = self.rc_running {
+                if id == exit.id {
+                    self.rc_running = None;
+                    if timed_out {
+                        log.log(Level::Error, "harc timed out and was killed");
+                    } else if !exit.status.success() {
+                        log.log(
+                            Level::Warn,
+                            &format!("harc exited with return code {}", exit.status.shell_code()),
+                        );
+                    }
+                    continue;
+                }
+            }
+            for g in self.active.iter_mut() {
+                if g.step.as_ref().is_some_and(|(id, _, _)| *id == exit.id) {
+                    let Some((_, step, timed_out)) = g.step.take() else {
+                        continue;
+                    };
+                    let se = if timed_out {
+                        StepExit::TimedOut
+                    } else {
+                        StepExit::from_job(&exit)
+                    };
+                    if step.op != ScriptOp::Status && !se.success() {
+                        match se.code() {
+                            Some(c) => log.log(
+                                Level::Error,
+                                &format!(
+                                    "Return code {c} from {} {}",
+                                    step.script,
+                                    step.args.join(" ")
+                                ),
+                            ),
+                            None => log.log(
+                                Level::Error,
+                                &format!("{} {} timed out", step.script, step.args.join(" ")),
+                            ),
+                        }
+                    }
+                    let _ = g.op.handle_exit(now, se);
+                }
+            }
+        }
+        self.advance(now, log)
+    }
+
+    /// The next deadline: a step to kill, a stop retry to run.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut ds: Vec<Option<Instant>> = Vec::new();
+        for g in &self.active {
+            ds.push(g.op.poll_timeout());
+            if let Some((_, s, false)) = &g.step {
+                ds.push(Some(s.deadline));
+            }
+        }
+        if let Some((_, d, false)) = self.rc_running {
+            ds.push(Some(d));
+        }
+        hb_core::timers::earliest(ds)
+    }
+
+    /// Kills overdue steps (their exit is then fed as a timeout) and runs due retries.
+    pub fn handle_timeout(&mut self, now: Instant, log: &Logger) -> Vec<(CoreJob, bool)> {
+        for g in self.active.iter_mut() {
+            if let Some((id, s, timed_out)) = g.step.as_mut() {
+                if !*timed_out && now >= s.deadline {
+                    *timed_out = true;
+                    log.log(
+                        Level::Error,
+                        &format!(
+                            "{} {} did not end in time: killing it",
+                            s.script,
+                            s.args.join(" ")
+                        ),
+                    );
+                    let _ = self.runner.kill(*id, libc::SIGKILL);
+                }
+            }
+        }
+        if let Some((id, d, timed_out)) = self.rc_running.as_mut() {
+            if !*timed_out && now >= *d {
+                *timed_out = true;
+                let _ = self.runner.kill(*id, libc::SIGKILL);
+            }
+        }
+        self.advance(now, log)
+    }
+
+    /// Runs rc.d/TYPE through harc for a received message, when such a script exists and
+    /// the type is not one whose work this daemon does itself. One harc at a time, in
+    /// arrival order, as the original.
+    pub fn dispatch_rc(&mut self, msg: &Message, ostatus: &str, nice_failback: bool) {
+        let Some(t) = msg.msg_type() else { return };
+        if t.is_empty() || t.contains('/') || t.starts_with('.') || NATIVE_TYPES.contains(&t) {
+            return;
+        }
+        if !self.ha_dir.join("rc.d").join(t).is_file() || !self.ha_dir.join("harc").is_file() {
+            return;
+        }
+        let fields: Vec<(String, String)> = msg
+            .fields
+            .iter()
+            .filter_map(|f| match &f.value {
+                Value::Str(v) => Some((
+                    String::from_utf8_lossy(&f.name).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )),
+                _ => None,
+            })
+            .collect();
+        let env = hb_runner::env::harc_env(&fields, Some(ostatus), nice_failback, false);
+        if self.rc_queue.len() < 1000 {
+            self.rc_queue.push_back((t.to_string(), env));
+        }
+    }
+
+    fn advance_rc(&mut self, now: Instant, log: &Logger) {
+        if self.rc_running.is_some() {
+            return;
+        }
+        let Some((t, env)) = self.rc_queue.pop_front() else {
+            return;
+        };
+        let mut spec = JobSpec::new(self.ha_dir.join("harc"));
+        spec.arg0 = Some("harc".into());
+        spec.args = vec![t.clone()];
+        spec.env = env;
+        match self.runner.spawn(spec) {
+            Ok(id) => self.rc_running = Some((id, now + HARC_TIMEOUT, false)),
+            Err(e) => log.log(Level::Error, &format!("cannot run harc {t}: {e}")),
+        }
+    }
+}
+
+fn log_group_event(log: &Logger, ev: &GroupEvent) {
+    match ev {
+        GroupEvent::AlreadyHeld { resource, .. } => log.log(Level::Info, &format!("Resource is already running: {resource}")),
+        GroupEvent::GivingUp { resource, .. } => log.log(Level::Crit, &format!("Giving up resources due to failure of {resource}")),
+        GroupEvent::RetryingStop { resource, .. } => log.log(Level::Info, &format!("Retrying failed stop operation [{resource}]")),
+        GroupEvent::StopFailedNotHeld { resource, .. } => log.log(Level::Warn, &format!("Resource {resource} is not LSB compliant: its stop failed while it was not running")),
+        GroupEvent::StopFailedStillHeld { resource, .. } => log.log(Level::Crit, &format!("Resource STOP failure. Reboot required! ({resource})")),
+    }
+}
