@@ -528,3 +528,96 @@ write_config() {
   esac
   chmod 600 "$d/authkeys"
 }
+
+# ---------------------------------------------------------------------------------------------------------------
+# Resources, benchmarks (added for t-takeover.sh, bench-failover.sh, bench-idle.sh)
+#
+#   vip_settle P NODE WAIT HOLD   the VIP reaches NODE within WAIT s, then stays on NODE alone for HOLD s
+#   vip_stays P NODE SECS         the VIP stays on NODE alone for SECS s
+#   impl_of_node P NODE           orig or ours (what start_node last started there)
+#   node_cmd P NODE CMD...        run a bounded (20 s) command on NODE, its output appended to NODE/log/cmd.out
+#   ping_replies P                replies the client received so far
+#   tree_cpu_ticks PIDS...        cumulative CPU ticks of those processes and of the children they reaped
+#   tree_rss_kib PIDS...          sum of VmRSS (KiB)
+#   median N...                   median of integers (mean of the two middle ones when N is even)
+
+# vip_settle P NODE WAIT HOLD: wait at most WAIT s until the VIP is on NODE alone, then require that it stays
+# there alone for HOLD s (checked every 0.1 s). Sets VIP_SETTLE_AT to when (now_ms) it was first seen on NODE. On
+# failure prints what was seen (status 1).
+VIP_SETTLE_AT=
+vip_settle() {
+  local P=$1 n=$2 wait_s=$3 hold_s=$4
+  if ! wait_for "$wait_s" eval "[ \"\$(vip_holder $P)\" = $n ]"; then
+    echo "the VIP did not reach $n within $wait_s s (holder now: $(vip_holder "$P"))"
+    return 1
+  fi
+  # shellcheck disable=SC2034 # read by the tests
+  VIP_SETTLE_AT=$(now_ms)
+  vip_stays "$P" "$n" "$hold_s"
+}
+
+# vip_stays P NODE SECS: the VIP is on NODE alone at every check (0.1 s apart) for SECS s.
+vip_stays() {
+  local P=$1 n=$2 end h
+  end=$(($(now_ms) + $(awk -v s="$3" 'BEGIN { printf "%d", s * 1000 }')))
+  while :; do
+    h=$(vip_holder "$P")
+    if [ "$h" != "$n" ]; then
+      echo "the VIP left $n (holder: $h) while it should have stayed there"
+      return 1
+    fi
+    [ "$(now_ms)" -lt "$end" ] || return 0
+    sleep 0.1
+  done
+}
+
+# impl_of_node P NODE: the implementation start_node last started on NODE.
+impl_of_node() {
+  cat "$LAB_ROOT/$1/$2/impl" 2>/dev/null || echo unknown
+}
+
+# node_cmd P NODE CMD...: run CMD on NODE (node_run) with a 20 s bound; its output goes to NODE/log/cmd.out.
+node_cmd() {
+  local P=$1 n=$2
+  shift 2
+  echo "=== $(date '+%F %T') $*" >>"$LAB_ROOT/$P/$n/log/cmd.out"
+  node_run "$P" "$n" timeout 20 "$@" >>"$LAB_ROOT/$P/$n/log/cmd.out" 2>&1
+}
+
+# ping_replies P: number of replies the client got so far (0 without a pinger).
+ping_replies() {
+  local c
+  c=$(grep -c 'bytes from' "$LAB_ROOT/$1/ping.out" 2>/dev/null) || c=0
+  echo "${c:-0}"
+}
+
+# tree_cpu_ticks PIDS...: utime+stime+cutime+cstime summed over the listed live processes, in clock ticks. Over
+# every live process of a tree this counts each process once: live ones by their own times, exited ones in the
+# cutime/cstime of whoever reaped them (a child orphaned to PID 1 is lost).
+tree_cpu_ticks() {
+  local p s total=0
+  for p in "$@"; do
+    s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    s=${s##*) }
+    # after the command: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+    total=$((total + $(echo "$s" | awk '{ print $12 + $13 + $14 + $15 }')))
+  done
+  echo "$total"
+}
+
+# tree_rss_kib PIDS...: sum of VmRSS of the listed processes, in KiB.
+tree_rss_kib() {
+  local p r total=0
+  for p in "$@"; do
+    r=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+    total=$((total + ${r:-0}))
+  done
+  echo "$total"
+}
+
+# median N...: the median of integers (rounded down mean of the two middle values for an even count).
+median() {
+  printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "n/a"; exit }
+    if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
