@@ -1,0 +1,355 @@
+//! Whole nodes (membership + takeover) in virtual time over a lossy simulated network,
+//! with a fake resource runner: the group runs on exactly one node after every settle,
+//! moves at once when its holder dies, comes back with auto_failback on, and is handed
+//! over on a clean shutdown before the leaver's heartbeats stop.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use hb_core::rng::Rng;
+use hb_core::takeover::{AutoFailback, GroupDef, JobId, TakeoverConfig};
+use hb_core::timers::Timing;
+use hb_core::{MembershipConfig, Node, Output};
+use hb_wire::{AuthMethod, KeyRing, SendForm};
+
+const KEY: &str = "IPaddr::198.51.100.254/24/eth0";
+const START_TIME: Duration = Duration::from_millis(80);
+const STOP_TIME: Duration = Duration::from_millis(40);
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum What {
+    Packet { to: usize, bytes: Vec<u8> },
+    Job { node: usize, job: u64, take: bool },
+}
+
+struct Sim {
+    t0: Instant,
+    now: Instant,
+    nodes: Vec<Option<Node>>,
+    gens: Vec<u64>,
+    holds: Vec<bool>,
+    exited: Vec<bool>,
+    queue: BinaryHeap<Reverse<(Instant, u64, What)>>,
+    order: u64,
+    rng: Rng,
+    loss: u64,
+    max_delay: u64,
+    logs: Vec<Vec<String>>,
+    fb: AutoFailback,
+}
+
+impl Sim {
+    fn new(seed: u64, loss: u64, max_delay: u64, fb: AutoFailback) -> Sim {
+        let t0 = Instant::now();
+        let mut s = Sim {
+            t0,
+            now: t0,
+            nodes: vec![None, None],
+            gens: vec![10, 10],
+            holds: vec![false, false],
+            exited: vec![false, false],
+            queue: BinaryHeap::new(),
+            order: 0,
+            rng: Rng::new(seed),
+            loss,
+            max_delay,
+            logs: vec![Vec::new(), Vec::new()],
+            fb,
+        };
+        s.boot(0);
+        s.boot(1);
+        s
+    }
+
+    fn name(i: usize) -> String {
+        ["a", "b"][i].to_string()
+    }
+
+    fn boot(&mut self, i: usize) {
+        self.gens[i] += 1;
+        let m = MembershipConfig {
+            name: Self::name(i),
+            nodes: vec!["a".into(), "b".into()],
+            ping_nodes: 0,
+            timing: Timing {
+                keepalive: Duration::from_millis(200),
+                deadtime: Duration::from_secs(1),
+                warntime: Duration::from_millis(500),
+                initdead: Duration::from_secs(2),
+                max_rexmit_delay: Duration::from_millis(250),
+            },
+            hopfudge: 1,
+            keys: KeyRing::single(1, AuthMethod::Crc).expect("ring"),
+            send_form: SendForm::Classic,
+            uuid: [i as u8 + 1; 16],
+            generation: self.gens[i],
+            wall_clock_at_start: 1_700_000_000 + self.now.duration_since(self.t0).as_secs(),
+            seed: self.rng.next_u64(),
+        };
+        let t = TakeoverConfig {
+            me: Self::name(i),
+            nodes: vec!["a".into(), "b".into()],
+            groups: vec![GroupDef {
+                node: "a".into(),
+                key: KEY.into(),
+                resources: vec![KEY.into()],
+            }],
+            auto_failback: self.fb,
+        };
+        self.nodes[i] = Some(Node::new(m, Some(t), self.now));
+        self.exited[i] = false;
+        self.drain(i);
+    }
+
+    fn crash(&mut self, i: usize) {
+        self.nodes[i] = None;
+        self.holds[i] = false; // a crashed machine holds nothing (its address is gone)
+    }
+
+    fn push(&mut self, at: Instant, w: What) {
+        self.order += 1;
+        self.queue.push(Reverse((at, self.order, w)));
+    }
+
+    fn drain(&mut self, i: usize) {
+        loop {
+            let Some(n) = self.nodes[i].as_mut() else {
+                return;
+            };
+            let mut packets = Vec::new();
+            while let Some(d) = n.poll_transmit() {
+                packets.push(d);
+            }
+            let mut outs = Vec::new();
+            while let Some(o) = n.poll_output() {
+                outs.push(o);
+            }
+            if packets.is_empty() && outs.is_empty() {
+                return;
+            }
+            for p in packets {
+                for to in 0..2 {
+                    if to != i && self.rng.below(100) < self.loss {
+                        continue;
+                    }
+                    let delay = if to == i {
+                        0
+                    } else {
+                        self.rng.below(self.max_delay + 1)
+                    };
+                    self.push(
+                        self.now + Duration::from_millis(delay),
+                        What::Packet {
+                            to,
+                            bytes: p.clone(),
+                        },
+                    );
+                }
+            }
+            for o in outs {
+                match o {
+                    Output::Log(_, s) => {
+                        let t = self.now.duration_since(self.t0).as_secs_f64();
+                        self.logs[i].push(format!("{t:8.3} {s}"));
+                    }
+                    Output::StartGroup { job, key } => {
+                        assert_eq!(key, KEY);
+                        self.push(
+                            self.now + START_TIME,
+                            What::Job {
+                                node: i,
+                                job: job.0,
+                                take: true,
+                            },
+                        );
+                    }
+                    Output::StopGroup { job, .. } => self.push(
+                        self.now + STOP_TIME,
+                        What::Job {
+                            node: i,
+                            job: job.0,
+                            take: false,
+                        },
+                    ),
+                    Output::Exit => self.exited[i] = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        let limit = self.now + d;
+        for _ in 0..5_000_000 {
+            let next_q = self.queue.peek().map(|Reverse((t, _, _))| *t);
+            let next_t = self
+                .nodes
+                .iter()
+                .flatten()
+                .filter_map(|n| n.poll_timeout())
+                .min();
+            let Some(next) = [next_q, next_t]
+                .into_iter()
+                .flatten()
+                .min()
+                .filter(|t| *t <= limit)
+            else {
+                self.now = limit;
+                return;
+            };
+            self.now = self.now.max(next);
+            while self
+                .queue
+                .peek()
+                .is_some_and(|Reverse((t, _, _))| *t <= self.now)
+            {
+                let Some(Reverse((_, _, w))) = self.queue.pop() else {
+                    break;
+                };
+                match w {
+                    What::Packet { to, bytes } => {
+                        if let Some(n) = self.nodes[to].as_mut() {
+                            if !self.exited[to] {
+                                n.handle_datagram(self.now, "eth1", &bytes);
+                            }
+                        }
+                        self.drain(to);
+                    }
+                    What::Job { node, job, take } => {
+                        if let Some(n) = self.nodes[node].as_mut() {
+                            self.holds[node] = take;
+                            n.group_done(self.now, JobId(job), true);
+                        }
+                        self.drain(node);
+                    }
+                }
+            }
+            for i in 0..2 {
+                if let Some(n) = self.nodes[i].as_mut() {
+                    if n.poll_timeout().is_some_and(|t| t <= self.now) {
+                        n.handle_timeout(self.now);
+                    }
+                }
+                self.drain(i);
+            }
+        }
+        panic!("simulation does not progress");
+    }
+
+    fn holder(&self) -> &'static str {
+        match (self.holds[0], self.holds[1]) {
+            (true, false) => "a",
+            (false, true) => "b",
+            (true, true) => "both",
+            (false, false) => "none",
+        }
+    }
+
+    fn dump(&self) -> String {
+        format!(
+            "a:\n{}\nb:\n{}",
+            self.logs[0].join("\n"),
+            self.logs[1].join("\n")
+        )
+    }
+
+    /// Runs until `who` holds the group, at most `max`; returns the time it took.
+    fn until_holder(&mut self, who: &str, max: Duration) -> Option<Duration> {
+        let start = self.now;
+        while self.now < start + max {
+            self.run_for(Duration::from_millis(10));
+            if self.holder() == who {
+                return Some(self.now.duration_since(start));
+            }
+        }
+        None
+    }
+}
+
+#[test]
+fn start_crash_failback_shutdown() {
+    let mut s = Sim::new(1, 0, 5, AutoFailback::On);
+    assert!(
+        s.until_holder("a", Duration::from_secs(15)).is_some(),
+        "{}",
+        s.dump()
+    );
+    s.run_for(Duration::from_secs(5));
+    assert_eq!(s.holder(), "a");
+    s.crash(0);
+    let took = s
+        .until_holder("b", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("{}", s.dump()));
+    // Declared dead after deadtime (1 s) of silence, the group started at once.
+    assert!(
+        took <= Duration::from_millis(1000 + 200 + 80 + 20),
+        "took {took:?}\n{}",
+        s.dump()
+    );
+    s.boot(0);
+    assert!(
+        s.until_holder("a", Duration::from_secs(20)).is_some(),
+        "failback\n{}",
+        s.dump()
+    );
+    s.run_for(Duration::from_secs(3));
+    assert_eq!(s.holder(), "a");
+    // Clean shutdown of a: b takes the group long before a's heartbeats would time out.
+    s.nodes[0].as_mut().map(|n| n.shutdown(s.now));
+    s.drain(0);
+    let took = s
+        .until_holder("b", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("{}", s.dump()));
+    assert!(
+        took < Duration::from_millis(800),
+        "handover took {took:?}\n{}",
+        s.dump()
+    );
+    s.run_for(Duration::from_secs(3));
+    assert!(s.exited[0], "a exits after its shutdown\n{}", s.dump());
+    assert_eq!(s.holder(), "b");
+}
+
+#[test]
+fn auto_failback_off_stays() {
+    let mut s = Sim::new(2, 0, 5, AutoFailback::Off);
+    assert!(s.until_holder("a", Duration::from_secs(15)).is_some());
+    s.run_for(Duration::from_secs(4));
+    s.crash(0);
+    assert!(s.until_holder("b", Duration::from_secs(5)).is_some());
+    s.boot(0);
+    s.run_for(Duration::from_secs(15));
+    assert_eq!(s.holder(), "b", "{}", s.dump());
+}
+
+#[test]
+fn lossy_networks_keep_one_holder() {
+    let runs = if cfg!(debug_assertions) { 20 } else { 200 };
+    for seed in 1..=runs {
+        let mut r = Rng::new(seed);
+        let loss = r.below(15);
+        let delay = r.below(60);
+        let fb = [AutoFailback::On, AutoFailback::Off, AutoFailback::Legacy][r.below(3) as usize];
+        let mut s = Sim::new(seed, loss, delay, fb);
+        s.run_for(Duration::from_secs(20));
+        assert_eq!(
+            s.holder(),
+            "a",
+            "seed {seed} ({fb:?}, loss {loss}%, delay {delay} ms)\n{}",
+            s.dump()
+        );
+        s.crash(0);
+        s.run_for(Duration::from_secs(4));
+        assert_eq!(s.holder(), "b", "seed {seed} ({fb:?})\n{}", s.dump());
+        s.boot(0);
+        s.run_for(Duration::from_secs(25));
+        let want = if fb == AutoFailback::Off { "b" } else { "a" };
+        assert_eq!(
+            s.holder(),
+            want,
+            "seed {seed} ({fb:?}, loss {loss}%, delay {delay} ms)\n{}",
+            s.dump()
+        );
+    }
+}
