@@ -19,6 +19,16 @@
 //! Like the original we check nothing before sending, with one addition that never stops
 //! the sending: when `DIR/ha.cf` reads as `auto_failback legacy` (the default) we warn on
 //! stderr that heartbeat will ignore the request.
+//!
+//! Differences from the original (2.0.8 scripts; Debian's 3.0.6 ones are the same):
+//! - No daemon reading the FIFO: the original blocks in its open until one starts; we
+//!   fail at once (exit 2). No file at the FIFO's path: the original creates a regular
+//!   file and the message is lost (exit 0); we create nothing and fail (exit 2).
+//! - hb_standby logs `Going standby` only once the FIFO is open (the original logs first).
+//! - An empty word or one with blanks is refused as `wrong resources(...)`, exit 1. The
+//!   original's unquoted shell tests make hb_takeover send it as is (`rsc_hold=` or
+//!   `rsc_hold=a b`) and make hb_standby print the usage without that line.
+//! - The usage text has one more stderr line naming our options; the legacy warning.
 
 pub mod args;
 pub mod fifo;
