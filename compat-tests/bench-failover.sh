@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# bench-failover.sh: how long a client pinging the VIP loses it when the VIP holder crashes, with the original
+# heartbeat on both nodes and then with ours on both nodes, in the same run.
+#
+# Per implementation: one lab, both nodes start together (keepalive 200ms, deadtime 1, ucast, crc, haresources
+# `a IPaddr::198.51.100.254/24/eth0` with the resource-agents IPaddr), the VIP lands on a. Then N times: the client
+# pings the VIP every 20 ms, the holder crashes (links down + SIGKILL, its VIP dropped), the other node takes the
+# VIP, and the longest gap between two replies is the trial's window; the crashed node restarts and rejoins
+# before the next trial. With auto_failback off (the default) the VIP stays with the survivor, so the victims
+# alternate a, b, a, ...; with AUTO_FAILBACK=on the VIP returns to a each time and a is always the victim (slower:
+# a restarted node asks for deadtime + 2 s during its first 5 s, so each trial waits for that to pass).
+#
+# Prints every trial, then per implementation the median and "deadtime + X ms". A benchmark: no pass/fail, except
+# that a setup failure (or the original misbehaving) ends it with status 1. When our daemon does not take the VIP
+# at start (resources not supported yet) it says so and only the original is measured; if ours misbehaves in a
+# trial, the trial is reported and its measurement stops there.
+#
+# Run as root (about 1.5-2 min):
+#   bash compat-tests/bench-failover.sh
+#   N=10 bash compat-tests/bench-failover.sh;  IMPLS=orig ...;  IMPLS=ours ...;  AUTO_FAILBACK=on ...
+set -u
+. "$(dirname "$0")/lib.sh"
+
+N=${N:-5}
+IMPLS=${IMPLS:-orig ours}
+AUTO_FAILBACK=${AUTO_FAILBACK:-off}
+DEADTIME_MS=1000
+case $N in '' | *[!0-9]* | 0) fail "N must be a positive integer, not '$N'" ;; esac
+case $AUTO_FAILBACK in on | off) ;; *) fail "AUTO_FAILBACK must be on or off" ;; esac
+for impl in $IMPLS; do
+  case $impl in orig | ours) ;; *) fail "IMPLS: '$impl' is neither orig nor ours" ;; esac
+done
+
+peer_of() { if [ "$1" = a ]; then echo b; else echo a; fi; }
+vip_is() { [ "$(vip_holder "$P")" = "$1" ]; }
+more_replies_than() { [ "$(ping_replies "$P")" -gt "$1" ]; }
+
+# problem IMPL MSG: the original misbehaving is a setup failure; ours misbehaving is a result.
+problem() {
+  if [ "$1" = orig ]; then fail "the original: $2"; fi
+  echo "  ours: $2 (measurement of ours stops here)"
+  NOTES[ours]="stopped: $2"
+  return 1
+}
+
+# measure IMPL PREFIX: N trials with IMPL on both nodes; the windows (ms) go to WINDOWS[IMPL].
+measure() {
+  local impl=$1 holder victim t_start i r w ms t0 windows='' msg
+  local -A started
+  P=$2
+  lab_up "$P"
+  for n in a b; do write_config "$n" auth=crc medium=ucast auto_failback="$AUTO_FAILBACK"; done
+  start_node "$P" a "$impl"
+  start_node "$P" b "$impl"
+  t_start=$(now_ms)
+  started[a]=$t_start started[b]=$t_start
+  if ! msg=$(vip_settle "$P" a 25 1); then
+    [ "$impl" = orig ] && fail "the original: VIP not on a alone after start: $msg"
+    echo "  our daemon did not put the VIP on a within 25 s of the start ($msg):"
+    echo "  it does not take resources yet (or failed to); only the original is measured."
+    NOTES[$impl]="no resources at start"
+    lab_down "$P"
+    return 0
+  fi
+  echo "  $impl: VIP on a $(($(now_ms) - t_start)) ms after both started"
+  holder=a
+  for i in $(seq 1 "$N"); do
+    victim=$holder
+    # the victim must announce plain deadtime (not deadtime + 2 s, its first 5 s) when it dies
+    while [ $(($(now_ms) - started[$victim])) -lt 6500 ]; do sleep 0.2; done
+    client_ping_start "$P"
+    wait_for 5 more_replies_than 2 || fail "$impl trial $i: the client gets no reply from the VIP on $victim"
+    sleep 0.3
+    t0=$(now_ms)
+    crash_node "$P" "$victim"
+    holder=$(peer_of "$victim")
+    if ! wait_for 10 vip_is "$holder"; then
+      client_ping_window "$P" >/dev/null
+      problem "$impl" "trial $i: after $victim's crash $holder did not take the VIP within 10 s (holder: $(vip_holder "$P"))" || break
+    fi
+    ms=$(($(now_ms) - t0))
+    r=$(ping_replies "$P")
+    wait_for 5 more_replies_than $((r + 5)) || problem "$impl" "trial $i: no replies from the VIP on $holder" || break
+    w=$(client_ping_window "$P") || problem "$impl" "trial $i: no window measured ($w)" || break
+    echo "  $impl trial $i: crash of $victim: window ${w%% *} ms (deadtime + $((${w%% *} - DEADTIME_MS)) ms);" \
+      "VIP seen on $holder after $ms ms"
+    windows="$windows ${w%% *}"
+    [ "$i" -lt "$N" ] || break
+    # the victim comes back and rejoins
+    revive_node "$P" "$victim"
+    start_node "$P" "$victim" "$impl"
+    started[$victim]=$(now_ms)
+    if [ "$AUTO_FAILBACK" = on ]; then
+      msg=$(vip_settle "$P" a 20 1) || problem "$impl" "trial $i: no failback to a: $msg" || break
+      holder=a
+    else
+      msg=$(vip_settle "$P" "$holder" 1 3) || problem "$impl" "trial $i: VIP left $holder when $victim rejoined: $msg" || break
+    fi
+  done
+  for n in a b; do
+    ! log_has "$n" 'Both machines own|No one owns' ||
+      echo "  $impl: note: $n logged $(grep -E 'Both machines own|No one owns' "$(log_file "$n")" | head -1)"
+  done
+  lab_down "$P"
+  WINDOWS[$impl]=$windows
+}
+
+echo "bench-failover: N=$N crashes of the VIP holder per implementation, keepalive 200ms, deadtime 1," \
+  "auto_failback $AUTO_FAILBACK; client pings every 20 ms"
+declare -A WINDOWS=() NOTES=()
+base=f$$
+base=${base:0:8}
+for impl in $IMPLS; do
+  if [ "$impl" = ours ] && [ ! -x "$OURS_BIN" ]; then
+    echo "== ours: not built ($OURS_BIN); not measured"
+    NOTES[ours]="not built"
+    continue
+  fi
+  echo "== $impl on both nodes"
+  measure "$impl" "$base${impl:1:1}"
+done
+
+echo
+echo "== summary (client lost-ping window after a crash of the VIP holder, ms)"
+printf '%-5s %-7s %-9s %-15s %s\n' impl trials median "deadtime + X" windows
+for impl in $IMPLS; do
+  w=${WINDOWS[$impl]:-} note=${NOTES[$impl]:-}
+  if [ -z "${w// /}" ]; then
+    printf '%-5s %-7s %-9s %-15s %s\n' "$impl" 0 - - "${note:-no measurement}"
+    continue
+  fi
+  # shellcheck disable=SC2086 # a list of numbers
+  set -- $w
+  m=$(median "$@")
+  printf '%-5s %-7s %-9s %-15s %s\n' "$impl" "$#" "$m" "deadtime + $((m - DEADTIME_MS))" "$w${note:+ ($note)}"
+done
