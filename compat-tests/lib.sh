@@ -538,7 +538,8 @@ write_config() {
 #   node_cmd P NODE CMD...        run a bounded (20 s) command on NODE, its output appended to NODE/log/cmd.out
 #   ping_replies P                replies the client received so far
 #   tree_cpu_ticks PIDS...        cumulative CPU ticks of those processes and of the children they reaped
-#   tree_rss_kib PIDS...          sum of VmRSS (KiB)
+#   tree_sched_ms PIDS...         time on CPU of their threads from schedstat (ms, ns resolution)
+#   tree_rss_kib PIDS...          sum of VmRSS (KiB); tree_pss_kib: sum of Pss (KiB)
 #   median N...                   median of integers (mean of the two middle ones when N is even)
 
 # vip_settle P NODE WAIT HOLD: wait at most WAIT s until the VIP is on NODE alone, then require that it stays
@@ -605,6 +606,14 @@ tree_cpu_ticks() {
   echo "$total"
 }
 
+# tree_sched_ms PIDS...: time on CPU of every thread of the listed live processes (/proc/PID/task/TID/schedstat,
+# nanosecond resolution), in ms with three decimals. Exited processes are not counted.
+tree_sched_ms() {
+  local p
+  for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
+    awk '{ ns += $1 } END { printf "%.3f", ns / 1e6 }'
+}
+
 # tree_rss_kib PIDS...: sum of VmRSS of the listed processes, in KiB.
 tree_rss_kib() {
   local p r total=0
@@ -613,6 +622,12 @@ tree_rss_kib() {
     total=$((total + ${r:-0}))
   done
   echo "$total"
+}
+
+# tree_pss_kib PIDS...: sum of Pss (proportional set size: shared pages split among their users), in KiB.
+tree_pss_kib() {
+  local p
+  for p in "$@"; do cat "/proc/$p/smaps_rollup" 2>/dev/null; done | awk '/^Pss:/ { t += $2 } END { print t + 0 }'
 }
 
 # median N...: the median of integers (rounded down mean of the two middle values for an even count).
