@@ -14,8 +14,11 @@
 //!   users and groups, serial devices): what the daemon uses to start.
 //! - [`config_test`]: the same, with the machine facts as warnings, plus this host among
 //!   the nodes, resource scripts present, and the `accepted, not acted on` lines.
+//! - [`checks`]: our own optional `checks` file (native service checks), its parser
+//!   [`parse_checks`] and loader [`load_checks`]; the config test reports its errors.
 
 mod authkeys;
+pub mod checks;
 mod diag;
 mod hacf;
 mod haresources;
@@ -25,6 +28,7 @@ mod machine;
 use std::path::{Path, PathBuf};
 
 pub use authkeys::{parse_authkeys, render_authkeys, AuthKey, AuthKeys, MAX_AUTH};
+pub use checks::{load_checks, parse_checks, Check, CheckKind};
 pub use diag::{ConfigErrors, Diagnostic, Severity};
 pub use hacf::{
     directive, parse_bool, parse_hacf, parse_hacf_with, parse_time, render_hacf, ApiAuth,
@@ -280,6 +284,8 @@ pub fn config_test_on(
                 .into_iter()
                 .map(|x| x.with_severity(Severity::Warning)),
         );
+        // Our own checks file (absent: no checks).
+        d.extend(checks::check_file_diagnostics(dir, &c.haresources));
         for n in &c.hacf.not_acted_on {
             not_acted_on.push(format!(
                 "ha.cf:{}: {} {}: accepted, not acted on{}",
