@@ -50,6 +50,11 @@
 //!   them (the original logs `No one owns our local resources!`); a peer that restarts
 //!   before its death is noticed cancels a pending standby (the original stayed in it for
 //!   up to an hour); a shutdown waiting for a peer that then dies goes on.
+//! - A peer declared dead that is heard again still `active` (a healed partition, or its
+//!   heartbeats lost for a whole dead time) makes the original restart itself. With
+//!   `auto_failback legacy` we give that peer its groups back instead, as if it had sent
+//!   `ip-request` for each (release, then `ip-request-resp dest=PEER`); with nice_failback
+//!   nothing is done yet.
 //! - No STONITH device support: a peer that may hold resources is reported
 //!   `stonith result=n_stnth` with the original's warnings.
 //! - More than two nodes, which the original does not support (every other node is
@@ -604,7 +609,47 @@ impl Takeover {
         if restarted {
             self.restarted(&node);
         }
+        // Back from the dead without a restart (a restart comes as `init` first, see
+        // `node_restarted`): a partition healed, or its heartbeats were lost for a whole
+        // dead time.
+        if prev == "dead" && status == "active" {
+            self.returned_without_restart(&node);
+        }
         self.after(now);
+    }
+
+    /// Legacy: `node` is heard again, still active, after we declared it dead. It still
+    /// runs its groups, which we may have taken over meanwhile (or are taking over):
+    /// give them back as if it had asked for them with `ip-request` (release each, then
+    /// answer `ip-request-resp dest=NODE`, which makes it take the group if it does not
+    /// run it). The rc.d work is queued, so it runs after a mach_down still in progress.
+    /// The original restarts itself instead (giving up every group and asking for its
+    /// own again), which has the same outcome with an outage of all its groups.
+    /// When both sides declared each other dead, both do this for the other's groups.
+    fn returned_without_restart(&mut self, node: &str) {
+        if self.nice() || !self.comm_up || self.shutdown_in_progress {
+            return;
+        }
+        let keys: Vec<String> = self
+            .cfg
+            .groups
+            .iter()
+            .filter(|d| d.node == node)
+            .map(|d| d.key.clone())
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        self.log(
+            Level::Warn,
+            format!("{node} is back without a restart: giving its resource groups back."),
+        );
+        for key in keys {
+            self.items.push(Item::new(Work::IpRequest {
+                key,
+                to: node.to_string(),
+            }));
+        }
     }
 
     /// The membership layer saw `node` start again (a higher generation) without

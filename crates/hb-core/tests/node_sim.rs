@@ -37,6 +37,10 @@ struct Sim {
     max_delay: u64,
     logs: Vec<Vec<String>>,
     fb: AutoFailback,
+    /// Packets to node `i` from the other node are all lost (a one-way partition).
+    cut_to: [bool; 2],
+    /// Names the run in a panic of `run_for`.
+    label: String,
 }
 
 impl Sim {
@@ -56,6 +60,8 @@ impl Sim {
             max_delay,
             logs: vec![Vec::new(), Vec::new()],
             fb,
+            cut_to: [false, false],
+            label: format!("seed {seed} ({fb:?}, loss {loss}%, delay {max_delay} ms)"),
         };
         s.boot(0);
         s.boot(1);
@@ -130,7 +136,7 @@ impl Sim {
             }
             for p in packets {
                 for to in 0..2 {
-                    if to != i && self.rng.below(100) < self.loss {
+                    if to != i && (self.cut_to[to] || self.rng.below(100) < self.loss) {
                         continue;
                     }
                     let delay = if to == i {
@@ -166,14 +172,19 @@ impl Sim {
                             },
                         );
                     }
-                    Output::StopGroup { job, .. } => self.push(
-                        self.now + STOP_TIME,
-                        What::Job {
-                            node: i,
-                            job: job.0,
-                            take: false,
-                        },
-                    ),
+                    Output::StopGroup { job, key } => {
+                        assert_eq!(key, KEY);
+                        let t = self.now.duration_since(self.t0).as_secs_f64();
+                        self.logs[i].push(format!("{t:8.3} [stop job {}]", job.0));
+                        self.push(
+                            self.now + STOP_TIME,
+                            What::Job {
+                                node: i,
+                                job: job.0,
+                                take: false,
+                            },
+                        )
+                    }
                     Output::Exit => self.exited[i] = true,
                     Output::Delivered { from, msg } if std::env::var("NODE_SIM_TRACE").is_ok() => {
                         let t = self.now.duration_since(self.t0).as_secs_f64();
@@ -267,7 +278,12 @@ impl Sim {
                 self.drain(i);
             }
         }
-        panic!("simulation does not progress");
+        panic!(
+            "{}: simulation does not progress at {:?}\n{}",
+            self.label,
+            self.now.duration_since(self.t0),
+            self.dump()
+        );
     }
 
     fn holder(&self) -> &'static str {
@@ -285,6 +301,15 @@ impl Sim {
             self.logs[0].join("\n"),
             self.logs[1].join("\n")
         )
+    }
+
+    /// Runs for `d` in 10 ms steps; panics if both nodes run the group at any step.
+    fn run_never_both(&mut self, d: Duration, ctx: &str) {
+        let end = self.now + d;
+        while self.now < end {
+            self.run_for(Duration::from_millis(10));
+            assert_ne!(self.holder(), "both", "{ctx}\n{}", self.dump());
+        }
     }
 
     /// Runs until `who` holds the group, at most `max`; returns the time it took.
@@ -329,7 +354,9 @@ fn start_crash_failback_shutdown() {
     s.run_for(Duration::from_secs(3));
     assert_eq!(s.holder(), "a");
     // Clean shutdown of a: b takes the group long before a's heartbeats would time out.
-    s.nodes[0].as_mut().map(|n| n.shutdown(s.now));
+    if let Some(n) = s.nodes[0].as_mut() {
+        n.shutdown(s.now);
+    }
     s.drain(0);
     let took = s
         .until_holder("b", Duration::from_secs(5))
@@ -361,12 +388,16 @@ fn auto_failback_off_stays() {
 /// node, and only one, holds it does not.
 #[test]
 fn lossy_networks_keep_one_holder() {
-    let runs = if cfg!(debug_assertions) { 20 } else { 200 };
+    // NODE_SIM_RUNS=N runs more (or fewer) seeds.
+    let runs = std::env::var("NODE_SIM_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if cfg!(debug_assertions) { 20 } else { 200 });
     for seed in 1..=runs {
         let mut r = Rng::new(seed);
         let loss = r.below(15);
         let delay = r.below(60);
-        let fb = [AutoFailback::On, AutoFailback::Off][r.below(2) as usize];
+        let fb = [AutoFailback::On, AutoFailback::Off, AutoFailback::Legacy][r.below(3) as usize];
         let mut s = Sim::new(seed, loss, delay, fb);
         let ctx = format!("seed {seed} ({fb:?}, loss {loss}%, delay {delay} ms)");
         s.run_for(Duration::from_secs(20));
@@ -395,4 +426,115 @@ fn lossy_networks_keep_one_holder() {
             s.dump()
         );
     }
+}
+
+/// auto_failback legacy: the group is taken over when a crashes, and a restarted a
+/// asks for it (`ip-request`); b releases it before it answers, a takes it: never on
+/// both nodes, not even during the handover.
+#[test]
+fn legacy_crash_restart_gets_group_back() {
+    let mut s = Sim::new(3, 0, 5, AutoFailback::Legacy);
+    assert!(
+        s.until_holder("a", Duration::from_secs(15)).is_some(),
+        "{}",
+        s.dump()
+    );
+    s.run_never_both(Duration::from_secs(5), "after start-up");
+    assert_eq!(s.holder(), "a");
+    s.crash(0);
+    let took = s
+        .until_holder("b", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("{}", s.dump()));
+    assert!(
+        took <= Duration::from_millis(1000 + 200 + 80 + 20),
+        "took {took:?}\n{}",
+        s.dump()
+    );
+    s.boot(0);
+    let mut back = false;
+    for _ in 0..1000 {
+        s.run_never_both(Duration::from_millis(10), "during the failback");
+        if s.holder() == "a" {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "the group comes back to a\n{}", s.dump());
+    s.run_never_both(Duration::from_secs(10), "after the failback");
+    assert_eq!(s.holder(), "a", "{}", s.dump());
+    // The exchange of the original: a asks, b answers that it held the group.
+    assert!(
+        s.logs[0]
+            .iter()
+            .any(|l| l.ends_with(&format!("received ip-request-resp {KEY} OK yes"))),
+        "{}",
+        s.dump()
+    );
+}
+
+/// Sets up a legacy cluster whose group runs on a, then loses every packet to the nodes
+/// in `cut` for `for_ms`: those nodes declare the other dead (a false death) and take
+/// over; then the network heals.
+fn legacy_partition(seed: u64, cut: [bool; 2], for_ms: u64) -> Sim {
+    let mut s = Sim::new(seed, 0, 5, AutoFailback::Legacy);
+    assert!(
+        s.until_holder("a", Duration::from_secs(15)).is_some(),
+        "{}",
+        s.dump()
+    );
+    // Past the start-up period, in which the nodes announce a longer dead time.
+    s.run_for(Duration::from_secs(8));
+    assert_eq!(s.holder(), "a");
+    s.cut_to = cut;
+    s.run_for(Duration::from_millis(for_ms));
+    s.cut_to = [false, false];
+    s
+}
+
+/// b alone declares a dead (a's heartbeats lost, b's still arrive) and takes the group
+/// over while a still runs it; when a is heard again ("returning after partition"), b
+/// gives the group back to its home node.
+#[test]
+fn legacy_one_way_false_death_heals() {
+    let mut s = legacy_partition(4, [false, true], 1500);
+    assert!(
+        s.logs[1].iter().any(|l| l.ends_with("node a: is dead")),
+        "{}",
+        s.dump()
+    );
+    assert!(
+        !s.logs[0].iter().any(|l| l.ends_with("node b: is dead")),
+        "{}",
+        s.dump()
+    );
+    assert!(
+        s.until_holder("a", Duration::from_secs(5)).is_some(),
+        "{}",
+        s.dump()
+    );
+    s.run_never_both(Duration::from_secs(10), "after the partition healed");
+    assert_eq!(s.holder(), "a", "{}", s.dump());
+}
+
+/// Both declare each other dead; b takes the group, a keeps it; after the heal only a
+/// (its home) runs it.
+#[test]
+fn legacy_two_way_false_death_heals() {
+    let mut s = legacy_partition(5, [true, true], 1500);
+    for (i, other) in [(0, "b"), (1, "a")] {
+        assert!(
+            s.logs[i]
+                .iter()
+                .any(|l| l.ends_with(&format!("node {other}: is dead"))),
+            "{}",
+            s.dump()
+        );
+    }
+    assert!(
+        s.until_holder("a", Duration::from_secs(5)).is_some(),
+        "{}",
+        s.dump()
+    );
+    s.run_never_both(Duration::from_secs(10), "after the partition healed");
+    assert_eq!(s.holder(), "a", "{}", s.dump());
 }
