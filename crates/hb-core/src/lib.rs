@@ -8,6 +8,7 @@
 //! - [`timers`]: every timing rule (dead times, the announced `dt`, start-up bump).
 //! - [`membership`]: heartbeats, node and link states, sequencing, acks, retransmission.
 
+pub mod checks;
 pub mod history;
 pub mod membership;
 pub mod node;
@@ -49,6 +50,9 @@ pub enum Event {
     },
     /// A node was declared dead.
     NodeDead { node: String },
+    /// A node declared dead came back without restarting (same generation): we were
+    /// partitioned from it, and both sides may now hold the same groups.
+    PartitionReturn { node: String },
     /// A node came back with a higher generation.
     NodeRestarted { node: String },
     /// Our communication is up: we are `active`.
