@@ -612,3 +612,56 @@ fn zero_settings_are_read_as_the_smallest() {
     assert!(Checks::new(vec![], t0).is_empty());
     assert_eq!(Checks::new(vec![], t0).poll_timeout(), None);
 }
+
+#[test]
+fn after_a_failed_restart_no_more_restarts_even_without_a_fit_peer() {
+    let mut s = spec(0, KEY);
+    s.restarts = 3;
+    let mut t = T::new(vec![s]);
+    t.c.set_holding(KEY, true);
+    t.probes(false, 3);
+    assert!(t.drain().contains(&restart()));
+    t.c.group_restarted(t.now, KEY, false);
+    let keep = log(
+        Level::Warn,
+        "IPaddr::192.168.0.254/24/eth0: check failing, but no peer is fit to take the group: keeping it",
+    );
+    assert!(t.drain().contains(&keep));
+    // Fresh failures: no second restart, the group is kept (logged again: a new step).
+    t.probes(false, 3);
+    assert_eq!(t.drain(), vec![keep.clone()]);
+    assert_eq!(t.count(|a| *a == restart()), 1);
+    t.c.set_peer_fit(t.now, KEY, true);
+    assert!(t.drain().contains(&give_away()));
+}
+
+#[test]
+fn given_away_until_every_check_of_the_group_rises_after_it() {
+    let a = spec(0, KEY);
+    let mut b = spec(1, KEY);
+    b.rise = 3;
+    let mut t = T::holding(vec![a, b]);
+    // Check 0 fails, check 1 stays ok.
+    for _ in 0..3 {
+        t.step(|id| id == CheckId(1));
+    }
+    assert!(t.drain().contains(&give_away()));
+    t.c.set_holding(KEY, false);
+    // Check 0 rises after 2, but check 1 must count 3 successes again.
+    t.step(|_| true);
+    t.step(|_| true);
+    let a = t.drain();
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, CheckAction::Log(_, s) if s.ends_with("ok again (2/2)"))));
+    assert!(!a.contains(&health(true)), "{a:?}");
+    assert!(!t.c.healthy(KEY));
+    assert!(
+        t.c.status_lines()[1].ends_with(": ok; given away until ok (2/3)"),
+        "{:?}",
+        t.c.status_lines()
+    );
+    t.step(|_| true);
+    assert!(t.drain().contains(&health(true)));
+    assert!(t.c.healthy(KEY));
+}
