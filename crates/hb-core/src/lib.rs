@@ -50,6 +50,9 @@ pub enum Event {
     },
     /// A node was declared dead.
     NodeDead { node: String },
+    /// A node declared dead came back without restarting (same generation): we were
+    /// partitioned from it, and both sides may now hold the same groups.
+    PartitionReturn { node: String },
     /// A node came back with a higher generation.
     NodeRestarted { node: String },
     /// Our communication is up: we are `active`.

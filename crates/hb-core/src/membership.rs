@@ -282,7 +282,10 @@ impl Membership {
             ds.push(Some(self.cfg.timing.bump_ends(self.started)));
         }
         for (i, p) in self.peers.iter().enumerate() {
-            ds.push(p.rx.next_request());
+            // Retransmissions are asked only of live peers (see request_missing).
+            if i != self.me && p.status != NodeStatus::Dead {
+                ds.push(p.rx.next_request());
+            }
             let dead = self.dead_time(p);
             if i != self.me && p.status != NodeStatus::Dead {
                 ds.push(Some(p.last_status_rx.unwrap_or(self.started) + dead));
@@ -530,6 +533,9 @@ impl Membership {
                     Level::Crit,
                     format!("Cluster node {src} returning after partition."),
                 );
+                self.log(Level::Warn, "Deadtime value may be too small.".to_string());
+                self.events
+                    .push_back(Event::PartitionReturn { node: src.clone() });
             }
         } else if i == self.me && self.peers[i].generation.is_none() {
             self.peers[i].generation = Some(hg);

@@ -42,6 +42,9 @@ pub enum Output {
     },
     /// The node may exit now (shutdown complete and the linger time over).
     Exit,
+    /// Like `Exit`, but the daemon must start again at once (a new generation): after a
+    /// partition healed, as the original does, the node gave up its groups and rejoins.
+    Restart,
 }
 
 /// A node: membership plus (unless resources are not managed, `-M`) takeover.
@@ -52,6 +55,7 @@ pub struct Node {
     shutting_down: bool,
     exit_at: Option<Instant>,
     exited: bool,
+    restart: bool,
 }
 
 impl Node {
@@ -63,6 +67,7 @@ impl Node {
             shutting_down: false,
             exit_at: None,
             exited: false,
+            restart: false,
         };
         n.pump(now);
         n
@@ -99,7 +104,11 @@ impl Node {
         if self.exit_at.is_some_and(|t| t <= now) && !self.exited {
             self.exited = true;
             self.membership.stop();
-            self.out.push_back(Output::Exit);
+            self.out.push_back(if self.restart {
+                Output::Restart
+            } else {
+                Output::Exit
+            });
         }
         self.pump(now);
     }
@@ -146,6 +155,12 @@ impl Node {
             }
         }
         self.pump(now);
+    }
+
+    /// Shuts down like [`Node::shutdown`], then asks for a restart ([`Output::Restart`]).
+    pub fn restart(&mut self, now: Instant) {
+        self.restart = true;
+        self.shutdown(now);
     }
 
     pub fn shutting_down(&self) -> bool {
@@ -217,6 +232,27 @@ impl Node {
             Event::NodeDead { node } => {
                 if let Some(t) = self.takeover.as_mut() {
                     t.node_dead(now, &node);
+                }
+            }
+            Event::PartitionReturn { node } => {
+                // The original restarts itself here when it manages resources (v1 on/off):
+                // it gives up everything, the peer takes over, and the normal start-up
+                // negotiation (with auto_failback) settles who runs what. Legacy mode
+                // gives the groups back through ip-request instead (see takeover).
+                let nice = self.takeover.as_ref().is_some_and(|t| {
+                    t.config().auto_failback != crate::takeover::AutoFailback::Legacy
+                });
+                if nice && !self.shutting_down {
+                    self.out.push_back(Output::Log(
+                        Level::Crit,
+                        format!("Node {node} returned after a partition: both sides may hold the same resources."),
+                    ));
+                    self.out.push_back(Output::Log(
+                        Level::Info,
+                        "Heartbeat restart triggered.".into(),
+                    ));
+                    self.restart = true;
+                    self.shutdown(now);
                 }
             }
             Event::NodeRestarted { node } => {

@@ -78,7 +78,6 @@ struct Loop {
     nice_failback: bool,
     send_errors_logged: u32,
     exit: Option<LoopEnd>,
-    restart_after_shutdown: bool,
 }
 
 /// Runs the node until it has shut down; returns how it ended.
@@ -114,7 +113,6 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         nice_failback: setup.nice_failback,
         send_errors_logged: 0,
         exit: None,
-        restart_after_shutdown: false,
     };
     l.node.membership.set_loadavg(hb_io::state::loadavg());
     let mut events = Events::with_capacity(64);
@@ -152,8 +150,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                                     HupAction::Restart => {
                                         if l.node.takeover.is_some() {
                                             log.log(Level::Info, "Heartbeat restart triggered: releasing resources first.");
-                                            l.restart_after_shutdown = true;
-                                            l.node.shutdown(now);
+                                            l.node.restart(now);
                                         } else {
                                             l.exit = Some(LoopEnd::Restart);
                                         }
@@ -279,12 +276,9 @@ impl Loop {
                             self.node.membership.name()
                         ),
                     );
-                    self.exit = Some(if self.restart_after_shutdown {
-                        LoopEnd::Restart
-                    } else {
-                        LoopEnd::Exit(crate::exit::OK)
-                    });
+                    self.exit = Some(LoopEnd::Exit(crate::exit::OK));
                 }
+                Output::Restart => self.exit = Some(LoopEnd::Restart),
             }
         }
     }
