@@ -163,6 +163,22 @@ impl Node {
         self.shutdown(now);
     }
 
+    /// Local hb_standby for a set (`all`, `local`, `foreign`, `failback`).
+    pub fn standby(&mut self, now: Instant, set: &str) {
+        if let Some(t) = self.takeover.as_mut() {
+            t.standby(now, set);
+        }
+        self.pump(now);
+    }
+
+    /// Local hb_takeover for a set.
+    pub fn takeover(&mut self, now: Instant, set: &str) {
+        if let Some(t) = self.takeover.as_mut() {
+            t.takeover(now, set);
+        }
+        self.pump(now);
+    }
+
     pub fn shutting_down(&self) -> bool {
         self.shutting_down
     }

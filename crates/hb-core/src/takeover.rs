@@ -369,6 +369,8 @@ pub struct Takeover {
     resources_requested: bool,
     /// Standby requests due after failed starts: (when, set word).
     standby_later: Vec<(Instant, &'static str)>,
+    /// Groups whose service check fails here: we do not take them on a peer's request.
+    unfit: std::collections::BTreeSet<String>,
 }
 
 impl Takeover {
@@ -428,6 +430,7 @@ impl Takeover {
             shutdown_complete: false,
             resources_requested: false,
             standby_later: Vec::new(),
+            unfit: std::collections::BTreeSet::new(),
         }
     }
 
@@ -466,6 +469,25 @@ impl Takeover {
             .filter(|(rt, _)| rt.running)
             .map(|(_, d)| d.key.as_str())
             .collect()
+    }
+
+    /// Marks a group as unfit to be taken here (its service check fails on this node):
+    /// a peer's request to hand it to us (its standby, its failback) is then ignored,
+    /// and the peer keeps it. A peer's death still makes us take it.
+    pub fn set_unfit(&mut self, key: &str, unfit: bool) {
+        if unfit {
+            self.unfit.insert(key.to_string());
+        } else {
+            self.unfit.remove(key);
+        }
+    }
+
+    /// Whether this node's haresources line for `key` names this node.
+    pub fn is_local_group(&self, key: &str) -> bool {
+        self.cfg
+            .groups
+            .iter()
+            .any(|d| d.key == key && d.node == self.cfg.me)
     }
 
     /// Whether any group job or resource work is pending.
@@ -1945,6 +1967,35 @@ impl Takeover {
                         ),
                     );
                     return;
+                }
+                if is("me") && !from_me {
+                    // The groups we would take: the initiator's set, seen from our side.
+                    let ours = match rtype {
+                        rsc::LOCAL => rsc::FOREIGN,
+                        rsc::FOREIGN => rsc::LOCAL,
+                        r => r,
+                    };
+                    let refused: Vec<String> = (0..self.cfg.groups.len())
+                        .filter(|g| {
+                            let bit = if self.is_local(*g) {
+                                rsc::LOCAL
+                            } else {
+                                rsc::FOREIGN
+                            };
+                            ours & bit != 0 && self.unfit.contains(&self.cfg.groups[*g].key)
+                        })
+                        .map(|g| self.cfg.groups[g].key.clone())
+                        .collect();
+                    if !refused.is_empty() {
+                        self.log(
+                            Level::Warn,
+                            format!(
+                                "standby message [{info}] from {from} ignored: the service check of {} fails here",
+                                refused.join(", ")
+                            ),
+                        );
+                        return;
+                    }
                 }
                 self.standby_rsctype = rtype;
                 if is("me") {

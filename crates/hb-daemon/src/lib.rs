@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod jobs;
+pub mod probes;
 pub mod run;
 pub mod setup;
 pub mod start;

@@ -13,11 +13,23 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::jobs::Jobs;
+use crate::probes::{Probes, PROBE_BASE};
+use hb_core::checks::CheckAction;
+use std::collections::{BTreeSet, HashMap};
 
 /// Tokens of the poll: media are `0..n`.
 const SIGNALS: Token = Token(usize::MAX - 1);
 const FIFO: Token = Token(usize::MAX - 2);
 const CHILDREN: Token = Token(usize::MAX - 3);
+const CHECK_CHILDREN: Token = Token(usize::MAX - 4);
+
+/// Group jobs of local restarts (service checks) use ids from here up, apart from the
+/// takeover's own.
+const RESTART_JOB_BASE: u64 = 1 << 60;
+
+/// The message type by which our nodes tell each other the health of a group's service
+/// (an original heartbeat ignores it).
+pub const CHECK_MSG: &str = "hb-check";
 
 /// Everything the loop needs, prepared by the caller (config loaded, daemonized).
 pub struct LoopSetup {
@@ -28,6 +40,12 @@ pub struct LoopSetup {
     pub fifo: Option<Fifo>,
     /// Whether nice_failback is in effect (for `HA_NICEFAILBACK` of rc.d scripts).
     pub nice_failback: bool,
+    /// Whether auto_failback is on (a group given away for its health is asked back).
+    pub auto_failback: bool,
+    /// Service checks (the `checks` file), if any.
+    pub probes: Option<Probes>,
+    /// Where the check states are written for `heartbeat -s`.
+    pub status_file: Option<std::path::PathBuf>,
     /// Called on SIGHUP: what to do (see [`crate::start`]).
     pub on_hup: Box<dyn FnMut(&Logger) -> HupAction>,
 }
@@ -76,6 +94,18 @@ struct Loop {
     jobs: Option<Jobs>,
     fifo: Option<Fifo>,
     nice_failback: bool,
+    auto_failback: bool,
+    probes: Option<Probes>,
+    status_file: Option<std::path::PathBuf>,
+    /// Local restarts in progress: job -> (group key, whether this job is the start).
+    restarts: HashMap<hb_core::takeover::JobId, (String, bool)>,
+    next_restart_job: u64,
+    /// Restarted groups whose stop ended: to start again.
+    restart_starts: Vec<String>,
+    /// Groups we gave away because their check failed here.
+    given_away: BTreeSet<String>,
+    /// (peer, group key) -> the peer's check for that group fails.
+    peer_unhealthy: HashMap<(String, String), bool>,
     send_errors_logged: u32,
     exit: Option<LoopEnd>,
 }
@@ -104,6 +134,9 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
     if let Some(j) = &setup.jobs {
         j.runner.register(poll.registry(), CHILDREN)?;
     }
+    if let Some(p) = &setup.probes {
+        p.runner.register(poll.registry(), CHECK_CHILDREN)?;
+    }
     let mut on_hup = setup.on_hup;
     let mut l = Loop {
         node: setup.node,
@@ -111,13 +144,24 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         jobs: setup.jobs,
         fifo: setup.fifo,
         nice_failback: setup.nice_failback,
+        auto_failback: setup.auto_failback,
+        probes: setup.probes.filter(|p| !p.is_empty()),
+        status_file: setup.status_file,
+        restarts: HashMap::new(),
+        next_restart_job: RESTART_JOB_BASE,
+        restart_starts: Vec::new(),
+        given_away: BTreeSet::new(),
+        peer_unhealthy: HashMap::new(),
         send_errors_logged: 0,
         exit: None,
     };
     l.node.membership.set_loadavg(hb_io::state::loadavg());
     let mut events = Events::with_capacity(64);
     let mut buf = datagram_buffer();
+    l.write_check_status();
     loop {
+        l.drain(log);
+        l.checks_turn(Instant::now(), poll.registry(), log);
         l.drain(log);
         if let Some(end) = l.exit.take() {
             return Ok(end);
@@ -126,6 +170,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         let next = hb_core::timers::earliest([
             l.node.poll_timeout(),
             l.jobs.as_ref().and_then(Jobs::poll_timeout),
+            l.probes.as_ref().and_then(|p| p.checks.poll_timeout()),
         ]);
         let timeout = next
             .map(|t| t.saturating_duration_since(now))
@@ -170,7 +215,12 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                                     &format!("debug now set to {lv} [pid {}]", std::process::id()),
                                 );
                             }
-                            Signal::Chld => l.reap(now, log),
+                            Signal::Chld => {
+                                l.reap(now, log);
+                                if let Some(p) = l.probes.as_mut() {
+                                    p.reap(now);
+                                }
+                            }
                         }
                     }
                 }
@@ -189,6 +239,17 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                             FifoItem::Bad(why) => log.log(Level::Warn, &why),
                         }
                         l.drain(log);
+                    }
+                }
+                CHECK_CHILDREN => {
+                    if let Some(p) = l.probes.as_mut() {
+                        p.runner.on_readable();
+                        p.reap(now);
+                    }
+                }
+                Token(t) if t >= PROBE_BASE && t < PROBE_BASE + (1 << 16) => {
+                    if let Some(p) = l.probes.as_mut() {
+                        p.on_socket(now, Token(t), poll.registry());
                     }
                 }
                 CHILDREN => {
@@ -234,7 +295,143 @@ impl Loop {
 
     fn finish_groups(&mut self, now: Instant, done: Vec<(hb_core::takeover::JobId, bool)>) {
         for (job, ok) in done {
-            self.node.group_done(now, job, ok);
+            match self.restarts.remove(&job) {
+                None => self.node.group_done(now, job, ok),
+                Some((key, false)) => {
+                    // Stopped: started again at the next checks turn.
+                    self.restart_starts.push(key);
+                }
+                Some((key, true)) => {
+                    if let Some(p) = self.probes.as_mut() {
+                        p.checks.group_restarted(now, &key, ok);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One turn of the service checks: tell them which groups we hold and whether a peer
+    /// could take each, run due probes, act on what they decide.
+    fn checks_turn(&mut self, now: Instant, registry: &mio::Registry, log: &Logger) {
+        for key in std::mem::take(&mut self.restart_starts) {
+            let j = hb_core::takeover::JobId(self.next_restart_job);
+            self.next_restart_job += 1;
+            self.restarts.insert(j, (key.clone(), true));
+            let done = match self.jobs.as_mut() {
+                Some(js) => js.group(now, j, &key, true, log),
+                None => vec![(j, false)],
+            };
+            self.finish_groups(now, done);
+        }
+        let Some(p) = self.probes.as_mut() else {
+            return;
+        };
+        let held: Vec<String> = self
+            .node
+            .takeover
+            .as_ref()
+            .map(|t| t.running_groups().into_iter().map(str::to_string).collect())
+            .unwrap_or_default();
+        let me = self.node.membership.name().to_string();
+        let live_peers: Vec<String> = self
+            .node
+            .membership
+            .peers()
+            .iter()
+            .filter(|x| x.name != me && x.status == hb_core::NodeStatus::Active)
+            .map(|x| x.name.clone())
+            .collect();
+        let keys: Vec<String> = p.checks.group_keys().map(str::to_string).collect();
+        for k in &keys {
+            p.checks.set_holding(k, held.contains(k));
+            let fit = live_peers.iter().any(|n| {
+                !self
+                    .peer_unhealthy
+                    .get(&(n.clone(), k.clone()))
+                    .copied()
+                    .unwrap_or(false)
+            });
+            p.checks.set_peer_fit(now, k, fit);
+        }
+        p.advance(now, registry, log);
+        let mut actions = Vec::new();
+        while let Some(a) = p.checks.poll_action() {
+            actions.push(a);
+        }
+        let mut changed = false;
+        for a in actions {
+            match a {
+                CheckAction::Log(l, s) => {
+                    changed = true;
+                    log.log(core_level(l), &s);
+                }
+                CheckAction::RestartGroup(key) => {
+                    log.log(
+                        Level::Warn,
+                        &format!("Restarting resource group {key} (service check failing)"),
+                    );
+                    let j = hb_core::takeover::JobId(self.next_restart_job);
+                    self.next_restart_job += 1;
+                    self.restarts.insert(j, (key.clone(), false));
+                    let done = match self.jobs.as_mut() {
+                        Some(js) => js.group(now, j, &key, false, log),
+                        None => vec![(j, false)],
+                    };
+                    self.finish_groups(now, done);
+                }
+                CheckAction::GiveAway(key) => {
+                    let set = match self.node.takeover.as_ref() {
+                        Some(t) if t.is_local_group(&key) => "local",
+                        _ => "foreign",
+                    };
+                    log.log(
+                        Level::Warn,
+                        &format!("Giving resource group {key} to the peer: its service check fails here (standby [{set}])"),
+                    );
+                    self.given_away.insert(key);
+                    self.node.standby(now, set);
+                }
+                CheckAction::HealthChanged { key, healthy } => {
+                    changed = true;
+                    if let Some(t) = self.node.takeover.as_mut() {
+                        t.set_unfit(&key, !healthy);
+                    }
+                    let mut m = hb_wire::Message::with_type(CHECK_MSG);
+                    m.push_str("group", &key)
+                        .push_str("healthy", if healthy { "yes" } else { "no" });
+                    self.node.handle_local_message(now, m);
+                    let local = self
+                        .node
+                        .takeover
+                        .as_ref()
+                        .is_some_and(|t| t.is_local_group(&key));
+                    if healthy
+                        && self.given_away.remove(&key)
+                        && self.auto_failback
+                        && local
+                        && !held.contains(&key)
+                    {
+                        log.log(Level::Info, &format!("Service check of {key} is ok again: asking for the group back (auto_failback on)"));
+                        self.node.takeover(now, "local");
+                    }
+                }
+            }
+        }
+        if changed {
+            self.write_check_status();
+        }
+    }
+
+    /// Writes the check states for `heartbeat -s` (one line per check).
+    fn write_check_status(&self) {
+        let (Some(p), Some(f)) = (self.probes.as_ref(), self.status_file.as_ref()) else {
+            return;
+        };
+        let mut text = p.checks.status_lines().join("\n");
+        text.push('\n');
+        let tmp = f.with_extension("tmp");
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, f);
         }
     }
 
@@ -259,7 +456,13 @@ impl Loop {
                 Output::Log(l, text) => log.log(core_level(l), &text),
                 Output::StartGroup { job, key } => self.group(now, job, &key, true, log),
                 Output::StopGroup { job, key } => self.group(now, job, &key, false, log),
-                Output::Delivered { msg, .. } => {
+                Output::Delivered { msg, from } => {
+                    if msg.msg_type() == Some(CHECK_MSG) && from != self.node.membership.name() {
+                        if let (Some(k), Some(h)) = (msg.get("group"), msg.get("healthy")) {
+                            self.peer_unhealthy
+                                .insert((from.clone(), k.to_string()), h == "no");
+                        }
+                    }
                     if let Some(j) = self.jobs.as_mut() {
                         let ostatus = self.node.membership.own_status().as_str();
                         j.dispatch_rc(&msg, ostatus, self.nice_failback);

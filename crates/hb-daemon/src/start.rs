@@ -13,6 +13,7 @@ use hb_io::state;
 
 use crate::cli::{self, Command, Options};
 use crate::jobs::Jobs;
+use crate::probes::Probes;
 use crate::run::{run_loop, wall_clock, HupAction, LoopEnd, LoopSetup};
 use crate::{exit, setup, COMPAT_VERSION};
 
@@ -41,7 +42,14 @@ pub fn main_with(args: Vec<String>) -> i32 {
         Command::Status => {
             let name = this_node_name(&opts.config_dir);
             let (code, text) = hb_io::daemon::status_text(&opts.pid_file, "heartbeat", &name);
-            println!("{text}");
+            println!("{}", text.trim_end());
+            if code == exit::OK {
+                // The service checks' states, as the running daemon last wrote them.
+                if let Ok(checks) = std::fs::read_to_string(opts.state_dir.join(CHECK_STATUS_FILE))
+                {
+                    print!("{checks}");
+                }
+            }
             code
         }
         Command::Kill => hb_io::daemon::stop_running(&opts.pid_file, None),
@@ -111,6 +119,14 @@ fn start(opts: &Options) -> i32 {
         eprintln!("Configuration error, heartbeat not started.");
         return exit::NOT_CONFIGURED;
     }
+    let checks = match ha_config::load_checks(&opts.config_dir, &cfg.haresources) {
+        Ok(c) => c,
+        Err(errs) => {
+            eprint!("{errs}");
+            eprintln!("Configuration error, heartbeat not started.");
+            return exit::NOT_CONFIGURED;
+        }
+    };
     let keys = match setup::key_ring(&cfg) {
         Ok(k) => k,
         Err(e) => {
@@ -167,8 +183,12 @@ fn start(opts: &Options) -> i32 {
     for w in &loaded.warnings {
         log.log(Level::Warn, &w.to_string());
     }
-    run(opts, &cfg, keys, name, &log)
+    run(opts, &cfg, checks, keys, name, &log)
 }
+
+/// Where the daemon writes its service checks' states for `heartbeat -s` (in the state
+/// directory).
+pub const CHECK_STATUS_FILE: &str = "checks.status";
 
 /// The environment every script sees (HA_DIR, HA_FUNCS, HA_<directive>...).
 fn script_env(opts: &Options, cfg: &ha_config::Config, name: &str) -> Vec<(String, String)> {
@@ -214,6 +234,7 @@ fn takeover_config(cfg: &ha_config::Config, name: &str) -> TakeoverConfig {
 fn hup_handler(opts: &Options, cfg: &ha_config::Config) -> Box<dyn FnMut(&Logger) -> HupAction> {
     let dir = opts.config_dir.clone();
     let mut current = cfg.clone();
+    let mut current_checks = std::fs::read(dir.join(ha_config::checks::CHECKS_FILE)).ok();
     Box::new(move |log: &Logger| match ha_config::load_dir(&dir) {
         Err(errs) => {
             for e in &errs.0 {
@@ -224,7 +245,19 @@ fn hup_handler(opts: &Options, cfg: &ha_config::Config) -> Box<dyn FnMut(&Logger
         }
         Ok(l) => {
             let new = l.config;
-            if new.hacf != current.hacf || new.haresources != current.haresources {
+            let new_checks = std::fs::read(dir.join(ha_config::checks::CHECKS_FILE)).ok();
+            if let Err(errs) = ha_config::load_checks(&dir, &new.haresources) {
+                for e in &errs.0 {
+                    log.log(Level::Error, &e.to_string());
+                }
+                log.log(Level::Error, "Config errors: configuration NOT reloaded");
+                return HupAction::Keep;
+            }
+            if new.hacf != current.hacf
+                || new.haresources != current.haresources
+                || new_checks != current_checks
+            {
+                current_checks = new_checks;
                 log.log(Level::Info, "Heartbeat restart triggered.");
                 HupAction::Restart
             } else if new.authkeys != current.authkeys {
@@ -250,6 +283,7 @@ fn hup_handler(opts: &Options, cfg: &ha_config::Config) -> Box<dyn FnMut(&Logger
 fn run(
     opts: &Options,
     cfg: &ha_config::Config,
+    checks: Vec<ha_config::Check>,
     keys: hb_wire::KeyRing,
     name: String,
     log: &Logger,
@@ -359,6 +393,27 @@ fn run(
     } else {
         (None, None)
     };
+    let probes = if manage && !checks.is_empty() {
+        match hb_runner::Runner::new(script_env(opts, cfg, &name)) {
+            Ok(r) => {
+                log.log(
+                    Level::Info,
+                    &format!("{} service check(s) configured", checks.len()),
+                );
+                Some(Probes::new(checks, r, Instant::now()))
+            }
+            Err(e) => {
+                log.log(
+                    Level::Error,
+                    &format!("cannot set up the check runner: {e}"),
+                );
+                return exit::GENERIC;
+            }
+        }
+    } else {
+        let _ = std::fs::remove_file(opts.state_dir.join(CHECK_STATUS_FILE));
+        None
+    };
     let takeover = manage.then(|| takeover_config(cfg, &name));
     let node = Node::new(membership, takeover, Instant::now());
     let setup = LoopSetup {
@@ -367,6 +422,9 @@ fn run(
         jobs,
         fifo,
         nice_failback: cfg.hacf.auto_failback != ha_config::AutoFailback::Legacy,
+        auto_failback: cfg.hacf.auto_failback == ha_config::AutoFailback::On,
+        probes,
+        status_file: Some(opts.state_dir.join(CHECK_STATUS_FILE)),
         on_hup: hup_handler(opts, cfg),
     };
     match run_loop(setup, log, signals) {
