@@ -360,9 +360,9 @@ impl Server {
     /// Logs a connection refused for lack of room: the first at once, then at most one
     /// line a second with the count of those not logged.
     pub fn refuse(&mut self, now: Instant, peer: Creds) {
-        let due = self
-            .refused_logged
-            .is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_secs(1));
+        let due = self.refused_logged.map_or(true, |t| {
+            now.saturating_duration_since(t) >= Duration::from_secs(1)
+        });
         if due {
             let more = match self.refused_unlogged {
                 0 => String::new(),
@@ -504,7 +504,7 @@ impl Server {
     /// [`Server::poll_send`]).
     pub fn deliver(&mut self, view: &dyn ClusterView, msg: &Message) {
         let me = view.my_node();
-        let for_us = msg.get_bytes("dest").is_none_or(|d| d == me.as_bytes());
+        let for_us = msg.get_bytes("dest").map_or(true, |d| d == me.as_bytes());
         if for_us && msg.msg_type() == Some("query-cstatus") {
             self.answer_query_cstatus(msg);
         }
@@ -707,6 +707,11 @@ impl Server {
     pub fn forget(&mut self, id: ClientId) {
         self.clients.remove(&id.0);
         self.order.retain(|&i| i != id.0);
+    }
+
+    /// Whether the connection is open and not being closed.
+    pub fn is_open(&self, id: ClientId) -> bool {
+        self.clients.get(&id.0).is_some_and(|c| !c.closing)
     }
 
     /// Open connections (closing ones included).

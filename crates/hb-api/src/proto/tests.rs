@@ -556,7 +556,6 @@ fn every_request() {
         Vec::<String>::new()
     );
     assert_eq!(q("signoff", &[]), Vec::<String>::new());
-    drop(q);
     assert_eq!(h.closes(), vec![1]);
     assert!(
         h.sent().is_empty(),
