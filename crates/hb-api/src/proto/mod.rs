@@ -289,7 +289,7 @@ pub struct ClientInfo {
 /// The API server.
 pub struct Server {
     cfg: Config,
-    procs: Box<dyn Processes>,
+    procs: Box<dyn Processes + Send>,
     clients: BTreeMap<usize, Client>,
     /// Signed-on connections, oldest first (the original's list is newest first: lookups
     /// and deliveries walk this backwards).
@@ -304,7 +304,7 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(cfg: Config, procs: Box<dyn Processes>) -> Server {
+    pub fn new(cfg: Config, procs: Box<dyn Processes + Send>) -> Server {
         Server {
             cfg,
             procs,

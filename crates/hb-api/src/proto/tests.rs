@@ -1,8 +1,7 @@
 //! Unit tests of the server core, with a fake cluster and fake processes.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hb_wire::{Message, Value};
@@ -91,11 +90,11 @@ struct ProcState {
 }
 
 #[derive(Clone, Default)]
-struct Procs(Rc<RefCell<ProcState>>);
+struct Procs(Arc<Mutex<ProcState>>);
 
 impl Processes for Procs {
     fn signal(&mut self, pid: i32, sig: i32) -> bool {
-        let mut s = self.0.borrow_mut();
+        let mut s = self.0.lock().unwrap();
         s.signals.push((pid, sig));
         !s.dead.contains(&pid)
     }
@@ -291,7 +290,7 @@ fn named_signon_sends_a_join_notice() {
 fn signon_failures_answer_badreq_then_close() {
     let mut h = H::new();
     // Bad pid: the process does not exist.
-    h.p.0.borrow_mut().dead.insert(999);
+    h.p.0.lock().unwrap().dead.insert(999);
     let r = h.signon(1, Some("ipfail"), 999, 102, 105);
     assert_eq!(
         r,
@@ -818,7 +817,7 @@ fn delivery_classes_and_routing() {
         vec!["t=hbapi-req|reqtype=numnodes|dest=a|pid=500|from_id=500"]
     );
     // Every message is followed by the client's signal (0 probes).
-    assert!(h.p.0.borrow().signals.contains(&(700, 0)));
+    assert!(h.p.0.lock().unwrap().signals.contains(&(700, 0)));
 }
 
 #[test]
@@ -985,7 +984,7 @@ fn signon_timeout_and_audit() {
     h.signon(3, Some("ipfail"), 700, 102, 105);
     h.sent();
     assert_eq!(h.s.poll_timeout(), Some(t0 + Duration::from_secs(9)));
-    h.p.0.borrow_mut().dead.insert(700);
+    h.p.0.lock().unwrap().dead.insert(700);
     h.s.handle_timeout(&h.v, t0 + Duration::from_secs(9));
     assert_eq!(h.closes(), vec![3]);
     assert!(h
@@ -1010,7 +1009,7 @@ fn a_client_found_dead_on_delivery_is_removed() {
     let mut h = H::new();
     h.signon(1, Some("ipfail"), 700, 102, 105);
     h.sent();
-    h.p.0.borrow_mut().dead.insert(700);
+    h.p.0.lock().unwrap().dead.insert(700);
     h.s.deliver(&h.v, &msg(&[("t", "resource")]));
     assert_eq!(h.closes(), vec![1]);
     assert!(h.sent()[0].contains("info=died"));
