@@ -308,8 +308,13 @@ impl ApiSocket {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Ok(_) | Err(_) => {
-                    self.server.handle_disconnect(view, id);
-                    self.close(registry, id);
+                    // The peer is gone: what it sent before going is still processed
+                    // (as the original does with a removed client's queued requests).
+                    self.read_in(registry, view, id);
+                    if self.conns.get(id.0).is_some_and(Option::is_some) {
+                        self.server.handle_disconnect(view, id);
+                        self.close(registry, id);
+                    }
                     return false;
                 }
             }
