@@ -150,8 +150,8 @@ pass() {
   wait_replies $((r + 5))
   window=$(client_ping_window "$P") || window="no gap ($window)"
   if [ "$t_vip" -le "$t_exit" ]; then r="$((t_exit - t_vip)) ms before"; else r="$((t_vip - t_exit)) ms after"; fi
-  note "$PASS: 6. heartbeat -k on $(who "$holder"): VIP on $other after $((t_vip - t0)) ms" \
-    "($r $holder's daemon exited $((t_exit - t0)) ms after -k); client window $window"
+  note "$PASS: 6. heartbeat -k on $(who "$holder"): VIP on $other after $((t_vip - t0)) ms," \
+    "$r $holder's daemon exited (at $((t_exit - t0)) ms); client window $window"
   [ $((t_vip - t0)) -le "$HANDOVER_MS" ] ||
     fail "$PASS: after heartbeat -k on $holder, $other had the VIP only after $((t_vip - t0)) ms" \
       "(limit $HANDOVER_MS ms: a handover, not a death after deadtime)"
