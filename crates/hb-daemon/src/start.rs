@@ -328,6 +328,19 @@ fn run(
         Level::Info,
         &format!("Configuration validated. Starting heartbeat {COMPAT_VERSION}"),
     );
+    if opts.verbose {
+        // -v: the parsed configuration, as the original logs it at start.
+        for line in ha_config::render_hacf(&cfg.hacf).lines() {
+            log.log(Level::Info, &format!("ha.cf: {line}"));
+        }
+        for g in &cfg.haresources.groups {
+            let rs: Vec<&str> = g.resources.iter().map(|r| r.spec.as_str()).collect();
+            log.log(
+                Level::Info,
+                &format!("haresources: {} {}", g.node, rs.join(" ")),
+            );
+        }
+    }
     let manage = !opts.no_resources;
     let membership = MembershipConfig {
         name: name.clone(),
