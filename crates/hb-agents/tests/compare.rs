@@ -1,0 +1,435 @@
+//! Our agents beside the originals (heartbeat's v1 wrappers over resource-agents), in
+//! network namespaces of their own: the same steps on two identical labs, compared step
+//! by step (exit status, stdout, and the node's addresses or routes afterwards).
+//! Root only; otherwise SKIP.
+
+mod common;
+
+use common::{last_line, skip, Capture, Impl, Lab};
+
+/// One step: agent, argument, action.
+type Step<'a> = (&'a str, &'a str, &'a str);
+
+/// What a step left: the transcript line compared between implementations.
+fn transcript(lab: &Lab, imp: Impl, steps: &[Step<'_>], routes: bool) -> Vec<String> {
+    steps
+        .iter()
+        .map(|(agent, spec, op)| {
+            let r = lab.agent(imp, agent, spec, op);
+            let state = if routes { lab.routes() } else { lab.addrs() };
+            format!(
+                "{agent} {spec} {op} -> status {} stdout {:?} state {:?}",
+                r.status, r.stdout, state
+            )
+        })
+        .collect()
+}
+
+/// Runs `steps` on a lab of the original and a lab of ours (each prepared by `setup`)
+/// and asserts the transcripts are equal.
+fn compare(steps: &[Step<'_>], routes: bool, setup: impl Fn(&Lab)) {
+    let (lo, lu) = (Lab::new(), Lab::new());
+    setup(&lo);
+    setup(&lu);
+    let orig = transcript(&lo, Impl::Original, steps, routes);
+    let ours = transcript(&lu, Impl::Ours, steps, routes);
+    for (i, (o, u)) in orig.iter().zip(&ours).enumerate() {
+        assert_eq!(o, u, "step {i} differs\noriginal: {o}\nours:     {u}");
+    }
+    assert_eq!(orig.len(), ours.len());
+}
+
+fn lifecycle(agent: &str, spec: &'static str) -> Vec<(String, &'static str, &'static str)> {
+    [
+        "status", "start", "status", "start", "stop", "stop", "status",
+    ]
+    .iter()
+    .map(|op| (agent.to_string(), spec, *op))
+    .collect()
+}
+
+fn steps_of<'a>(v: &'a [(String, &'static str, &'static str)]) -> Vec<Step<'a>> {
+    v.iter().map(|(a, s, o)| (a.as_str(), *s, *o)).collect()
+}
+
+#[test]
+fn ipaddr_lifecycle_is_the_originals() {
+    if skip("ipaddr_lifecycle_is_the_originals") {
+        return;
+    }
+    let l = lifecycle("IPaddr", "198.51.100.10");
+    compare(&steps_of(&l), false, |_| {});
+}
+
+#[test]
+fn ipaddr_forms_labels_and_broadcasts_are_the_originals() {
+    if skip("ipaddr_forms_labels_and_broadcasts_are_the_originals") {
+        return;
+    }
+    let specs = [
+        "198.51.100.11/24/eth0",
+        "198.51.100.12/25",
+        "198.51.100.13/24/eth0/198.51.100.127",
+        "198.51.100.14/24/198.51.100.255",
+        "192.0.2.15/24/eth1",
+        "198.51.100.16/255.255.255.0",
+    ];
+    let mut steps: Vec<Step<'_>> = specs.iter().map(|s| ("IPaddr", *s, "start")).collect();
+    steps.extend(specs.iter().map(|s| ("IPaddr", *s, "status")));
+    // Free a label in the middle, then add more: which labels get reused.
+    steps.push(("IPaddr", specs[1], "stop"));
+    steps.push(("IPaddr", "198.51.100.17", "start"));
+    steps.push(("IPaddr", "198.51.100.18/24/eth0", "start"));
+    steps.push(("IPaddr", specs[0], "stop"));
+    steps.push(("IPaddr", "198.51.100.19/24/eth0", "start"));
+    // Claims 0..5 on eth0; free 1, 3 and 5: the original starts looking at the number
+    // of claims (3), not at the first free one (1).
+    steps.push(("IPaddr", "198.51.100.17", "stop"));
+    steps.push(("IPaddr", specs[3], "stop"));
+    steps.push(("IPaddr", "198.51.100.18/24/eth0", "stop"));
+    steps.push(("IPaddr", "198.51.100.20", "start"));
+    steps.push(("IPaddr", "198.51.100.21", "start"));
+    steps.extend(specs.iter().map(|s| ("IPaddr", *s, "stop")));
+    compare(&steps, false, |_| {});
+}
+
+#[test]
+fn ipaddr_bad_arguments_fail_like_the_original_and_change_nothing() {
+    if skip("ipaddr_bad_arguments_fail_like_the_original_and_change_nothing") {
+        return;
+    }
+    let bad = [
+        "198.51.100.20/33",
+        "198.51.100.20/abc",
+        "198.51.100.20/0",
+        "198.51.100.20/24/eth9",
+        "198.51.100.300",
+        "foo",
+        // eth1 is down in this lab: only the default route covers it.
+        "192.0.2.21",
+        "192.0.2.21/24/eth9",
+    ];
+    let mut steps: Vec<Step<'_>> = Vec::new();
+    for s in bad {
+        steps.push(("IPaddr", s, "start"));
+        steps.push(("IPaddr", s, "status"));
+        steps.push(("IPaddr", s, "stop"));
+    }
+    let setup = |l: &Lab| l.node(&["link", "set", "eth1", "down"]);
+    compare(&steps, false, setup);
+    // And nothing changed: the transcript's states are all the starting one.
+    let lab = Lab::new();
+    setup(&lab);
+    let before = lab.addrs();
+    for (agent, spec, op) in &steps {
+        let r = lab.agent(Impl::Ours, agent, spec, op);
+        if *op == "start" {
+            assert_ne!(r.status, 0, "{spec} start should fail");
+            assert!(
+                r.stderr.contains("ERROR"),
+                "{spec}: a clear message on stderr, got {:?}",
+                r.stderr
+            );
+        }
+        assert_eq!(lab.addrs(), before, "{spec} {op} changed the addresses");
+    }
+    let claims: Vec<String> = std::fs::read_dir(&lab.rsc)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(':'))
+        .collect();
+    assert!(claims.is_empty(), "label claims left behind: {claims:?}");
+}
+
+#[test]
+fn ipaddr2_lifecycle_is_the_originals() {
+    if skip("ipaddr2_lifecycle_is_the_originals") {
+        return;
+    }
+    let l = lifecycle("IPaddr2", "198.51.100.30");
+    compare(&steps_of(&l), false, |_| {});
+}
+
+#[test]
+fn ipaddr2_forms_labels_and_broadcasts_are_the_originals() {
+    if skip("ipaddr2_forms_labels_and_broadcasts_are_the_originals") {
+        return;
+    }
+    let specs = [
+        "198.51.100.31/24/eth0:web",
+        "192.0.2.32/24/eth1/192.0.2.255",
+        "192.0.2.33",
+        "198.51.100.34",
+        "198.51.100.35/26",
+        "198.51.100.36/24/eth0/+",
+        "198.51.100.37/255.255.255.0/eth0",
+    ];
+    let mut steps: Vec<Step<'_>> = specs.iter().map(|s| ("IPaddr2", *s, "start")).collect();
+    steps.extend(specs.iter().map(|s| ("IPaddr2", *s, "status")));
+    steps.extend(specs.iter().map(|s| ("IPaddr2", *s, "monitor")));
+    steps.extend(specs.iter().map(|s| ("IPaddr2", *s, "stop")));
+    steps.extend(specs.iter().map(|s| ("IPaddr2", *s, "status")));
+    compare(&steps, false, |_| {});
+}
+
+#[test]
+fn ipaddr2_bad_arguments_fail_like_the_original() {
+    if skip("ipaddr2_bad_arguments_fail_like_the_original") {
+        return;
+    }
+    let bad = [
+        "198.51.100.40/33",
+        "198.51.100.40/255.255.0.255",
+        "198.51.100.40/24/eth9",
+        "198.51.100.300",
+        "198.51.100.40/24/eth0:abcdefghijklmno",
+        "192.0.2.41",
+    ];
+    let mut steps: Vec<Step<'_>> = Vec::new();
+    for s in bad {
+        steps.push(("IPaddr2", s, "start"));
+        steps.push(("IPaddr2", s, "status"));
+        steps.push(("IPaddr2", s, "stop"));
+    }
+    compare(&steps, false, |l| l.node(&["link", "set", "eth1", "down"]));
+}
+
+#[test]
+fn ipsrcaddr_is_the_originals() {
+    if skip("ipsrcaddr_is_the_originals") {
+        return;
+    }
+    let steps: Vec<Step<'_>> = vec![
+        ("IPsrcaddr", "198.51.100.50", "status"),
+        ("IPsrcaddr", "198.51.100.60", "start"),
+        ("IPsrcaddr", "198.51.100.50", "start"),
+        ("IPsrcaddr", "198.51.100.50", "start"),
+        ("IPsrcaddr", "198.51.100.50", "status"),
+        ("IPsrcaddr", "198.51.100.1", "status"),
+        ("IPsrcaddr", "198.51.100.50", "stop"),
+        ("IPsrcaddr", "198.51.100.50", "status"),
+        ("IPsrcaddr", "127.0.0.1", "start"),
+        ("IPsrcaddr", "198.51.100", "start"),
+        ("IPsrcaddr", "198.51.100", "stop"),
+    ];
+    let setup = |l: &Lab| l.node(&["addr", "add", "198.51.100.50/24", "dev", "eth0"]);
+    compare(&steps, true, setup);
+    // Without a default route start fails.
+    let steps: Vec<Step<'_>> = vec![
+        ("IPsrcaddr", "198.51.100.50", "start"),
+        ("IPsrcaddr", "198.51.100.50", "status"),
+    ];
+    compare(&steps, true, |l| {
+        setup(l);
+        l.node(&["route", "del", "default"]);
+    });
+}
+
+#[test]
+fn sendarp_is_the_originals() {
+    if skip("sendarp_is_the_originals") {
+        return;
+    }
+    let mut l = lifecycle("SendArp", "198.51.100.70/eth0");
+    l.push(("SendArp".into(), "198.51.100.71/", "start"));
+    l.push(("SendArp".into(), "198.51.100.72/eth9", "start"));
+    l.push(("SendArp".into(), "198.51.100.72/eth9", "status"));
+    l.push(("SendArp".into(), "198.51.100.72/eth9", "stop"));
+    l.push(("SendArp".into(), "198.51.100.72/eth9", "status"));
+    compare(&steps_of(&l), false, |_| {});
+}
+
+#[test]
+fn findif_is_the_originals() {
+    if skip("findif_is_the_originals") {
+        return;
+    }
+    let lab = Lab::new();
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![("OCF_RESKEY_ip", "198.51.100.10")],
+        vec![("OCF_RESKEY_ip", "192.0.2.10")],
+        vec![
+            ("OCF_RESKEY_ip", "192.0.2.10"),
+            ("OCF_RESKEY_cidr_netmask", "25"),
+        ],
+        vec![
+            ("OCF_RESKEY_ip", "192.0.2.10"),
+            ("OCF_RESKEY_cidr_netmask", "255.255.0.0"),
+        ],
+        vec![
+            ("OCF_RESKEY_ip", "192.0.2.10"),
+            ("OCF_RESKEY_cidr_netmask", "255.255.0.255"),
+        ],
+        vec![
+            ("OCF_RESKEY_ip", "198.51.100.10"),
+            ("OCF_RESKEY_netmask", "16"),
+        ],
+        vec![
+            ("OCF_RESKEY_ip", "192.0.2.10"),
+            ("OCF_RESKEY_cidr_netmask", "24"),
+            ("OCF_RESKEY_nic", "eth0"),
+            ("OCF_RESKEY_broadcast", "192.0.2.127"),
+        ],
+        vec![("OCF_RESKEY_ip", "127.0.0.5")],
+        vec![
+            ("OCF_RESKEY_ip", "192.0.2.10"),
+            ("OCF_RESKEY_cidr_netmask", "24"),
+            ("OCF_RESKEY_nic", "eth9"),
+        ],
+        vec![
+            ("OCF_RESKEY_ip", "192.0.2.10"),
+            ("OCF_RESKEY_cidr_netmask", "33"),
+        ],
+        vec![
+            ("OCF_RESKEY_ip", "192.0.2.10"),
+            ("OCF_RESKEY_cidr_netmask", "0"),
+        ],
+        vec![
+            ("OCF_RESKEY_ip", "192.0.2.10"),
+            ("OCF_RESKEY_broadcast", "1.2.3"),
+        ],
+        vec![("OCF_RESKEY_ip", "192.0.2.300")],
+        vec![],
+    ];
+    for vars in &cases {
+        let o = lab.findif(Impl::Original, vars);
+        let u = lab.findif(Impl::Ours, vars);
+        assert_eq!(
+            (o.status, &o.stdout),
+            (u.status, &u.stdout),
+            "findif {vars:?}"
+        );
+        if u.status != 0 {
+            assert!(u.stderr.contains("findif: "), "a message for {vars:?}");
+        }
+    }
+    // Only the default route covers it (eth1 down): a netmask is needed.
+    lab.node(&["link", "set", "eth1", "down"]);
+    for vars in [
+        vec![("OCF_RESKEY_ip", "192.0.2.10")],
+        vec![
+            ("OCF_RESKEY_ip", "192.0.2.10"),
+            ("OCF_RESKEY_cidr_netmask", "24"),
+        ],
+    ] {
+        let o = lab.findif(Impl::Original, &vars);
+        let u = lab.findif(Impl::Ours, &vars);
+        assert_eq!(
+            (o.status, &o.stdout),
+            (u.status, &u.stdout),
+            "findif {vars:?}"
+        );
+    }
+}
+
+/// Ours and the original share their state files: each stops what the other started.
+#[test]
+fn ours_and_the_original_stop_each_others_addresses() {
+    if skip("ours_and_the_original_stop_each_others_addresses") {
+        return;
+    }
+    let lab = Lab::new();
+    let base = lab.addrs();
+    for agent in ["IPaddr", "IPaddr2"] {
+        for (a, b) in [(Impl::Original, Impl::Ours), (Impl::Ours, Impl::Original)] {
+            assert_eq!(lab.agent(a, agent, "198.51.100.80", "start").status, 0);
+            let st = lab.agent(b, agent, "198.51.100.80", "status");
+            assert_eq!((st.status, last_line(&st.stdout)), (0, "INFO:  Running OK"));
+            assert_eq!(lab.agent(b, agent, "198.51.100.80", "stop").status, 0);
+            assert_eq!(lab.addrs(), base, "{agent}: {a:?} start, {b:?} stop");
+            assert!(
+                !lab.rsc.join("send_arp-198.51.100.80").exists(),
+                "{agent}: the ARP sender of {a:?} is stopped by {b:?}"
+            );
+        }
+    }
+    let claims: Vec<String> = std::fs::read_dir(&lab.rsc)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(claims, vec!["IPaddr-eth0".to_string()]);
+}
+
+/// The gratuitous ARP as the client sees it: same packets, count and spacing as the
+/// original's, and the client's neighbour table learns our MAC.
+fn arp_compare(agent: &str, spec: &str, ip: &str, packets: usize, gap_ms: f64) {
+    let mut seen = Vec::new();
+    for imp in [Impl::Original, Impl::Ours] {
+        let lab = Lab::new();
+        lab.client_accepts_arp();
+        let cap = Capture::start(&lab);
+        let t0 = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let r = lab.agent(imp, agent, spec, "start");
+        assert_eq!(r.status, 0, "{imp:?} {agent} start: {r:?}");
+        if imp == Impl::Ours {
+            assert!(
+                r.elapsed.as_millis() < 1000,
+                "start returns at once, before the ARPs are all sent ({:?})",
+                r.elapsed
+            );
+        }
+        let wait = gap_ms * packets as f64 / 1000.0 + 0.8;
+        std::thread::sleep(std::time::Duration::from_secs_f64(wait));
+        let mac = lab.mac("eth0");
+        let neigh = lab.client_neigh(ip);
+        assert!(
+            neigh.contains(&mac),
+            "{imp:?}: the client learned {ip} at {mac}: {neigh:?}"
+        );
+        let Some(cap) = cap else { continue };
+        let pk = cap.finish();
+        assert_eq!(pk.len(), packets, "{imp:?} {agent}: {pk:?}");
+        for (i, p) in pk.iter().enumerate() {
+            assert_eq!(p.reply, i % 2 == 1, "{imp:?}: request and reply alternate");
+            assert_eq!(p.ip, ip);
+            assert_eq!(p.mac, mac);
+        }
+        let gaps: Vec<f64> = pk.windows(2).map(|w| (w[1].t - w[0].t) * 1000.0).collect();
+        for g in &gaps {
+            assert!(
+                (g - gap_ms).abs() < 60.0,
+                "{imp:?}: gap {g:.0} ms, want {gap_ms}"
+            );
+        }
+        let first = (pk[0].t - t0) * 1000.0;
+        println!(
+            "{agent} {imp:?}: {} packets, first {first:.1} ms after the start command began, gaps {:.0}-{:.0} ms",
+            pk.len(),
+            gaps.iter().cloned().fold(f64::MAX, f64::min),
+            gaps.iter().cloned().fold(0.0, f64::max)
+        );
+        seen.push(pk.len());
+    }
+    if seen.len() == 2 {
+        assert_eq!(seen[0], seen[1]);
+    }
+}
+
+#[test]
+fn ipaddr_arp_is_the_originals() {
+    if skip("ipaddr_arp_is_the_originals") {
+        return;
+    }
+    arp_compare("IPaddr", "198.51.100.90", "198.51.100.90", 20, 250.0);
+}
+
+#[test]
+fn ipaddr2_arp_is_the_originals() {
+    if skip("ipaddr2_arp_is_the_originals") {
+        return;
+    }
+    arp_compare("IPaddr2", "198.51.100.91", "198.51.100.91", 10, 100.0);
+}
+
+#[test]
+fn sendarp_arp_is_the_originals() {
+    if skip("sendarp_arp_is_the_originals") {
+        return;
+    }
+    arp_compare("SendArp", "198.51.100.1/eth0", "198.51.100.1", 10, 100.0);
+}
