@@ -23,7 +23,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 T=$(mktemp -d /tmp/t-agents.XXXXXX)
-NS=hbag$$
+NS=tas$$
 LOOPS=
 cleanup() {
 	for l in $LOOPS; do losetup -d "$l" 2>/dev/null; done
@@ -494,6 +494,76 @@ EOF
 	sub ip netns exec "$NS" sh "$T/ap.sh"
 else
 	skip "apache: no Apache server (apache2/httpd with Debian's modules) or no network namespace"
+fi
+
+# ---------------------------------------------------------------------------------------
+echo "== 4. our daemon with our /etc/ha.d (two nodes in namespaces, lib.sh)"
+# Both nodes run our daemon with the installed shellfuncs, harc, rc.d and resource.d; group
+# "a Delay MailTo portblock Filesystem(tmpfs)" starts on a, moves to b when a stops, and a
+# message sent with our ha_clustermsg runs an rc.d script through our harc on both nodes.
+cat >"$T/e2e.sh" <<'E2E'
+set -u
+T=$1 E=$2
+. "$3"
+if [ ! -x "$OURS_BIN" ]; then
+	echo skipped >"$T/e2e.result"
+	skip "our daemon not built ($OURS_BIN)"
+fi
+command -v iptables >/dev/null || { echo skipped >"$T/e2e.result"; skip "iptables not installed"; }
+P=g$$
+P=${P:0:10}
+lab_up "$P"
+GROUP="a Delay::0.1 MailTo::root@example.com::Web portblock::tcp::12345::block Filesystem::none::/var/lib/heartbeat/mnt::tmpfs::size=1m"
+for n in a b; do
+	write_config $n resources="$GROUP"
+	d=$LAB_ROOT/$P/$n/etc
+	rm -rf "$d/rc.d" "$d/resource.d" "$d/harc" "$d/shellfuncs" "$d/conf"
+	cp -a "$E/shellfuncs" "$E/harc" "$E/rc.d" "$E/resource.d" "$d/"
+	printf '#!/bin/sh\nenv | grep "^HA_" | sort >/var/lib/heartbeat/hbagmsg.env\n' >"$d/rc.d/hbagmsg"
+	chmod 755 "$d/rc.d/hbagmsg"
+done
+mkdir -p "$T/e2ebin"
+printf '#!/bin/sh\n{ echo "ARGS: $*"; cat; } >>/var/lib/heartbeat/mail.log\n' >"$T/e2ebin/mail"
+chmod 755 "$T/e2ebin/mail"
+export PATH="$T/e2ebin:$PATH"
+rules() { ip netns exec "$P-$1" iptables -n -L INPUT 2>/dev/null | grep -c 'dports 12345'; }
+mounted() { local pid; pid=$(node_pid "$P" "$1") && grep -q ' /var/lib/heartbeat/mnt tmpfs ' "/proc/$pid/mounts"; }
+holds() { [ "$(rules "$1")" = 1 ] && mounted "$1" && [ -e "$LAB_ROOT/$P/$1/run/heartbeat/rsctmp/Delay_0.1_0.1" ]; }
+start_node "$P" a ours
+start_node "$P" b ours
+assert "a holds the group (portblock rule, tmpfs mounted, Delay mark)" wait_for 30 holds a
+assert "b does not" test "$(rules b)" = 0
+assert "a's MailTo mailed the takeover" grep -q '^ARGS: -s Web Takeover in progress at .* on a root@example.com$' "$LAB_ROOT/$P/a/lib/mail.log"
+node_run "$P" a sh -c '. /etc/ha.d/shellfuncs; printf "t=hbagmsg\nfoo=bar baz\n" | ha_clustermsg'
+ran() { grep -qx 'HA_foo=bar baz' "$LAB_ROOT/$P/$1/lib/hbagmsg.env" 2>/dev/null; }
+assert "ha_clustermsg + our harc ran rc.d/hbagmsg on a" wait_for 10 ran a
+assert "... and on b" wait_for 10 ran b
+assert "our harc logged the run" log_has b "info: Running /etc/ha.d/rc.d/hbagmsg hbagmsg"
+stop_node "$P" a
+assert "b took the group over" wait_for 30 holds b
+assert "a's rule is gone" test "$(rules a)" = 0
+assert "a's Filesystem unmounted" log_has a "Filesystem: unmounted /var/lib/heartbeat/mnt"
+assert "a's MailTo mailed the release" grep -q '^ARGS: -s Web Migrating resource away at .* from a root@example.com$' "$LAB_ROOT/$P/a/lib/mail.log"
+assert "b's MailTo mailed the takeover" grep -q '^ARGS: -s Web Takeover in progress at .* on b root@example.com$' "$LAB_ROOT/$P/b/lib/mail.log"
+stop_node "$P" b
+assert "b's rule is gone after its stop" test "$(rules b)" = 0
+echo passed >"$T/e2e.result"
+E2E
+if command -v bash >/dev/null; then
+	# Without the HA_* settings of the parts above: the daemon passes its environment on.
+	env -u HA_DIR -u HA_FUNCS -u HA_LOGFILE -u HA_DEBUGLOG -u HA_DATEFMT -u HA_RSCTMP \
+		-u HA_VARRUN -u HA_CURHOST -u OCF_RESKEY_mondelay -u LVM_SUPPRESS_FD_WARNINGS \
+		bash "$T/e2e.sh" "$T" "$E" "$REPO/compat-tests/lib.sh" >"$T/e2e.out" 2>&1
+	case $(cat "$T/e2e.result" 2>/dev/null) in
+	passed) ok "two nodes of ours ran the group with our agents, harc and shellfuncs" ;;
+	skipped) skip "end to end: $(grep -m1 'SKIP' "$T/e2e.out")" ;;
+	*)
+		bad "two nodes of ours ran the group with our agents, harc and shellfuncs"
+		tail -n 40 "$T/e2e.out"
+		;;
+	esac
+else
+	skip "end to end: no bash for lib.sh"
 fi
 
 echo "$PASS passed, $FAIL failed, $SKIPS skipped"
