@@ -9,6 +9,9 @@
 #     private mount namespace (Filesystem, AudibleAlarm's console) or a network namespace
 #     (portblock, apache); where the original agent of the same name can run here safely it
 #     runs the same sequence and its stdout and exit statuses must be the same as ours.
+#  4. two nodes of our daemon (compat-tests/lib.sh) with the installed /etc/ha.d: a group of
+#     our agents starts on a, moves to b when a stops; a message sent with our ha_clustermsg
+#     runs an rc.d script through our harc on both nodes.
 # Root only (namespaces, mounts, loop devices); prints "SKIP: ..." for what this machine
 # cannot run, and ends with "N passed, N failed, N skipped".
 set -u
@@ -458,6 +461,30 @@ if [ -x /usr/lib/ocf/resource.d/heartbeat/Dummy ]; then
 	same "OCF without an instance file: exit 1" "$(run "$O" Dummy two start)" "|1"
 	same "OCF with an unknown agent: exit 1" "$(run "$O" hbagNope one start)" "|1"
 	same "OCF with two arguments: exit 1" "$(run "$O" Dummy start)" "|1"
+	# An administrator's own v1 wrapper in the 2.0.8 style (ra_execocf), on our hto-mapfuncs
+	# and on the original's.
+	n=0
+	for lib in "$R/hto-mapfuncs" "$ORIG/hto-mapfuncs"; do
+		n=$((n + 1))
+		mkdir -p "$T/wrap$n"
+		{
+			echo '#!/bin/sh'
+			echo 'usage() { echo "usage: $0 {start|stop|status}"; exit 1; }'
+			echo ". '$lib'"
+			echo "OCF_TYPE=Dummy OCF_RESOURCE_INSTANCE=mydummy OCF_RESKEY_state='$T/mydummy.state'"
+			echo 'export OCF_TYPE OCF_RESOURCE_INSTANCE OCF_RESKEY_state'
+			echo 'ra_execocf "$1"'
+		} >"$T/wrap$n/MyDummy"
+		chmod 755 "$T/wrap$n/MyDummy"
+	done
+	a= b=
+	for op in status start status stop status; do a="$a $op:$(run "$T/wrap1/MyDummy" "$op")"; done
+	same "an admin's 2.0.8-style wrapper on our hto-mapfuncs" "$a" \
+		" status:INFO:  Resource is stopped;|7 start:INFO:  Success;|0 status:INFO:  Running OK;|0 stop:INFO:  Success;|0 status:INFO:  Resource is stopped;|7"
+	if [ -f "$ORIG/hto-mapfuncs" ]; then
+		for op in status start status stop status; do b="$b $op:$(run "$T/wrap2/MyDummy" "$op")"; done
+		same "... and the same on the original's hto-mapfuncs" "$a" "$b"
+	fi
 else
 	skip "OCF: resource-agents' Dummy agent not installed"
 fi
