@@ -433,3 +433,16 @@ fn sendarp_arp_is_the_originals() {
     }
     arp_compare("SendArp", "198.51.100.1/eth0", "198.51.100.1", 10, 100.0);
 }
+
+/// heartbeat's IPaddr2 wrapper turns on LVS support: a /32 copy of the address on the
+/// loopback device is moved away on start and put back on stop.
+#[test]
+fn ipaddr2_moves_a_loopback_copy_like_the_original() {
+    if skip("ipaddr2_moves_a_loopback_copy_like_the_original") {
+        return;
+    }
+    let l = lifecycle("IPaddr2", "198.51.100.64");
+    compare(&steps_of(&l), false, |lab| {
+        lab.node(&["addr", "add", "198.51.100.64/32", "dev", "lo"])
+    });
+}
