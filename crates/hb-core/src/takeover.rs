@@ -1726,7 +1726,11 @@ impl Takeover {
                     self.announce("T_RESOURCES(them)");
                 }
             } else {
-                self.i_hold = rsc::update(full, self.i_hold, n);
+                // Our own report, looped back. In the original it comes from a child
+                // process and tells the master what the child acquired; here the state
+                // was set before the report was sent, and a report queued before a later
+                // change (`none`, then `local` a moment after) must not set it back.
+                let _ = (full, n);
                 if self.i_hold & rsc::LOCAL != 0 {
                     self.local_done = true;
                     self.announce("T_RESOURCES(us)");
