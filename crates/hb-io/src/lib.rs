@@ -11,6 +11,7 @@
 
 pub mod daemon;
 pub mod fifo;
+pub mod icmp;
 pub mod log;
 pub mod media;
 pub mod signals;
