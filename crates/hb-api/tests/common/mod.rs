@@ -164,11 +164,15 @@ impl TestServer {
     }
 
     pub fn start_with(tag: &str, cfg: Config) -> TestServer {
+        TestServer::start_with_view(tag, cfg, FakeView::new())
+    }
+
+    pub fn start_with_view(tag: &str, cfg: Config, view: FakeView) -> TestServer {
         let dir = temp_dir(tag);
         // A missing directory is created, as /var/run/heartbeat would be.
         let path = dir.join("heartbeat").join("register");
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let view = Arc::new(Mutex::new(FakeView::new()));
+        let view = Arc::new(Mutex::new(view));
         let stop = Arc::new(AtomicBool::new(false));
         let connections = Arc::new(AtomicUsize::new(0));
         let buffered = Arc::new(AtomicUsize::new(0));
