@@ -17,7 +17,7 @@ REPO=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$REPO/compat-tests/lib.sh"
 
 OURS=${OURS_CL_STATUS:-}
-[ -n "$OURS" ] && [ -x "$OURS" ] || fail "OURS_CL_STATUS must name our built cl_status (got '$OURS')"
+{ [ -n "$OURS" ] && [ -x "$OURS" ]; } || fail "OURS_CL_STATUS must name our built cl_status (got '$OURS')"
 OUT_DIR=${OUT_DIR:-$LAB_ROOT/out}
 mkdir -p "$OUT_DIR" || fail "cannot make $OUT_DIR"
 ORIG_CL=/usr/bin/cl_status
@@ -94,6 +94,7 @@ known() {
   shift 4
   run_pair "$@"
   local want_out uerr
+  # shellcheck disable=SC2059 # the expected output is given as a printf format on purpose
   want_out=$(printf "$out")
   uerr=$(tr '\n' '|' <"$W/u.err")
   if [ "$(cat "$W/u.rc")" = "$rc" ] && [ "$(cat "$W/u.out")" = "$want_out" ] &&

@@ -23,8 +23,10 @@ use hb_api::proto::{Config, LinkInfo, NodeInfo, NodeKind};
 use hb_api::text::{self, msg, one_line};
 use hb_wire::Message;
 
-/// The requests of the probe: (reqtype, fields, whether a reply is expected).
-const REQUESTS: &[(&str, &[(&str, &str)], bool)] = &[
+/// A request of the probe: reqtype, fields, whether a reply is expected.
+type Probe = (&'static str, &'static [(&'static str, &'static str)], bool);
+
+const REQUESTS: &[Probe] = &[
     ("nodelist", &[], true),
     ("nodestatus", &[("node", "b")], true),
     ("nodestatus", &[("node", "198.51.100.100")], true),
@@ -142,7 +144,7 @@ fn probe(path: &Path) -> Vec<String> {
                     if t != "hbapi-resp" && t != "hbapi-clstat" {
                         continue;
                     }
-                    let last = m.get("result").is_none_or(|r| r != "ok/more");
+                    let last = m.get("result") != Some("ok/more");
                     lines.push(one_line(&m));
                     if t == "hbapi-resp" && last {
                         return;
