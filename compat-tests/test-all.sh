@@ -35,5 +35,8 @@ done
 for t in t-mixed-membership.sh t-takeover.sh; do
   [ -e "compat-tests/$t" ] && run IMPL_A=ours IMPL_B=orig bash "compat-tests/$t"
 done
+# And a cluster of ours alone.
+[ -e compat-tests/t-takeover.sh ] && run IMPL_A=ours IMPL_B=ours bash compat-tests/t-takeover.sh
+[ -e compat-tests/t-checks.sh ] && run IMPL_B=orig bash compat-tests/t-checks.sh
 echo "compat tests: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -342,6 +342,20 @@ fn run(
         }
     }
     let manage = !opts.no_resources;
+    if manage {
+        // As the original: the resource scripts' scratch directory starts empty at every
+        // start (mode 01777), so no "running" mark of a previous run survives.
+        let rsctmp = opts
+            .pid_file
+            .parent()
+            .unwrap_or(std::path::Path::new("/var/run"))
+            .join("heartbeat/rsctmp");
+        let _ = std::fs::remove_dir_all(&rsctmp);
+        if std::fs::create_dir_all(&rsctmp).is_ok() {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&rsctmp, std::fs::Permissions::from_mode(0o1777));
+        }
+    }
     let membership = MembershipConfig {
         name: name.clone(),
         nodes: cfg.hacf.nodes.clone(),
