@@ -51,7 +51,7 @@ pub const DEFAULT_PATH: &str = "/var/run/heartbeat/register";
 /// The original's listen backlog.
 pub const BACKLOG: i32 = 10;
 /// Bytes read from one connection per event before the loop moves on.
-pub const READ_BUDGET: usize = 1 << 20;
+pub const READ_BUDGET: usize = 256 * 1024;
 /// Connections accepted per event before the loop moves on.
 pub const ACCEPT_BUDGET: usize = 256;
 

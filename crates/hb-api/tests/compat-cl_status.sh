@@ -14,6 +14,7 @@
 # Run as root: OURS_CL_STATUS=target/debug/cl_status bash crates/hb-api/tests/compat-cl_status.sh  (about 40 s)
 set -u
 REPO=$(cd "$(dirname "$0")/../../.." && pwd)
+# shellcheck source=../../../compat-tests/lib.sh
 . "$REPO/compat-tests/lib.sh"
 
 OURS=${OURS_CL_STATUS:-}

@@ -492,3 +492,66 @@ fn a_thousand_connections_at_once() {
     let longest = s.shared.lock().unwrap().longest_turn_ms;
     assert!(longest < 1000, "a turn took {longest} ms");
 }
+
+#[test]
+fn a_flood_of_requests_is_read_in_turns_and_the_flooder_dropped() {
+    let s = TestServer::start("flood");
+    let mut c = raw_signon(&s);
+    let (pid, _, _) = ids();
+    let one = frame(
+        &text::encode(&msg(&[
+            ("t", "hbapi-req"),
+            ("reqtype", "numnodes"),
+            ("pid", &pid),
+            ("from_id", &pid),
+        ]))
+        .unwrap(),
+    );
+    // About 2 MB of requests, replies never read: more than one read budget per event.
+    let mut burst = Vec::new();
+    for _ in 0..20000 {
+        burst.extend_from_slice(&one);
+    }
+    let w = std::thread::spawn(move || {
+        // The server drops us at some point: the write then fails.
+        let _ = c.write_all(&burst);
+        c
+    });
+    assert!(
+        s.wait_for(10, |s| s.has_log("does not read its messages")),
+        "{:?}",
+        s.logs()
+    );
+    drop(w.join().unwrap());
+    // Others are still served, and no turn took long.
+    let mut h = client(&s, Some("ipfail"));
+    assert_eq!(h.num_nodes(), 3);
+    let longest = s.shared.lock().unwrap().longest_turn_ms;
+    assert!(longest < 1000, "a turn took {longest} ms");
+}
+
+#[test]
+fn pipelined_requests_within_the_limits_are_all_answered() {
+    let s = TestServer::start("pipelined");
+    let mut c = raw_signon(&s);
+    let (pid, _, _) = ids();
+    let one = frame(
+        &text::encode(&msg(&[
+            ("t", "hbapi-req"),
+            ("reqtype", "numnodes"),
+            ("pid", &pid),
+            ("from_id", &pid),
+        ]))
+        .unwrap(),
+    );
+    // 50 requests at once: their replies fit in the kernel's buffer plus the queue.
+    let mut burst = Vec::new();
+    for _ in 0..50 {
+        burst.extend_from_slice(&one);
+    }
+    c.write_all(&burst).unwrap();
+    let replies = read_msgs(&mut c, 50);
+    assert!(replies
+        .iter()
+        .all(|m| one_line(m) == "t=hbapi-resp|reqtype=numnodes|numnodes=3|result=OK"));
+}
