@@ -117,6 +117,37 @@ pub fn auth_table(entries: &[ha_config::ApiAuth]) -> (AuthTable, Vec<String>) {
     AuthTable::resolve(entries, lookup_user, lookup_group)
 }
 
+/// The number of a syslog facility name as the original sends it in the sign-on reply's
+/// `logfacility` (the `LOG_*` value of syslog.h, e.g. `daemon` 24, `local0` 128); give -1
+/// to the API when ha.cf names no facility.
+pub fn facility_value(name: &str) -> Option<i32> {
+    Some(match name {
+        "auth" | "security" => libc::LOG_AUTH,
+        "authpriv" => libc::LOG_AUTHPRIV,
+        "cron" => libc::LOG_CRON,
+        "daemon" => libc::LOG_DAEMON,
+        "ftp" => libc::LOG_FTP,
+        "kern" => libc::LOG_KERN,
+        "lpr" => libc::LOG_LPR,
+        "mail" => libc::LOG_MAIL,
+        // glibc's INTERNAL_MARK: LOG_MAKEPRI(LOG_NFACILITIES, 0).
+        "mark" => 24 << 3,
+        "news" => libc::LOG_NEWS,
+        "syslog" => libc::LOG_SYSLOG,
+        "user" => libc::LOG_USER,
+        "uucp" => libc::LOG_UUCP,
+        "local0" => libc::LOG_LOCAL0,
+        "local1" => libc::LOG_LOCAL1,
+        "local2" => libc::LOG_LOCAL2,
+        "local3" => libc::LOG_LOCAL3,
+        "local4" => libc::LOG_LOCAL4,
+        "local5" => libc::LOG_LOCAL5,
+        "local6" => libc::LOG_LOCAL6,
+        "local7" => libc::LOG_LOCAL7,
+        _ => return None,
+    })
+}
+
 /// `uname -n`, lowercased (what the client library sends as `dest`).
 pub fn node_name() -> String {
     // SAFETY: utsname is plain data and uname fills it.
@@ -139,6 +170,17 @@ mod tests {
         assert_eq!(lookup_group("root"), Some(0));
         assert_eq!(lookup_user("no-such-user-hb-api"), None);
         assert_eq!(lookup_group("no\0such"), None);
+    }
+
+    #[test]
+    fn facilities() {
+        assert_eq!(facility_value("daemon"), Some(24));
+        assert_eq!(facility_value("local0"), Some(128));
+        assert_eq!(facility_value("kern"), Some(0));
+        assert_eq!(facility_value("none"), None);
+        for f in ha_config::FACILITIES.iter().filter(|f| **f != "none") {
+            assert!(facility_value(f).is_some(), "{f}");
+        }
     }
 
     #[test]
