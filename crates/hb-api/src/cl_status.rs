@@ -334,7 +334,7 @@ const CMDS: &[Cmd] = &[
 pub struct Ours {
     pub socket: PathBuf,
     pub config_dir: Option<PathBuf>,
-    /// The rest, in order (argv[0] first).
+    /// The rest, in order (`argv[0]` first).
     pub args: Vec<Vec<u8>>,
 }
 
