@@ -12,6 +12,7 @@ pub mod checks;
 pub mod history;
 pub mod membership;
 pub mod node;
+pub mod pingnodes;
 pub mod rng;
 pub mod seqtrack;
 pub mod takeover;
