@@ -25,13 +25,16 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 N=${N:-5}
-IMPLS=${IMPLS:-orig ours}
+# ours+agents: our daemon with our native IPaddr (crates/hb-agents, hb-ipagent) as
+# /etc/ha.d/resource.d/IPaddr, i.e. the product as the package installs it (issue #7).
+AGENT_BIN=${AGENT_BIN:-$REPO_DIR/target/release/hb-ipagent}
+IMPLS=${IMPLS:-orig ours ours+agents}
 AUTO_FAILBACK=${AUTO_FAILBACK:-off}
 DEADTIME_MS=1000
 case $N in '' | *[!0-9]* | 0) fail "N must be a positive integer, not '$N'" ;; esac
 case $AUTO_FAILBACK in on | off) ;; *) fail "AUTO_FAILBACK must be on or off" ;; esac
 for impl in $IMPLS; do
-  case $impl in orig | ours) ;; *) fail "IMPLS: '$impl' is neither orig nor ours" ;; esac
+  case $impl in orig | ours | ours+agents) ;; *) fail "IMPLS: '$impl' is not orig, ours or ours+agents" ;; esac
 done
 
 peer_of() { if [ "$1" = a ]; then echo b; else echo a; fi; }
@@ -53,11 +56,14 @@ problem() {
 
 # measure IMPL PREFIX: N trials with IMPL on both nodes; the windows (ms) go to WINDOWS[IMPL].
 measure() {
-  local impl=$1 holder victim t_start i r w ms t0 windows='' msg
+  local key=$1 impl=${1%+agents} holder victim t_start i r w ms t0 windows='' msg
   local -A started
   P=$2
   lab_up "$P"
   for n in a b; do write_config "$n" auth=crc medium=ucast auto_failback="$AUTO_FAILBACK"; done
+  if [ "$key" = ours+agents ]; then
+    for n in a b; do ln -sfn "$AGENT_BIN" "$LAB_ROOT/$P/$n/etc/resource.d/IPaddr"; done
+  fi
   start_node "$P" a "$impl"
   start_node "$P" b "$impl"
   t_start=$(now_ms)
@@ -110,7 +116,7 @@ measure() {
       echo "  $impl: note: $n logged $(grep -E 'Both machines own|No one owns' "$(log_file "$n")" | head -1)"
   done
   lab_down "$P"
-  WINDOWS[$impl]=$windows
+  WINDOWS[$key]=$windows
 }
 
 echo "bench-failover: N=$N crashes of the VIP holder per implementation, keepalive 200ms, deadtime 1," \
@@ -118,14 +124,21 @@ echo "bench-failover: N=$N crashes of the VIP holder per implementation, keepali
 declare -A WINDOWS=() NOTES=()
 base=f$$
 base=${base:0:8}
+k=0
 for impl in $IMPLS; do
-  if [ "$impl" = ours ] && [ ! -x "$OURS_BIN" ]; then
-    echo "== ours: not built ($OURS_BIN); not measured"
-    NOTES[ours]="not built"
+  k=$((k + 1))
+  if [ "$impl" != orig ] && [ ! -x "$OURS_BIN" ]; then
+    echo "== $impl: not built ($OURS_BIN); not measured"
+    NOTES[$impl]="not built"
+    continue
+  fi
+  if [ "$impl" = ours+agents ] && [ ! -x "$AGENT_BIN" ]; then
+    echo "== $impl: $AGENT_BIN not built; not measured"
+    NOTES[$impl]="not built"
     continue
   fi
   echo "== $impl on both nodes"
-  measure "$impl" "$base${impl:1:1}"
+  measure "$impl" "$base$k"
 done
 
 echo
