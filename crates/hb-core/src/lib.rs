@@ -13,6 +13,7 @@ pub mod history;
 pub mod membership;
 pub mod node;
 pub mod pingnodes;
+pub mod respawn;
 pub mod rng;
 pub mod seqtrack;
 pub mod takeover;
