@@ -6,6 +6,7 @@
 //! drains its outputs (datagrams to every medium, log lines, jobs to run) and sleeps
 //! until the core's next deadline.
 
+pub mod api;
 pub mod cli;
 pub mod jobs;
 pub mod probes;

@@ -12,8 +12,10 @@ use hb_io::signals::{Signal, SignalFd};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::api::View;
 use crate::jobs::Jobs;
 use crate::probes::{Probes, PROBE_BASE};
+use hb_api::socket::ApiSocket;
 use hb_core::checks::CheckAction;
 use std::collections::{BTreeSet, HashMap};
 
@@ -22,6 +24,8 @@ const SIGNALS: Token = Token(usize::MAX - 1);
 const FIFO: Token = Token(usize::MAX - 2);
 const CHILDREN: Token = Token(usize::MAX - 3);
 const CHECK_CHILDREN: Token = Token(usize::MAX - 4);
+/// The client API's tokens: the listener, then one per connection.
+const API_BASE: usize = 1 << 22;
 
 /// Group jobs of local restarts (service checks) use ids from here up, apart from the
 /// takeover's own.
@@ -46,6 +50,10 @@ pub struct LoopSetup {
     pub probes: Option<Probes>,
     /// Where the check states are written for `heartbeat -s`.
     pub status_file: Option<std::path::PathBuf>,
+    /// The configuration (for the client API's answers).
+    pub cfg: ha_config::Config,
+    /// The client API socket to create when communication comes up (None: no API).
+    pub api_path: Option<std::path::PathBuf>,
     /// Called on SIGHUP: what to do (see [`crate::start`]).
     pub on_hup: Box<dyn FnMut(&Logger) -> HupAction>,
 }
@@ -106,6 +114,11 @@ struct Loop {
     given_away: BTreeSet<String>,
     /// (peer, group key) -> the peer's check for that group fails.
     peer_unhealthy: HashMap<(String, String), bool>,
+    cfg: ha_config::Config,
+    api_path: Option<std::path::PathBuf>,
+    api: Option<ApiSocket>,
+    /// Ping nodes' statuses (`ping`, `dead`), for the API.
+    ping: HashMap<String, String>,
     send_errors_logged: u32,
     exit: Option<LoopEnd>,
 }
@@ -152,6 +165,10 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         restart_starts: Vec::new(),
         given_away: BTreeSet::new(),
         peer_unhealthy: HashMap::new(),
+        cfg: setup.cfg,
+        api_path: setup.api_path,
+        api: None,
+        ping: HashMap::new(),
         send_errors_logged: 0,
         exit: None,
     };
@@ -163,6 +180,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         l.drain(log);
         l.checks_turn(Instant::now(), poll.registry(), log);
         l.drain(log);
+        l.api_turn(Instant::now(), poll.registry(), log);
         if let Some(end) = l.exit.take() {
             return Ok(end);
         }
@@ -171,6 +189,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
             l.node.poll_timeout(),
             l.jobs.as_ref().and_then(Jobs::poll_timeout),
             l.probes.as_ref().and_then(|p| p.checks.poll_timeout()),
+            l.api.as_ref().and_then(|a| a.server().poll_timeout()),
         ]);
         let timeout = next
             .map(|t| t.saturating_duration_since(now))
@@ -245,6 +264,16 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                     if let Some(p) = l.probes.as_mut() {
                         p.runner.on_readable();
                         p.reap(now);
+                    }
+                }
+                t if l.api.as_ref().is_some_and(|a| a.owns(t)) => {
+                    if let Some(api) = l.api.as_mut() {
+                        let view = View {
+                            node: &l.node,
+                            cfg: &l.cfg,
+                            ping: &l.ping,
+                        };
+                        api.on_event(poll.registry(), &view, ev, now);
                     }
                 }
                 Token(t) if t >= PROBE_BASE && t < PROBE_BASE + (1 << 16) => {
@@ -422,6 +451,73 @@ impl Loop {
         }
     }
 
+    /// The client API: created when communication comes up (as the original), flushed
+    /// every turn; what clients send goes to the cluster as our own messages.
+    fn api_turn(&mut self, now: Instant, registry: &mio::Registry, log: &Logger) {
+        if self.api.is_none() && crate::api::comm_up(&self.node) {
+            if let Some(path) = self.api_path.clone() {
+                let (auth, warnings) = hb_api::sys::auth_table(&self.cfg.hacf.effective_apiauth());
+                for w in warnings {
+                    log.log(Level::Warn, &w);
+                }
+                // SAFETY: geteuid has no preconditions.
+                let uid = unsafe { libc::geteuid() };
+                let cfg = hb_api::proto::Config {
+                    auth,
+                    daemon_uid: uid,
+                    ..Default::default()
+                };
+                match ApiSocket::bind(&path, Token(API_BASE), cfg)
+                    .and_then(|mut a| a.register(registry).map(|()| a))
+                {
+                    Ok(a) => self.api = Some(a),
+                    Err(e) => {
+                        log.log(
+                            Level::Error,
+                            &format!("Cannot create API socket {}: {e}", path.display()),
+                        );
+                        self.exit = Some(LoopEnd::Exit(crate::exit::PERMISSION));
+                        self.api_path = None;
+                    }
+                }
+            }
+        }
+        for _ in 0..100 {
+            let Some(api) = self.api.as_mut() else { return };
+            {
+                let view = View {
+                    node: &self.node,
+                    cfg: &self.cfg,
+                    ping: &self.ping,
+                };
+                if api.server().poll_timeout().is_some_and(|t| t <= now) {
+                    api.server_mut().handle_timeout(&view, now);
+                }
+                api.flush(registry, &view);
+            }
+            while let Some((l, text)) = api.server_mut().poll_log() {
+                let level = match l {
+                    hb_api::proto::Level::Error => Level::Error,
+                    hb_api::proto::Level::Warn => Level::Warn,
+                    hb_api::proto::Level::Info => Level::Info,
+                    hb_api::proto::Level::Debug => Level::Debug,
+                };
+                log.log(level, &text);
+            }
+            let mut sends = Vec::new();
+            while let Some(m) = api.server_mut().poll_send() {
+                sends.push(m);
+            }
+            if sends.is_empty() {
+                return;
+            }
+            for m in sends {
+                self.node.handle_local_message(now, m);
+            }
+            self.drain(log);
+        }
+    }
+
     /// Writes the check states for `heartbeat -s` (one line per check).
     fn write_check_status(&self) {
         let (Some(p), Some(f)) = (self.probes.as_ref(), self.status_file.as_ref()) else {
@@ -457,6 +553,16 @@ impl Loop {
                 Output::StartGroup { job, key } => self.group(now, job, &key, true, log),
                 Output::StopGroup { job, key } => self.group(now, job, &key, false, log),
                 Output::Delivered { msg, from } => {
+                    if msg.msg_type() != Some("status") {
+                        if let Some(api) = self.api.as_mut() {
+                            let view = View {
+                                node: &self.node,
+                                cfg: &self.cfg,
+                                ping: &self.ping,
+                            };
+                            api.server_mut().deliver(&view, &msg);
+                        }
+                    }
                     if msg.msg_type() == Some(CHECK_MSG) && from != self.node.membership.name() {
                         if let (Some(k), Some(h)) = (msg.get("group"), msg.get("healthy")) {
                             self.peer_unhealthy
@@ -470,7 +576,28 @@ impl Loop {
                         self.finish_groups(now, done);
                     }
                 }
-                Output::NodeStatus { .. } | Output::LinkStatus { .. } => {}
+                Output::NodeStatus { node, status } => {
+                    if let Some(api) = self.api.as_mut() {
+                        let view = View {
+                            node: &self.node,
+                            cfg: &self.cfg,
+                            ping: &self.ping,
+                        };
+                        api.server_mut()
+                            .node_status_changed(&view, &node, &status, wall_clock());
+                    }
+                }
+                Output::LinkStatus { node, link, up } => {
+                    if let Some(api) = self.api.as_mut() {
+                        let view = View {
+                            node: &self.node,
+                            cfg: &self.cfg,
+                            ping: &self.ping,
+                        };
+                        api.server_mut()
+                            .link_status_changed(&view, &node, &link, up);
+                    }
+                }
                 Output::Exit => {
                     log.log(
                         Level::Info,

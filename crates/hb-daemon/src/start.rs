@@ -452,6 +452,13 @@ fn run(
         auto_failback: cfg.hacf.auto_failback == ha_config::AutoFailback::On,
         probes,
         status_file: Some(opts.state_dir.join(CHECK_STATUS_FILE)),
+        cfg: cfg.clone(),
+        api_path: Some(
+            opts.pid_file
+                .parent()
+                .unwrap_or(std::path::Path::new("/var/run"))
+                .join("heartbeat/register"),
+        ),
         on_hup: hup_handler(opts, cfg),
     };
     match run_loop(setup, log, signals) {
