@@ -9,7 +9,9 @@
 pub mod api;
 pub mod cli;
 pub mod jobs;
+pub mod pinger;
 pub mod probes;
+pub mod respawner;
 pub mod run;
 pub mod setup;
 pub mod start;

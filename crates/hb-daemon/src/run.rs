@@ -14,7 +14,9 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::api::View;
 use crate::jobs::Jobs;
+use crate::pinger::Pinger;
 use crate::probes::{Probes, PROBE_BASE};
+use crate::respawner::Respawner;
 use hb_api::socket::ApiSocket;
 use hb_core::checks::CheckAction;
 use std::collections::{BTreeSet, HashMap};
@@ -26,6 +28,10 @@ const CHILDREN: Token = Token(usize::MAX - 3);
 const CHECK_CHILDREN: Token = Token(usize::MAX - 4);
 /// The client API's tokens: the listener, then one per connection.
 const API_BASE: usize = 1 << 22;
+const PING: Token = Token(usize::MAX - 5);
+const RESPAWN_CHILDREN: Token = Token(usize::MAX - 6);
+/// How long the exit waits for respawned clients to end after SIGTERM.
+const CLIENT_STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// Group jobs of local restarts (service checks) use ids from here up, apart from the
 /// takeover's own.
@@ -54,6 +60,8 @@ pub struct LoopSetup {
     pub cfg: ha_config::Config,
     /// The client API socket to create when communication comes up (None: no API).
     pub api_path: Option<std::path::PathBuf>,
+    pub pinger: Option<Pinger>,
+    pub respawner: Option<Respawner>,
     /// Called on SIGHUP: what to do (see [`crate::start`]).
     pub on_hup: Box<dyn FnMut(&Logger) -> HupAction>,
 }
@@ -119,6 +127,11 @@ struct Loop {
     api: Option<ApiSocket>,
     /// Ping nodes' statuses (`ping`, `dead`), for the API.
     ping: HashMap<String, String>,
+    pinger: Option<Pinger>,
+    respawner: Option<Respawner>,
+    comm_seen: bool,
+    /// The loop ends once the respawned clients have stopped (or the wait is over).
+    exit_pending: Option<(LoopEnd, Instant)>,
     send_errors_logged: u32,
     exit: Option<LoopEnd>,
 }
@@ -150,6 +163,12 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
     if let Some(p) = &setup.probes {
         p.runner.register(poll.registry(), CHECK_CHILDREN)?;
     }
+    if let Some(p) = &setup.pinger {
+        p.register(poll.registry(), PING)?;
+    }
+    if let Some(r) = &setup.respawner {
+        r.runner.register(poll.registry(), RESPAWN_CHILDREN)?;
+    }
     let mut on_hup = setup.on_hup;
     let mut l = Loop {
         node: setup.node,
@@ -168,7 +187,20 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         cfg: setup.cfg,
         api_path: setup.api_path,
         api: None,
-        ping: HashMap::new(),
+        ping: setup
+            .pinger
+            .as_ref()
+            .map(|p| {
+                p.nodes
+                    .nodes()
+                    .map(|n| (n.name.to_string(), "init".to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        pinger: setup.pinger,
+        respawner: setup.respawner,
+        comm_seen: false,
+        exit_pending: None,
         send_errors_logged: 0,
         exit: None,
     };
@@ -181,6 +213,14 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         l.checks_turn(Instant::now(), poll.registry(), log);
         l.drain(log);
         l.api_turn(Instant::now(), poll.registry(), log);
+        l.side_turn(Instant::now(), log);
+        l.drain(log);
+        if let Some((_, deadline)) = &l.exit_pending {
+            let done = l.respawner.as_ref().is_none_or(|r| r.policy.all_stopped());
+            if done || Instant::now() >= *deadline {
+                l.exit = l.exit_pending.take().map(|(e, _)| e);
+            }
+        }
         if let Some(end) = l.exit.take() {
             return Ok(end);
         }
@@ -190,6 +230,11 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
             l.jobs.as_ref().and_then(Jobs::poll_timeout),
             l.probes.as_ref().and_then(|p| p.checks.poll_timeout()),
             l.api.as_ref().and_then(|a| a.server().poll_timeout()),
+            l.pinger.as_ref().and_then(|p| p.nodes.poll_timeout()),
+            l.respawner.as_ref().and_then(|r| r.policy.poll_timeout()),
+            l.exit_pending
+                .as_ref()
+                .map(|(_, d)| (*d).min(Instant::now() + Duration::from_millis(100))),
         ]);
         let timeout = next
             .map(|t| t.saturating_duration_since(now))
@@ -205,7 +250,12 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                 SIGNALS => {
                     for s in signals.read_pending()? {
                         match s {
-                            Signal::Term | Signal::Int => l.node.shutdown(now),
+                            Signal::Term | Signal::Int => {
+                                l.node.shutdown(now);
+                                if let Some(r) = l.respawner.as_mut() {
+                                    r.policy.shutdown(now);
+                                }
+                            }
                             Signal::Hup => {
                                 log.reopen();
                                 match on_hup(log) {
@@ -236,6 +286,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                             }
                             Signal::Chld => {
                                 l.reap(now, log);
+                                l.reap_clients(now, log);
                                 if let Some(p) = l.probes.as_mut() {
                                     p.reap(now);
                                 }
@@ -259,6 +310,17 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                         }
                         l.drain(log);
                     }
+                }
+                PING => {
+                    if let Some(p) = l.pinger.as_mut() {
+                        p.readable(now);
+                    }
+                }
+                RESPAWN_CHILDREN => {
+                    if let Some(r) = l.respawner.as_mut() {
+                        r.runner.on_readable();
+                    }
+                    l.reap_clients(now, log);
                 }
                 CHECK_CHILDREN => {
                     if let Some(p) = l.probes.as_mut() {
@@ -451,6 +513,97 @@ impl Loop {
         }
     }
 
+    /// The end of a shutdown: stop the respawned clients (last first), then let the loop
+    /// end once they are gone.
+    fn end(&mut self, now: Instant, how: LoopEnd) {
+        if let Some(r) = self.respawner.as_mut() {
+            r.policy.stop_all(now);
+        }
+        self.exit_pending = Some((how, now + CLIENT_STOP_WAIT));
+    }
+
+    /// Respawned clients that ended: the policy decides; the API forgets their sign-ons.
+    fn reap_clients(&mut self, now: Instant, log: &Logger) {
+        let Some(r) = self.respawner.as_mut() else {
+            return;
+        };
+        let pids = r.reap(now, log);
+        if let Some(api) = self.api.as_mut() {
+            let view = View {
+                node: &self.node,
+                cfg: &self.cfg,
+                ping: &self.ping,
+            };
+            for pid in pids {
+                api.server_mut().process_exited(&view, pid);
+            }
+        }
+    }
+
+    /// Ping nodes and respawned clients: started at comm up, driven every turn.
+    fn side_turn(&mut self, now: Instant, log: &Logger) {
+        if !self.comm_seen && crate::api::comm_up(&self.node) {
+            self.comm_seen = true;
+            if let Some(p) = self.pinger.as_mut() {
+                p.nodes.comm_up(now);
+            }
+            if let Some(r) = self.respawner.as_mut() {
+                if !self.node.shutting_down() {
+                    r.policy.comm_up(now);
+                }
+            }
+        }
+        if let Some(r) = self.respawner.as_mut() {
+            if r.policy.poll_timeout().is_some_and(|t| t <= now) {
+                r.policy.handle_timeout(now);
+            }
+            r.act(now, log);
+        }
+        let Some(p) = self.pinger.as_mut() else {
+            return;
+        };
+        if p.nodes.poll_timeout().is_some_and(|t| t <= now) {
+            p.nodes.handle_timeout(now);
+        }
+        p.send_due(now);
+        let mut events = Vec::new();
+        while let Some(e) = p.poll_event() {
+            events.push(e);
+        }
+        for e in events {
+            match e {
+                hb_core::pingnodes::PingEvent::Log(l, text) => log.log(core_level(l), &text),
+                hb_core::pingnodes::PingEvent::Link { node, link, up } => {
+                    if let Some(api) = self.api.as_mut() {
+                        let view = View {
+                            node: &self.node,
+                            cfg: &self.cfg,
+                            ping: &self.ping,
+                        };
+                        api.server_mut()
+                            .link_status_changed(&view, &node, &link, up);
+                    }
+                }
+                hb_core::pingnodes::PingEvent::Status { node, status, .. } => {
+                    self.ping.insert(node.clone(), status.as_str().to_string());
+                    if let Some(api) = self.api.as_mut() {
+                        let view = View {
+                            node: &self.node,
+                            cfg: &self.cfg,
+                            ping: &self.ping,
+                        };
+                        api.server_mut().node_status_changed(
+                            &view,
+                            &node,
+                            status.as_str(),
+                            wall_clock(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     /// The client API: created when communication comes up (as the original), flushed
     /// every turn; what clients send goes to the cluster as our own messages.
     fn api_turn(&mut self, now: Instant, registry: &mio::Registry, log: &Logger) {
@@ -606,9 +759,9 @@ impl Loop {
                             self.node.membership.name()
                         ),
                     );
-                    self.exit = Some(LoopEnd::Exit(crate::exit::OK));
+                    self.end(now, LoopEnd::Exit(crate::exit::OK));
                 }
-                Output::Restart => self.exit = Some(LoopEnd::Restart),
+                Output::Restart => self.end(now, LoopEnd::Restart),
             }
         }
     }

@@ -441,6 +441,27 @@ fn run(
         let _ = std::fs::remove_file(opts.state_dir.join(CHECK_STATUS_FILE));
         None
     };
+    let pinger = match crate::pinger::Pinger::new(cfg, &setup::timing(cfg), Instant::now(), log) {
+        Ok(p) => p,
+        Err(e) => {
+            log.log(
+                Level::Error,
+                &format!("cannot open the ICMP socket for ping nodes: {e}"),
+            );
+            None
+        }
+    };
+    let respawner = if cfg.hacf.respawn.is_empty() {
+        None
+    } else {
+        match hb_runner::Runner::new(script_env(opts, cfg, &name)) {
+            Ok(r) => Some(crate::respawner::Respawner::new(cfg, r, log)),
+            Err(e) => {
+                log.log(Level::Error, &format!("cannot set up respawn clients: {e}"));
+                None
+            }
+        }
+    };
     let takeover = manage.then(|| takeover_config(cfg, &name));
     let node = Node::new(membership, takeover, Instant::now());
     let setup = LoopSetup {
@@ -452,6 +473,8 @@ fn run(
         auto_failback: cfg.hacf.auto_failback == ha_config::AutoFailback::On,
         probes,
         status_file: Some(opts.state_dir.join(CHECK_STATUS_FILE)),
+        pinger,
+        respawner,
         cfg: cfg.clone(),
         api_path: Some(
             opts.pid_file

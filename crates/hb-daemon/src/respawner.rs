@@ -1,0 +1,124 @@
+//! `respawn` clients (ipfail and the like) in the loop: started as their user at comm up,
+//! restarted as the original does, stopped at shutdown; the policy is
+//! [`hb_core::respawn::Respawn`], this module runs the processes.
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::time::Instant;
+
+use hb_core::respawn::{Action, ClientSpec, Exit, Respawn, SpawnFailure};
+use hb_io::log::{Level, Logger};
+use hb_runner::{JobId, JobSpec, JobStatus, Runner};
+
+pub struct Respawner {
+    pub policy: Respawn,
+    pub runner: Runner,
+    jobs: HashMap<JobId, (usize, u32)>,
+}
+
+/// uid and primary gid of a user.
+fn lookup(user: &str) -> Option<(u32, u32)> {
+    let c = CString::new(user).ok()?;
+    // SAFETY: getpwnam returns a pointer to static storage or NULL; read at once.
+    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
+    if pw.is_null() {
+        return None;
+    }
+    // SAFETY: non-null pointer from getpwnam.
+    unsafe { Some(((*pw).pw_uid, (*pw).pw_gid)) }
+}
+
+impl Respawner {
+    pub fn new(cfg: &ha_config::Config, runner: Runner, log: &Logger) -> Respawner {
+        let specs = cfg
+            .hacf
+            .respawn
+            .iter()
+            .filter_map(|r| match lookup(&r.user) {
+                Some((uid, gid)) => Some(ClientSpec {
+                    user: r.user.clone(),
+                    uid,
+                    gid,
+                    command: r.command.clone(),
+                }),
+                None => {
+                    log.log(
+                        Level::Error,
+                        &format!(
+                            "respawn: unknown user {}: {} not started",
+                            r.user, r.command
+                        ),
+                    );
+                    None
+                }
+            })
+            .collect();
+        Respawner {
+            policy: Respawn::new(specs),
+            runner,
+            jobs: HashMap::new(),
+        }
+    }
+
+    /// Carries out the policy's actions and logs its lines; returns the pids of clients
+    /// that ended (for the API).
+    pub fn act(&mut self, now: Instant, log: &Logger) {
+        while let Some(a) = self.policy.poll_action() {
+            match a {
+                Action::Start {
+                    id,
+                    user,
+                    uid,
+                    gid,
+                    command,
+                } => {
+                    let mut spec = JobSpec::new("/bin/sh");
+                    spec.args = vec!["-c".into(), command.clone()];
+                    spec.user = Some((uid, gid));
+                    spec.groups = hb_runner::supplementary_groups(&user, gid).unwrap_or_default();
+                    match self.runner.spawn(spec) {
+                        Ok(job) => {
+                            let pid = self.runner.pid(job).unwrap_or(0);
+                            self.jobs.insert(job, (id, pid));
+                            self.policy.spawned(now, id, pid);
+                        }
+                        Err(e) => self.policy.spawn_failed(
+                            now,
+                            id,
+                            SpawnFailure::NotExecutable(e.to_string()),
+                        ),
+                    }
+                }
+                Action::Stop { id, .. } => {
+                    if let Some((job, _)) = self.jobs.iter().find(|(_, (i, _))| *i == id) {
+                        let _ = self.runner.kill(*job, libc::SIGTERM);
+                    }
+                }
+            }
+        }
+        while let Some((l, text)) = self.policy.poll_log() {
+            log.log(crate::run::core_level(l), &text);
+        }
+    }
+
+    /// Reaps ended clients; returns their pids.
+    pub fn reap(&mut self, now: Instant, log: &Logger) -> Vec<i32> {
+        let mut pids = Vec::new();
+        for exit in self.runner.reap() {
+            if let Some((id, pid)) = self.jobs.remove(&exit.id) {
+                let how = match exit.status {
+                    JobStatus::Exited(c) => Exit::Code(c),
+                    JobStatus::Signaled(s) => Exit::Signal {
+                        signo: s,
+                        core: false,
+                    },
+                    JobStatus::Lost => Exit::Code(255),
+                };
+                self.policy.exited(now, id, how);
+                pids.push(pid as i32);
+            }
+        }
+        self.act(now, log);
+        pids
+    }
+}
