@@ -72,6 +72,7 @@
 pub mod cl_status;
 pub mod client;
 pub mod frame;
+pub mod ipfail;
 pub mod proto;
 pub mod socket;
 pub mod sys;
