@@ -106,7 +106,9 @@ am_root=no
 [ "$(id -u)" = 0 ] && am_root=yes
 
 # note KIND MODE OWNER GROUP PATH: record PATH (as installed) in the manifest, and set its
-# owner when running as root. KIND: dir, file, config or link.
+# owner when running as root. KIND: dir, file, config (%config(noreplace): the administrator's
+# edits win), initscript (%config: replaced by the package's, an edited one saved as .rpmsave, as
+# 2.0.8 marked its init script) or link.
 note() {
 	if [ "$am_root" = yes ] && [ "$1" != link ] && id -u "$3" >/dev/null 2>&1; then
 		chown "$3:$4" "$destdir$5" 2>/dev/null || chown "$3" "$destdir$5"
@@ -116,6 +118,7 @@ note() {
 	dir) echo "%dir %attr($2,$3,$4) $5" ;;
 	file) echo "%attr($2,$3,$4) $5" ;;
 	config) echo "%config(noreplace) %attr($2,$3,$4) $5" ;;
+	initscript) echo "%config %attr($2,$3,$4) $5" ;;
 	link) echo "$5" ;;
 	esac >>"$manifest_tmp"
 }
@@ -228,7 +231,7 @@ fi
 # --- init script (written by the packaging issue; optional until then)
 if [ -f "$repo/packaging/heartbeat.init" ]; then
 	install -d "$destdir$initdir"
-	put config 0755 root root "$repo/packaging/heartbeat.init" "$initdir/heartbeat"
+	put initscript 0755 root root "$repo/packaging/heartbeat.init" "$initdir/heartbeat"
 	say "installed $initdir/heartbeat"
 else
 	say "SKIP $initdir/heartbeat: packaging/heartbeat.init does not exist yet"
