@@ -390,11 +390,15 @@ fn arp_compare(agent: &str, spec: &str, ip: &str, packets: usize, gap_ms: f64) {
             assert_eq!(p.mac, mac);
         }
         let gaps: Vec<f64> = pk.windows(2).map(|w| (w[1].t - w[0].t) * 1000.0).collect();
-        for g in &gaps {
-            assert!(
-                (g - gap_ms).abs() < 60.0,
-                "{imp:?}: gap {g:.0} ms, want {gap_ms}"
-            );
+        // The original's send_arp is a shell-started background process whose pace
+        // slips on a loaded machine: its gaps are printed, ours are checked.
+        if matches!(imp, Impl::Ours) {
+            for g in &gaps {
+                assert!(
+                    (g - gap_ms).abs() < 60.0,
+                    "{imp:?}: gap {g:.0} ms, want {gap_ms}"
+                );
+            }
         }
         let first = (pk[0].t - t0) * 1000.0;
         println!(
