@@ -38,5 +38,10 @@ done
 # And a cluster of ours alone.
 [ -e compat-tests/t-takeover.sh ] && run IMPL_A=ours IMPL_B=ours bash compat-tests/t-takeover.sh
 [ -e compat-tests/t-checks.sh ] && run IMPL_B=orig bash compat-tests/t-checks.sh
+# Our ipfail, on either side of the original.
+if [ -e compat-tests/t-ipfail.sh ]; then
+  run IPFAIL="$PWD/target/release/ipfail" bash compat-tests/t-ipfail.sh
+  run IMPL_A=orig IMPL_B=ours IPFAIL="$PWD/target/release/ipfail" bash compat-tests/t-ipfail.sh
+fi
 echo "compat tests: $pass passed, $fail failed"
 [ "$fail" = 0 ]
