@@ -13,7 +13,10 @@
 #      resources: the VIP must return to a (figure: heal -> VIP on a);
 #   4. b's eth0 is cut: b sees fewer ping nodes and gives up (it holds nothing); the VIP must stay on a;
 #   5. b's eth0 comes back; both daemons stop (ipfail is stopped with them).
-# The figures of every pairing are printed at the end.
+# The figures of every pairing are printed at the end, with the stages of each move timed on a's heartbeat link
+# (tcpdump, when installed): cut -> a's num_ping_nodes (the daemon noticing the ping node's death) -> b's
+# you_are_dead -> a's ask_resources (the 2 x keepalive give-up) -> VIP on b; back -> a's num_ping_nodes -> b's
+# abort_giveup -> b's ask_resources (foreign) -> VIP on a.
 #
 # Environment: OURS_IPFAIL (required: our built ipfail), PAIRS (default "orig/orig ours/orig orig/ours ours/ours"),
 # ROUNDS (default 1: each pairing once; more: medians too), DAEMON_A, DAEMON_B (default orig), OURS_BIN (our
@@ -69,11 +72,65 @@ ipfail_logged() {
   grep -F -- "$2" "$LAB_ROOT/$P/$1/lib/ha-debug" 2>/dev/null | grep -Eq -- "$(ipfail_shape "$(eval echo "\$IPF_$1")")"
 }
 
+# The heartbeat link of a is captured (tcpdump) to time the stages of each failover: the cluster messages of the
+# ipfails, classic or netstring form, one line per packet: "EPOCH_SECONDS TYPE SRC INFO".
+HAVE_TCPDUMP=0
+command -v tcpdump >/dev/null && HAVE_TCPDUMP=1
+capture_start() {
+  [ "$HAVE_TCPDUMP" = 1 ] || return 0
+  ip netns exec "$P-a" timeout 120 tcpdump -i eth1 -n -tt -l -A -s 0 udp port 694 >"$LAB_ROOT/$P/cap.txt" 2>/dev/null &
+  CAPTURE_PID=$!
+  record_pid "$P" "$CAPTURE_PID"
+  sleep 0.5
+}
+capture_stop() {
+  [ -n "${CAPTURE_PID:-}" ] || return 0
+  kill -TERM "$CAPTURE_PID" 2>/dev/null
+  wait "$CAPTURE_PID" 2>/dev/null
+  CAPTURE_PID=
+}
+capture_messages() {
+  awk '
+    function flush(   t, s, i) {
+      if (ts == "") return
+      if (match(body, /[)|]t=[A-Za-z_-]+/)) {
+        t = substr(body, RSTART + 3, RLENGTH - 3); s = "-"; i = "-"
+        if (match(body, /[)|]src=[^,|]+/)) s = substr(body, RSTART + 5, RLENGTH - 5)
+        if (match(body, /[)|]info=[^,|]+/)) i = substr(body, RSTART + 6, RLENGTH - 6)
+        print ts, t, s, i
+      }
+      ts = ""; body = ""
+    }
+    /^[0-9]+\.[0-9]+ IP / { flush(); ts = $1; body = "|"; next }
+    { body = body $0 "|" }
+    END { flush() }' "$LAB_ROOT/$P/cap.txt" 2>/dev/null
+}
+# first_ms T0_MS TYPE SRC INFO: when (ms since epoch) the first such message after T0_MS was on the link
+# ("-" matches anything); nothing when none.
+first_ms() {
+  capture_messages | awk -v t0="$1" -v t="$2" -v s="$3" -v i="$4" '
+    $1 * 1000 >= t0 && $2 == t && (s == "-" || $3 == s) && (i == "-" || $4 == i) { printf "%d\n", $1 * 1000; exit }'
+}
+# stages T0_MS END_MS LABEL:TYPE:SRC:INFO...: "LABEL +N ms" per stage, each after the previous one.
+stages() {
+  local prev=$1 end=$2 out="" st lab typ src inf at
+  shift 2
+  for st in "$@"; do
+    IFS=: read -r lab typ src inf <<<"$st"
+    at=$(first_ms "$prev" "$typ" "$src" "$inf")
+    if [ -z "$at" ]; then out="$out $lab ?"; break; fi
+    out="$out $lab +$((at - prev))"
+    prev=$at
+  done
+  [ -z "$at" ] || out="$out, VIP +$((end - prev))"
+  echo "${out# }"
+}
+
 # either_logged TEXT: the ipfail of a or of b logged TEXT.
 either_logged() { ipfail_logged a "$1" || ipfail_logged b "$1"; }
 
 run_pair() {
-  local pair=$1 idx=$2 n t0 cut_ms heal_ms window
+  local pair=$1 idx=$2 n t0 cut_ms heal_ms window cut_stages="n/a" heal_stages="n/a"
   IPF_a=${pair%/*}
   IPF_b=${pair#*/}
   P=ipf$idx$$
@@ -104,6 +161,7 @@ apiauth ipfail gid=haclient uid=hacluster"
 
   # 2. a loses the ping node.
   client_ping_start "$P"
+  capture_start
   sleep 1
   t0=$(now_ms)
   must ip -n "$P-sw" link set port-a down
@@ -112,6 +170,9 @@ apiauth ipfail gid=haclient uid=hacluster"
   window=$(client_ping_window "$P") || window="n/a"
   window=${window%% (*}
   note "$pair: a cut off: VIP on b after $cut_ms ms (client's window: $window)"
+  [ "$HAVE_TCPDUMP" = 0 ] || cut_stages=$(stages "$t0" "$VIP_SETTLE_AT" "a-asks:num_ping_nodes:a:-" \
+    "b-you_are_dead:you_are_dead:-:-" "a-standby:ask_resources:a:me")
+  note "$pair: stages (ms): $cut_stages"
   assert "a's ipfail counted zero" ipfail_logged a "We are dead. :<"
   assert "b's ipfail told a it sees more" ipfail_logged b "Telling other node that we have more visible ping nodes."
   assert "a's ipfail gave up" ipfail_logged a "Giving up because we were told that we have less ping nodes."
@@ -124,6 +185,9 @@ apiauth ipfail gid=haclient uid=hacluster"
   assert "$pair: the VIP returns to a" vip_settle "$P" a 30 2
   heal_ms=$((VIP_SETTLE_AT - t0))
   note "$pair: a back: VIP on a after $heal_ms ms"
+  [ "$HAVE_TCPDUMP" = 0 ] || heal_stages=$(stages "$t0" "$VIP_SETTLE_AT" "a-asks:num_ping_nodes:a:-" \
+    "b-abort:abort_giveup:b:-" "b-standby:ask_resources:b:me")
+  note "$pair: stages (ms): $heal_stages"
   assert "a's ipfail saw the ping node come back" ipfail_logged a "A ping node just came up."
   assert "b's ipfail gave up the foreign resources" ipfail_logged b "Giving up foreign resources (auto_failback)."
 
@@ -139,6 +203,7 @@ apiauth ipfail gid=haclient uid=hacluster"
   assert "$pair: the VIP stays on a after b is back" vip_stays "$P" a 4
 
   # 5. stop: the daemons stop ipfail with them.
+  capture_stop
   stop_node "$P" b
   stop_node "$P" a
   for n in a b; do
@@ -146,6 +211,8 @@ apiauth ipfail gid=haclient uid=hacluster"
   done
   lab_down "$P"
   RESULTS="$RESULTS$(printf '%-10s %12s ms %15s ms %15s' "$pair" "$cut_ms" "$heal_ms" "$window")
+    cut:  $cut_stages
+    back: $heal_stages
 "
   CUTS[$pair]="${CUTS[$pair]:-} $cut_ms"
   HEALS[$pair]="${HEALS[$pair]:-} $heal_ms"
