@@ -636,3 +636,45 @@ median() {
     if (NR == 0) { print "n/a"; exit }
     if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
+
+# ---------------------------------------------------------------------------------------------------------------
+# Added for t-upgrade.sh (the rolling upgrade)
+#
+#   client_ping_lost P   stop the client's pinger and account for every reply it did not get over the whole run
+#
+# client_ping_lost P: stop the pinger started by client_ping_start and count, from the icmp_seq numbers of the
+# replies, the requests that got no reply between the first and the last reply. Prints one line
+# "LOST_MS GAPS LONGEST_MS REPLIES SENT" (LOST_MS = unanswered requests x 20 ms, the ping interval; GAPS = runs of
+# consecutive unanswered requests; LONGEST_MS = the longest run in ms), then one line per run,
+# "  +T.Ts: N ms" (T = seconds after the first reply). Status 1 when there were fewer than two replies.
+client_ping_lost() {
+  local P=$1 pid
+  pid=$(cat "$LAB_ROOT/$P/ping.pid")
+  kill -INT "$pid" 2>/dev/null
+  wait_for 3 eval "! pid_alive $pid" || kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  awk -v iv_ms=20 '
+    /bytes from/ {
+      seq = ""; t = substr($1, 2, length($1) - 2) + 0
+      for (i = 1; i <= NF; i++) if ($i ~ /^icmp_seq=/) { seq = substr($i, 10) + 0 }
+      if (seq == "" || (seq in got)) next
+      got[seq] = t; n++
+      if (n == 1 || seq < lo) lo = seq
+      if (n == 1 || seq > hi) hi = seq
+    }
+    END {
+      if (n < 2) { print "0 0 0 " n " 0"; exit 1 }
+      first = got[lo]; run = 0
+      for (s = lo; s <= hi; s++) {
+        if (s in got) {
+          if (run > 0) { list = list sprintf("  +%.1fs: %d ms\n", start - first, run * iv_ms); gaps++
+                         if (run > longest) longest = run }
+          run = 0; last_t = got[s]
+        } else {
+          if (run == 0) start = last_t
+          run++; lost++
+        }
+      }
+      printf "%d %d %d %d %d\n%s", lost * iv_ms, gaps, longest * iv_ms, n, hi - lo + 1, list
+    }' "$LAB_ROOT/$P/ping.out"
+}

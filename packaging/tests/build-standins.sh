@@ -1,0 +1,33 @@
+#!/bin/sh
+# packaging/tests/build-standins.sh OUTDIR: build the test stand-ins into OUTDIR:
+#   heartbeat-2.0.8-1.ARCH.rpm, heartbeat-pils-2.0.8-1.ARCH.rpm, heartbeat-stonith-2.0.8-1.ARCH.rpm
+#     (STAND-INS for heartbeat 2.0.8: its layout, dependencies and scriptlets, Debian's original
+#     heartbeat as payload; see heartbeat-2.0.8-standin.spec)
+#   el7-minimal-standin-7-1.x86_64.rpm (what a minimal EL7 provides; see el7-base-standin.spec)
+# Needs rpmbuild and the original heartbeat installed (apt-get install heartbeat). A few seconds.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# = 1 ] || {
+	echo "usage: $0 OUTDIR" >&2
+	exit 2
+}
+out=$1
+[ -x /usr/libexec/heartbeat/heartbeat ] ||
+	{
+		echo "$0: the original heartbeat is not installed (apt-get install heartbeat)" >&2
+		exit 1
+	}
+work=$(mktemp -d "${TMPDIR:-/tmp}/hb-standin.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out"
+for spec in heartbeat-2.0.8-standin.spec el7-base-standin.spec; do
+	rpmbuild --define "_topdir $work/top" --define "_tmppath $work/tmp" --define "_rpmdir $work/rpms" \
+		--define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" \
+		-bb "$here/$spec" >"$work/log" 2>&1 || {
+		cat "$work/log" >&2
+		echo "$0: rpmbuild $spec failed" >&2
+		exit 1
+	}
+done
+cp "$work"/rpms/*.rpm "$out/"
+ls "$out"
