@@ -81,6 +81,8 @@ impl Api for Client {
 /// Where log lines go.
 struct Logger {
     entity: String,
+    /// The syslog ident (openlog keeps the pointer, so it lives as long as the process).
+    ident: &'static CStr,
     pid: u32,
     stderr: bool,
     facility: Option<i32>,
@@ -118,14 +120,8 @@ impl Logger {
     }
 
     fn set_facility(&mut self, facility: i32) {
-        // openlog keeps the pointer: the ident must live as long as the process.
-        let ident: &'static CStr = Box::leak(
-            CString::new(self.entity.replace('\0', ""))
-                .unwrap_or_default()
-                .into_boxed_c_str(),
-        );
-        // SAFETY: ident is a leaked, hence 'static, NUL-terminated string.
-        unsafe { libc::openlog(ident.as_ptr(), 0, facility) };
+        // SAFETY: ident is a 'static NUL-terminated string.
+        unsafe { libc::openlog(self.ident.as_ptr(), 0, facility) };
         self.facility = Some(facility);
     }
 
@@ -257,8 +253,14 @@ fn run() -> i32 {
             .map(PathBuf::from)
     };
     let pid = std::process::id();
+    let ident: &'static CStr = Box::leak(
+        CString::new(entity.replace('\0', ""))
+            .unwrap_or_default()
+            .into_boxed_c_str(),
+    );
     let mut log = Logger {
         entity,
+        ident,
         pid,
         stderr: true,
         facility: None,
