@@ -14,8 +14,8 @@
 #             it returns to a when our daemon starts there, with off it stays on b);
 #   rollback: b, then a, the same way (with off, the VIP moves away from each node as it stops).
 # After every stop and start the VIP must be where auto_failback puts it, alone.
-# After each node: it rejoins with the same hb_uuid and the next hb_generation, both nodes report each other
-# active (cl_status), the VIP is on exactly one node and then on a. For each phase the client's total lost-ping
+# After each node: it rejoins with the same hb_uuid and the next hb_generation, the other node logs
+# "Heartbeat restart on node N", both nodes report each other active (cl_status), the VIP is on exactly one node and then on a. For each phase the client's total lost-ping
 # time (unanswered requests x 20 ms) is printed with its gaps; it must not exceed one takeover window per
 # node, TAKEOVER_WINDOW_MS (default deadtime + 1000 ms = 2000 ms) each, i.e. 2 windows per phase, and no
 # single gap may exceed one window.
@@ -118,8 +118,17 @@ check_rejoin() {
 }
 
 # upgrade_node NODE: the original -> ours.
+# peer_logs_restart NODE COUNT WHAT: the other node logs "Heartbeat restart on node NODE" more than COUNT times
+# (within 10 s): it saw NODE come back as the same node, restarted.
+restarts_seen() { log_count "$(other_of "$1")" "Heartbeat restart on node $1"; }
+peer_logs_restart() {
+  assert "$3: $(other_of "$1") logs 'Heartbeat restart on node $1'" wait_for 10 log_count_above "$(other_of "$1")" \
+    "Heartbeat restart on node $1" "$2"
+}
+
 upgrade_node() {
-  local n=$1 id t0 sums
+  local n=$1 id t0 sums seen
+  seen=$(restarts_seen "$n")
   id=$(identity "$n")
   sums=$(admin_sums "$n")
   t0=$(now_ms)
@@ -134,6 +143,7 @@ upgrade_node() {
   echo ours >"$LAB_ROOT/$P/$n/impl"
   assert "upgrade $n: our daemon runs" wait_for 10 daemon_running "$n"
   both_active "upgrade $n"
+  peer_logs_restart "$n" "$seen" "upgrade $n"
   after_start "$n"
   holder_is "upgrade $n: after our start"
   check_rejoin "$n" "${id% *}" "${id#* }" "upgrade $n"
@@ -143,7 +153,8 @@ upgrade_node() {
 
 # rollback_node NODE: ours -> the original.
 rollback_node() {
-  local n=$1 id t0 sums pid
+  local n=$1 id t0 sums pid seen
+  seen=$(restarts_seen "$n")
   id=$(identity "$n")
   sums=$(admin_sums "$n")
   pid=$(node_pid "$P" "$n") || fail "rollback $n: our daemon is not running"
@@ -158,6 +169,7 @@ rollback_node() {
   swap_files "$n" "$DEST/etc/ha.d" "$ORIG_ETC"
   start_node "$P" "$n" orig
   both_active "rollback $n"
+  peer_logs_restart "$n" "$seen" "rollback $n"
   after_start "$n"
   holder_is "rollback $n: after the original's start"
   check_rejoin "$n" "${id% *}" "${id#* }" "rollback $n"
