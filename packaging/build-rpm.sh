@@ -237,6 +237,16 @@ if [ "$srpm_only" = no ]; then
 	}
 fi
 
+# The glibc floor the zig build promises, checked on the package itself.
+if [ "$srpm_only" = no ] && [ "$mode" = zig ] && command -v objdump >/dev/null 2>&1; then
+	floor=${target#*-linux-gnu.}
+	sh "$repo/packaging/tests/check-elf.sh" --max-glibc "$floor" "$work"/top/RPMS/*/heartbeat-*.rpm >"$work/elf.log" 2>&1 || {
+		cat "$work/elf.log" >&2
+		die "the packaged programs need more than glibc $floor"
+	}
+	say "$(tail -n 1 "$work/elf.log")"
+fi
+
 mkdir -p "$out"
 if [ "$srpm_only" = yes ]; then
 	rm -f "$out"/heartbeat-[0-9]*.src.rpm

@@ -41,7 +41,7 @@ while IFS= read -r f; do
 	rel=${f#"$top"}
 	vers=$(objdump -T "$f" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -u -t. -k1,1n -k2,2n -k3,3n)
 	newest=$(printf '%s\n' "$vers" | tail -n 1)
-	needed=$(objdump -p "$f" | awk '$1 == "NEEDED" { print $2 }' | tr '\n' ' ')
+	needed=$(objdump -p "$f" | awk '$1 == "NEEDED" { printf "%s%s", sep, $2; sep = " " }')
 	verdict=ok
 	for v in $vers; do
 		if newer "$v" "$max"; then
