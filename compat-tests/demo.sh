@@ -7,15 +7,16 @@
 # port 12345 on both nodes. A client (namespace c) pings the VIP and connects to the service.
 # The demo shows the cluster forming, crashes a and measures the takeover by b (the client's
 # lost-ping window), restarts a and shows the failback, stops both, and cleans up.
-# IMPL_B=orig runs the original heartbeat as node b (a mixed cluster, as in a rolling upgrade).
+# IMPL_B=orig runs the original heartbeat as node b (a mixed cluster, as in a rolling upgrade);
+# RA_AGENTS=1 uses resource-agents' IPaddr script instead of our native one.
 set -u
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
   echo "demo.sh needs root (network namespaces): sudo $0"
   exit 1
 fi
-echo "== building the daemon (cargo build --release)"
-cargo build --release -p heartbeat || exit 1
+echo "== building the daemon and its tools (cargo build --release --workspace)"
+cargo build --release --workspace || exit 1
 . compat-tests/lib.sh
 IMPL_B=${IMPL_B:-ours}
 
@@ -28,6 +29,11 @@ write_config b auth=crc medium=ucast auto_failback=on
 note "ha.cf of both nodes:"
 grep -v '^#' "$LAB_ROOT/$P/a/etc/ha.cf" | sed 's/^/    /'
 note "haresources: $(cat "$LAB_ROOT/$P/a/etc/haresources")"
+# Our native IPaddr, as the package installs it (RA_AGENTS=1 keeps resource-agents' script).
+if [ -z "${RA_AGENTS:-}" ] && [ -x "$REPO_DIR/target/release/hb-ipagent" ]; then
+  for n in a b; do ln -sfn "$REPO_DIR/target/release/hb-ipagent" "$LAB_ROOT/$P/$n/etc/resource.d/IPaddr"; done
+  note "resource.d/IPaddr on both nodes: our native agent (hb-ipagent)"
+fi
 
 # The service: a TCP listener on port 12345 on both nodes, answering with its node's name.
 for n in a b; do
