@@ -364,7 +364,7 @@ rm -f "$ROOT/run/lock/subsys/heartbeat"
 
 note "4. the systemd unit's commands (run here as systemd would run them; no systemd on this machine)"
 unit=$ROOT/usr/lib/systemd/system/heartbeat.service
-for kv in Type=forking PIDFile=/var/run/heartbeat.pid EnvironmentFile=-/etc/sysconfig/heartbeat \
+for kv in Type=forking PIDFile=/run/heartbeat.pid EnvironmentFile=-/etc/sysconfig/heartbeat \
   "ExecStartPre=$HALIB/heartbeat -t" "ExecStart=$HALIB/heartbeat" "ExecStop=$HALIB/heartbeat -k" \
   "ExecReload=$HALIB/heartbeat -r" KillMode=process WantedBy=multi-user.target ConditionPathExists=/etc/ha.d/ha.cf; do
   grep -qxF -- "$kv" "$unit" || fail "heartbeat.service lacks '$kv'"
