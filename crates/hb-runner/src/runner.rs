@@ -633,7 +633,9 @@ fn child_setup(creds: Option<&(u32, u32, Vec<libc::gid_t>)>) -> io::Result<()> {
         // The daemon may run with realtime priority; its scripts must not.
         let policy = libc::sched_getscheduler(0);
         if policy == libc::SCHED_FIFO || policy == libc::SCHED_RR {
-            let param = libc::sched_param { sched_priority: 0 };
+            // Zeroed rather than built field by field: musl's sched_param has more fields.
+            // SAFETY: sched_param is plain data; all zeros is priority 0.
+            let param: libc::sched_param = std::mem::zeroed();
             libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
         }
 
