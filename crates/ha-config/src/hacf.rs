@@ -320,7 +320,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         "obsolete spelling of auto_failback",
     ),
     d("auto_failback", V, Some("legacy"), true, A, "auto failback"),
-    d("rtprio", V, None, true, N, "realtime priority"),
+    d("rtprio", V, None, true, A, "realtime priority"),
     d(
         "hbgenmethod",
         V,
@@ -334,7 +334,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         V,
         Some("true"),
         true,
-        N,
+        A,
         "enable realtime behavior?",
     ),
     d("debug", V, None, true, N, "debug level"),
@@ -695,6 +695,8 @@ pub const ACTED_ON: &[&str] = &[
     "env",
     "crm",
     "autojoin",
+    "realtime",
+    "rtprio",
 ];
 
 /// The syslog facility names the original knows (`none`: no syslog, 3.0.6).
