@@ -17,6 +17,7 @@ use crate::jobs::Jobs;
 use crate::pinger::Pinger;
 use crate::probes::{Probes, PROBE_BASE};
 use crate::respawner::Respawner;
+use crate::send_errors::SendErrors;
 use hb_api::socket::ApiSocket;
 use hb_core::checks::CheckAction;
 use std::collections::{BTreeSet, HashMap};
@@ -132,7 +133,8 @@ struct Loop {
     comm_seen: bool,
     /// The loop ends once the respawned clients have stopped (or the wait is over).
     exit_pending: Option<(LoopEnd, Instant)>,
-    send_errors_logged: u32,
+    /// Send errors, per medium: logged at most once per interval, with the count suppressed.
+    send_errors: SendErrors,
     exit: Option<LoopEnd>,
 }
 
@@ -201,7 +203,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         respawner: setup.respawner,
         comm_seen: false,
         exit_pending: None,
-        send_errors_logged: 0,
+        send_errors: SendErrors::new(setup.media.iter().map(|(s, _)| s.dev())),
         exit: None,
     };
     l.node.membership.set_loadavg(hb_io::state::loadavg());
@@ -688,14 +690,16 @@ impl Loop {
     fn drain(&mut self, log: &Logger) {
         for _ in 0..1000 {
             while let Some(d) = self.node.poll_transmit() {
-                for m in &self.media {
+                for (i, m) in self.media.iter().enumerate() {
                     if let Err(e) = m.send(&d) {
-                        if self.send_errors_logged < 20 {
-                            self.send_errors_logged += 1;
-                            log.log(Level::Error, &e.to_string());
+                        if let Some(line) = self.send_errors.failed(i, Instant::now(), &e) {
+                            log.log(Level::Error, &line);
                         }
                     }
                 }
+            }
+            for line in self.send_errors.flush(Instant::now()) {
+                log.log(Level::Error, &line);
             }
             let Some(out) = self.node.poll_output() else {
                 return;

@@ -33,18 +33,78 @@ impl fmt::Display for LogDue {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-struct KindState {
+/// The one log rate limiter: for one stream of like events (a kind of dropped datagram, the
+/// send errors of one medium...), the first event is logged at once; further events within
+/// `interval` of the last line are only counted, and the next line that is due carries how
+/// many were suppressed in between. Nothing is ever silenced for good.
+#[derive(Clone, Copy, Debug)]
+pub struct LogLimit {
+    interval: Duration,
     total: u64,
     suppressed: u64,
     last_line: Option<Instant>,
 }
 
-/// Drop counters per [`DropKind`] with a per-kind log rate limit.
+impl LogLimit {
+    /// At most one line per `interval`.
+    pub fn new(interval: Duration) -> LogLimit {
+        LogLimit {
+            interval,
+            total: 0,
+            suppressed: 0,
+            last_line: None,
+        }
+    }
+
+    fn elapsed(&self, now: Instant) -> bool {
+        match self.last_line {
+            None => true,
+            Some(t) => now.saturating_duration_since(t) >= self.interval,
+        }
+    }
+
+    /// Counts one event; `Some(suppressed)` when a line is due now (`suppressed`: events
+    /// counted but not logged since the previous line).
+    pub fn record(&mut self, now: Instant) -> Option<u64> {
+        self.total = self.total.saturating_add(1);
+        if self.elapsed(now) {
+            self.last_line = Some(now);
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            self.suppressed = self.suppressed.saturating_add(1);
+            None
+        }
+    }
+
+    /// After a burst: `Some(suppressed)` once the interval has passed with suppressed events
+    /// not reported yet (call it from a timer or every turn); starts a new interval.
+    pub fn flush_due(&mut self, now: Instant) -> Option<u64> {
+        if self.suppressed > 0 && self.elapsed(now) {
+            self.last_line = Some(now);
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            None
+        }
+    }
+
+    /// When [`LogLimit::flush_due`] will have something to report, if ever.
+    pub fn flush_at(&self) -> Option<Instant> {
+        if self.suppressed == 0 {
+            return None;
+        }
+        self.last_line.map(|t| t + self.interval)
+    }
+
+    /// Events counted so far.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+/// Drop counters per [`DropKind`] with a per-kind log rate limit ([`LogLimit`]).
 #[derive(Clone, Debug)]
 pub struct DropCounter {
-    interval: Duration,
-    kinds: [KindState; DropKind::ALL.len()],
+    kinds: [LogLimit; DropKind::ALL.len()],
 }
 
 /// The same type under the name that says what it is for in the daemon's log code.
@@ -60,8 +120,7 @@ impl DropCounter {
     /// Counters allowing one log line per kind per `interval`.
     pub fn new(interval: Duration) -> DropCounter {
         DropCounter {
-            interval,
-            kinds: [KindState::default(); DropKind::ALL.len()],
+            kinds: [LogLimit::new(interval); DropKind::ALL.len()],
         }
     }
 
@@ -72,55 +131,36 @@ impl DropCounter {
 
     /// As [`record`](Self::record), by kind.
     pub fn record_kind(&mut self, kind: DropKind, now: Instant) -> Option<LogDue> {
-        let interval = self.interval;
         let st = self.kinds.get_mut(kind.index())?;
-        st.total = st.total.saturating_add(1);
-        let due = match st.last_line {
-            None => true,
-            Some(t) => now.saturating_duration_since(t) >= interval,
-        };
-        if due {
-            let suppressed = std::mem::take(&mut st.suppressed);
-            st.last_line = Some(now);
-            Some(LogDue { kind, suppressed })
-        } else {
-            st.suppressed = st.suppressed.saturating_add(1);
-            None
-        }
+        st.record(now).map(|suppressed| LogDue { kind, suppressed })
     }
 
     /// Summaries for kinds that have suppressed drops and whose interval has passed, so
     /// a quiet period after a burst still reports "N more suppressed" (call it from a timer).
     /// Each returned kind starts a new interval.
     pub fn flush_due(&mut self, now: Instant) -> Vec<LogDue> {
-        let interval = self.interval;
-        let mut out = Vec::new();
-        for (kind, st) in DropKind::ALL.iter().zip(self.kinds.iter_mut()) {
-            let elapsed = match st.last_line {
-                None => true,
-                Some(t) => now.saturating_duration_since(t) >= interval,
-            };
-            if st.suppressed > 0 && elapsed {
-                out.push(LogDue {
+        DropKind::ALL
+            .iter()
+            .zip(self.kinds.iter_mut())
+            .filter_map(|(kind, st)| {
+                st.flush_due(now).map(|suppressed| LogDue {
                     kind: *kind,
-                    suppressed: std::mem::take(&mut st.suppressed),
-                });
-                st.last_line = Some(now);
-            }
-        }
-        out
+                    suppressed,
+                })
+            })
+            .collect()
     }
 
     /// Drops of `kind` counted so far.
     pub fn count(&self, kind: DropKind) -> u64 {
-        self.kinds.get(kind.index()).map_or(0, |s| s.total)
+        self.kinds.get(kind.index()).map_or(0, LogLimit::total)
     }
 
     /// All drops counted so far.
     pub fn total(&self) -> u64 {
         self.kinds
             .iter()
-            .map(|s| s.total)
+            .map(LogLimit::total)
             .fold(0, u64::saturating_add)
     }
 }
@@ -181,6 +221,39 @@ mod tests {
             None
         );
         assert_eq!(c.total(), 4);
+    }
+
+    #[test]
+    fn log_limit_never_silences_for_good() {
+        let t0 = Instant::now();
+        let mut l = LogLimit::new(Duration::from_secs(10));
+        assert_eq!(l.record(t0), Some(0));
+        assert_eq!(l.flush_at(), None);
+        // A long burst: one line per interval, each with the count it stood for.
+        let mut lines = Vec::new();
+        for ms in (100..=60_000).step_by(100) {
+            if let Some(n) = l.record(t0 + Duration::from_millis(ms)) {
+                lines.push((ms, n));
+            }
+        }
+        assert_eq!(
+            lines,
+            vec![
+                (10_000, 99),
+                (20_000, 99),
+                (30_000, 99),
+                (40_000, 99),
+                (50_000, 99),
+                (60_000, 99)
+            ]
+        );
+        assert_eq!(l.total(), 601);
+        l.record(t0 + Duration::from_millis(60_500));
+        assert_eq!(l.flush_at(), Some(t0 + Duration::from_secs(70)));
+        assert_eq!(l.flush_due(t0 + Duration::from_secs(65)), None);
+        assert_eq!(l.flush_due(t0 + Duration::from_secs(70)), Some(1));
+        assert_eq!(l.flush_at(), None);
+        assert_eq!(l.flush_due(t0 + Duration::from_secs(200)), None);
     }
 
     #[test]
