@@ -163,6 +163,7 @@ fn start(opts: &Options) -> i32 {
             .and_then(|f| hb_io::log::parse_facility(f).ok().flatten()),
         stderr: opts.foreground,
         debug_level: opts.debug,
+        file_owner: log_file_owner(),
     };
     for w in &loaded.warnings {
         eprintln!("WARN: {w}");
@@ -183,7 +184,31 @@ fn start(opts: &Options) -> i32 {
     for w in &loaded.warnings {
         log.log(Level::Warn, &w.to_string());
     }
+    for (path, mode) in log.readable_by_all() {
+        log.log(
+            Level::Warn,
+            &format!(
+                "{} is readable by every user (mode {mode:04o}; heartbeat 2.0.8 created its logs so): consider chmod o-r {}",
+                path.display(),
+                path.display()
+            ),
+        );
+    }
     run(opts, &cfg, checks, keys, name, &log)
+}
+
+/// Who gets the log files the daemon creates: as root, hacluster and haclient (the original
+/// chowns its files to them, so that clients running as hacluster can append); else nobody.
+/// Looked up once, at start.
+fn log_file_owner() -> Option<(u32, u32)> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    Some((
+        hb_api::sys::lookup_user("hacluster")?,
+        hb_api::sys::lookup_group("haclient")?,
+    ))
 }
 
 /// Where the daemon writes its service checks' states for `heartbeat -s` (in the state
