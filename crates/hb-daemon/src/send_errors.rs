@@ -9,7 +9,7 @@ pub const SEND_ERROR_LOG_INTERVAL: Duration = hb_wire::DEFAULT_LOG_INTERVAL;
 
 /// The send errors of each medium, rate-limited (never silenced for good).
 pub struct SendErrors {
-    limits: Vec<(String, hb_wire::LogLimit)>,
+    limits: Vec<(String, hb_wire::LogLimiter)>,
 }
 
 impl SendErrors {
@@ -21,7 +21,7 @@ impl SendErrors {
                 .map(|d| {
                     (
                         d.to_string(),
-                        hb_wire::LogLimit::new(SEND_ERROR_LOG_INTERVAL),
+                        hb_wire::LogLimiter::new(SEND_ERROR_LOG_INTERVAL),
                     )
                 })
                 .collect(),
@@ -31,13 +31,8 @@ impl SendErrors {
     /// A send on medium `i` failed: the line to log, if one is due.
     pub fn failed(&mut self, i: usize, now: Instant, err: &io::Error) -> Option<String> {
         let (_, l) = self.limits.get_mut(i)?;
-        l.record(now).map(|n| {
-            if n == 0 {
-                err.to_string()
-            } else {
-                format!("{err} ({n} more send errors suppressed)")
-            }
-        })
+        l.hit(now)
+            .map(|n| format!("{err}{}", hb_wire::suppressed_note(n)))
     }
 
     /// Lines for the errors suppressed since the last line, once their interval is over.
@@ -78,7 +73,7 @@ mod tests {
         assert_eq!(lines[0], (0, err.to_string()));
         for (k, (at, l)) in lines.iter().enumerate().skip(1) {
             assert_eq!(*at, 50 * k as u64);
-            assert!(l.ends_with("(49 more send errors suppressed)"), "{l}");
+            assert!(l.ends_with(" (49 more suppressed)"), "{l}");
         }
         // The errors stop after the last line (at 110 s): what was suppressed since is
         // still reported once its interval is over.

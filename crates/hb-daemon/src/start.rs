@@ -16,7 +16,7 @@ use crate::cli::{self, Command, Options};
 use crate::jobs::Jobs;
 use crate::probes::Probes;
 use crate::run::{run_loop, wall_clock, HupAction, LoopEnd, LoopSetup};
-use crate::{exit, setup, COMPAT_VERSION};
+use crate::{exit, setup, COMPAT_VERSION, IMPLEMENTATION};
 
 /// Runs `heartbeat` with the arguments after the program name; returns the exit status.
 pub fn main_with(args: Vec<String>) -> i32 {
@@ -44,6 +44,8 @@ pub fn main_with(args: Vec<String>) -> i32 {
             let name = this_node_name(&opts.config_dir);
             let (code, text) = hb_io::daemon::status_text(&opts.pid_file, "heartbeat", &name);
             println!("{}", text.trim_end());
+            // The original's line first (scripts read it), then which implementation this is.
+            println!("{}", implementation_line());
             if code == exit::OK {
                 // The service checks' states, as the running daemon last wrote them.
                 if let Ok(checks) = std::fs::read_to_string(opts.state_dir.join(CHECK_STATUS_FILE))
@@ -57,6 +59,11 @@ pub fn main_with(args: Vec<String>) -> i32 {
         Command::Reload => reload(&opts),
         Command::Start => start(&opts),
     }
+}
+
+/// `heartbeat-rs X.Y.Z, a replacement for heartbeat 2.0.8 (v1 mode)`.
+pub fn implementation_line() -> String {
+    format!("{IMPLEMENTATION}, a replacement for heartbeat {COMPAT_VERSION} (v1 mode)")
 }
 
 /// The local node name as the original finds it (the first line of /etc/ha.d/nodeinfo,
@@ -432,7 +439,10 @@ fn run(
     let uuid = identity.uuid;
     log.log(
         Level::Info,
-        &format!("Configuration validated. Starting heartbeat {COMPAT_VERSION}"),
+        &format!(
+            "Configuration validated. Starting heartbeat {COMPAT_VERSION} ({})",
+            implementation_line()
+        ),
     );
     if opts.verbose {
         // -v: the parsed configuration, as the original logs it at start.

@@ -25,30 +25,32 @@ pub struct LogDue {
 
 impl fmt::Display for LogDue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.suppressed > 0 {
-            write!(f, " ({} more suppressed)", self.suppressed)
-        } else {
-            Ok(())
-        }
+        f.write_str(&suppressed_note(self.suppressed))
     }
 }
 
-/// The one log rate limiter: for one stream of like events (a kind of dropped datagram, the
-/// send errors of one medium...), the first event is logged at once; further events within
-/// `interval` of the last line are only counted, and the next line that is due carries how
-/// many were suppressed in between. Nothing is ever silenced for good.
+/// One rate-limited log line (the project's one limiter for "this happened again" lines):
+/// the first event logs at once; further events within `interval` are only counted; the
+/// next line that is due carries how many were suppressed in between. Sans-IO: the caller
+/// passes the time.
 #[derive(Clone, Copy, Debug)]
-pub struct LogLimit {
+pub struct LogLimiter {
     interval: Duration,
     total: u64,
     suppressed: u64,
     last_line: Option<Instant>,
 }
 
-impl LogLimit {
-    /// At most one line per `interval`.
-    pub fn new(interval: Duration) -> LogLimit {
-        LogLimit {
+impl Default for LogLimiter {
+    fn default() -> Self {
+        LogLimiter::new(DEFAULT_LOG_INTERVAL)
+    }
+}
+
+impl LogLimiter {
+    /// A limiter allowing one line per `interval`.
+    pub const fn new(interval: Duration) -> LogLimiter {
+        LogLimiter {
             interval,
             total: 0,
             suppressed: 0,
@@ -65,7 +67,7 @@ impl LogLimit {
 
     /// Counts one event; `Some(suppressed)` when a line is due now (`suppressed`: events
     /// counted but not logged since the previous line).
-    pub fn record(&mut self, now: Instant) -> Option<u64> {
+    pub fn hit(&mut self, now: Instant) -> Option<u64> {
         self.total = self.total.saturating_add(1);
         if self.elapsed(now) {
             self.last_line = Some(now);
@@ -76,8 +78,8 @@ impl LogLimit {
         }
     }
 
-    /// After a burst: `Some(suppressed)` once the interval has passed with suppressed events
-    /// not reported yet (call it from a timer or every turn); starts a new interval.
+    /// After a quiet period: `Some(n)` when `n` > 0 events were suppressed and the interval
+    /// has passed (call it from a timer); a new interval starts.
     pub fn flush_due(&mut self, now: Instant) -> Option<u64> {
         if self.suppressed > 0 && self.elapsed(now) {
             self.last_line = Some(now);
@@ -87,24 +89,30 @@ impl LogLimit {
         }
     }
 
-    /// When [`LogLimit::flush_due`] will have something to report, if ever.
-    pub fn flush_at(&self) -> Option<Instant> {
-        if self.suppressed == 0 {
-            return None;
-        }
-        self.last_line.map(|t| t + self.interval)
-    }
-
     /// Events counted so far.
     pub fn total(&self) -> u64 {
         self.total
     }
+
+    /// Events not logged since the last line.
+    pub fn suppressed(&self) -> u64 {
+        self.suppressed
+    }
 }
 
-/// Drop counters per [`DropKind`] with a per-kind log rate limit ([`LogLimit`]).
+/// `" (N more suppressed)"`, or nothing when `n` is 0: the tail of a rate-limited line.
+pub fn suppressed_note(n: u64) -> String {
+    if n > 0 {
+        format!(" ({n} more suppressed)")
+    } else {
+        String::new()
+    }
+}
+
+/// Drop counters per [`DropKind`] with a per-kind log rate limit.
 #[derive(Clone, Debug)]
 pub struct DropCounter {
-    kinds: [LogLimit; DropKind::ALL.len()],
+    kinds: [LogLimiter; DropKind::ALL.len()],
 }
 
 /// The same type under the name that says what it is for in the daemon's log code.
@@ -120,7 +128,7 @@ impl DropCounter {
     /// Counters allowing one log line per kind per `interval`.
     pub fn new(interval: Duration) -> DropCounter {
         DropCounter {
-            kinds: [LogLimit::new(interval); DropKind::ALL.len()],
+            kinds: [LogLimiter::new(interval); DropKind::ALL.len()],
         }
     }
 
@@ -132,35 +140,35 @@ impl DropCounter {
     /// As [`record`](Self::record), by kind.
     pub fn record_kind(&mut self, kind: DropKind, now: Instant) -> Option<LogDue> {
         let st = self.kinds.get_mut(kind.index())?;
-        st.record(now).map(|suppressed| LogDue { kind, suppressed })
+        st.hit(now).map(|suppressed| LogDue { kind, suppressed })
     }
 
     /// Summaries for kinds that have suppressed drops and whose interval has passed, so
     /// a quiet period after a burst still reports "N more suppressed" (call it from a timer).
     /// Each returned kind starts a new interval.
     pub fn flush_due(&mut self, now: Instant) -> Vec<LogDue> {
-        DropKind::ALL
-            .iter()
-            .zip(self.kinds.iter_mut())
-            .filter_map(|(kind, st)| {
-                st.flush_due(now).map(|suppressed| LogDue {
+        let mut out = Vec::new();
+        for (kind, st) in DropKind::ALL.iter().zip(self.kinds.iter_mut()) {
+            if let Some(suppressed) = st.flush_due(now) {
+                out.push(LogDue {
                     kind: *kind,
                     suppressed,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        out
     }
 
     /// Drops of `kind` counted so far.
     pub fn count(&self, kind: DropKind) -> u64 {
-        self.kinds.get(kind.index()).map_or(0, LogLimit::total)
+        self.kinds.get(kind.index()).map_or(0, LogLimiter::total)
     }
 
     /// All drops counted so far.
     pub fn total(&self) -> u64 {
         self.kinds
             .iter()
-            .map(LogLimit::total)
+            .map(LogLimiter::total)
             .fold(0, u64::saturating_add)
     }
 }
@@ -224,36 +232,20 @@ mod tests {
     }
 
     #[test]
-    fn log_limit_never_silences_for_good() {
+    fn a_single_limiter() {
         let t0 = Instant::now();
-        let mut l = LogLimit::new(Duration::from_secs(10));
-        assert_eq!(l.record(t0), Some(0));
-        assert_eq!(l.flush_at(), None);
-        // A long burst: one line per interval, each with the count it stood for.
-        let mut lines = Vec::new();
-        for ms in (100..=60_000).step_by(100) {
-            if let Some(n) = l.record(t0 + Duration::from_millis(ms)) {
-                lines.push((ms, n));
-            }
-        }
-        assert_eq!(
-            lines,
-            vec![
-                (10_000, 99),
-                (20_000, 99),
-                (30_000, 99),
-                (40_000, 99),
-                (50_000, 99),
-                (60_000, 99)
-            ]
-        );
-        assert_eq!(l.total(), 601);
-        l.record(t0 + Duration::from_millis(60_500));
-        assert_eq!(l.flush_at(), Some(t0 + Duration::from_secs(70)));
-        assert_eq!(l.flush_due(t0 + Duration::from_secs(65)), None);
-        assert_eq!(l.flush_due(t0 + Duration::from_secs(70)), Some(1));
-        assert_eq!(l.flush_at(), None);
-        assert_eq!(l.flush_due(t0 + Duration::from_secs(200)), None);
+        let mut l = LogLimiter::new(Duration::from_secs(1));
+        assert_eq!(l.hit(t0), Some(0));
+        assert_eq!(l.hit(t0 + Duration::from_millis(500)), None);
+        assert_eq!(l.hit(t0 + Duration::from_millis(900)), None);
+        assert_eq!(l.flush_due(t0 + Duration::from_millis(950)), None);
+        assert_eq!(l.hit(t0 + Duration::from_secs(1)), Some(2));
+        assert_eq!(l.hit(t0 + Duration::from_millis(1100)), None);
+        assert_eq!(l.flush_due(t0 + Duration::from_secs(3)), Some(1));
+        assert_eq!(l.flush_due(t0 + Duration::from_secs(9)), None);
+        assert_eq!(l.total(), 5);
+        assert_eq!(suppressed_note(0), "");
+        assert_eq!(suppressed_note(3), " (3 more suppressed)");
     }
 
     #[test]
