@@ -14,7 +14,8 @@
 # simulated with --quorum=1; without it the groups stop, which is why the export says to set it);
 # the Pacemaker 1.1 CIB's no-quorum-policy=ignore keeps the groups on a survivor without quorum.
 #
-# Needs crm_verify and crm_simulate (Debian: pacemaker-cli-utils) and resource-agents; root is not
+# 4. load with `cibadmin --replace --xml-file` over a new cluster's CIB (the file backend, CIB_file).
+# Needs crm_verify, crm_simulate and cibadmin (Debian: pacemaker-cli-utils) and resource-agents; root is not
 # needed. Missing tools or an unbuilt daemon: a loud SKIP. OURS_BIN: the daemon (default
 # target/release/heartbeat). Takes a few seconds.
 set -euo pipefail
@@ -45,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'FAILED=1' ERR
 
-for t in crm_verify crm_simulate; do
+for t in crm_verify crm_simulate cibadmin; do
   command -v "$t" >/dev/null || skip "$t not found: install pacemaker-cli-utils to test the Pacemaker export"
 done
 [ -x "$BIN" ] || skip "our daemon not built ($BIN)"
@@ -280,6 +281,60 @@ mkdir -p "$d"
 sim "$cib" "$d/up.xml" --node-up=alpha --node-up=beta --quorum=1
 expect "$name both up" "$d/up.xml" alpha IPaddr_198.51.100.254 Dummy_one
 verify_clean "$d/up.xml" "$name"
+
+# ---- loading: cibadmin --replace takes the CIB over a new cluster's (file backend) ----
+for target in 2 1.1; do
+  live=$T/two-on/live-$target.xml
+  # A new cluster's CIB, after the DC's first updates have raised its epoch.
+  cibadmin --empty | sed 's/ epoch="[0-9]*"/ epoch="12"/' >"$live"
+  CIB_file=$live cibadmin --replace --xml-file "$T/two-on/cib-$target.xml" ||
+    fail "cibadmin --replace refused the $target CIB"
+  grep -q '<group id="grp_IPaddr_198.51.100.254"' "$live" || fail "cibadmin --replace: the $target groups are not in the CIB"
+  out=$(crm_verify --xml-file "$live" -V 2>&1) || fail "crm_verify of the loaded $target CIB: $out"
+  [ -z "$out" ] || fail "crm_verify of the loaded $target CIB: $out"
+  CHECKS=$((CHECKS + 1))
+  echo "ok   two-on ($target): cibadmin --replace --xml-file loads it over a new cluster's CIB (epoch 12)"
+done
+
+# ---- the guide's hbscript agent runs a v1 script as heartbeat did ----
+agent=$T/hbscript
+sed -n '/<!-- begin hbscript/,/<!-- end hbscript/p' "$REPO/docs/MIGRATING-TO-PACEMAKER.md" |
+  sed '1,2d;$d' | sed '$d' >"$agent"
+head -n 1 "$agent" | grep -q '^#!/bin/sh' || fail "hbscript: not found in docs/MIGRATING-TO-PACEMAKER.md"
+chmod 755 "$agent"
+cat >"$T/v1script" <<EOF
+#!/bin/sh
+# A v1 resource script: A B start|stop|status, its state in a file.
+echo "\$*" >>"$T/v1script.calls"
+[ \$# = 3 ] || { echo "usage: v1script A B op"; exit 1; }
+case \$3 in
+start) touch "$T/v1script.state" ;;
+stop) rm -f "$T/v1script.state" ;;
+status) if [ -e "$T/v1script.state" ]; then echo "v1script is running"; else echo "v1script is not running"; fi ;;
+esac
+EOF
+chmod 755 "$T/v1script"
+hbs() {
+  local rc=0
+  OCF_RESKEY_script=${SCRIPT:-$T/v1script} OCF_RESKEY_args="a b" "$agent" "$1" >/dev/null 2>&1 || rc=$?
+  echo "$rc"
+}
+assert_rc() { [ "$2" = "$3" ] || fail "hbscript $1: exit $2, expected $3"; }
+assert_rc "monitor (stopped)" "$(hbs monitor)" 7
+assert_rc "stop (stopped)" "$(hbs stop)" 0
+assert_rc start "$(hbs start)" 0
+[ -e "$T/v1script.state" ] || fail "hbscript start did not run the script's start"
+grep -qx 'a b start' "$T/v1script.calls" || fail "hbscript did not pass the arguments: $(cat "$T/v1script.calls")"
+assert_rc "monitor (started)" "$(hbs monitor)" 0
+assert_rc "start (started)" "$(hbs start)" 0
+assert_rc stop "$(hbs stop)" 0
+[ ! -e "$T/v1script.state" ] || fail "hbscript stop did not run the script's stop"
+assert_rc "monitor (stopped again)" "$(hbs monitor)" 7
+assert_rc "monitor (no script)" "$(SCRIPT=$T/none hbs monitor)" 5
+"$agent" meta-data | python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.stdin)' ||
+  fail "hbscript meta-data is not well-formed XML"
+CHECKS=$((CHECKS + 1))
+echo "ok   the guide's hbscript agent: start, monitor, stop of a v1 script with its arguments; meta-data"
 
 # ---- a configuration heartbeat refuses is refused ----
 conf bad "ucast eth1 192.0.2.2\nnode alpha\n" "gamma 10.0.0.1\n"

@@ -43,8 +43,8 @@ use xml::{xml_id, El};
 /// The Pacemaker the CIB is written for.
 ///
 /// The content is the same; two things differ:
-/// - the schema (`validate-with`): `pacemaker-1.2` (known to every Pacemaker 1.1 since
-///   1.1.7 and still read by 2.x), or `pacemaker-3.0` (Pacemaker 2.0 and later);
+/// - the schema (`validate-with`): `pacemaker-1.2` (in Pacemaker since 1.1.1, still read
+///   by 2.x and 3.x), or `pacemaker-3.0` (Pacemaker 2.0 and later);
 /// - two-node quorum: 1.1 ran on stacks (heartbeat, corosync 1 with the plugin, cman)
 ///   where the survivor of a two-node cluster has no quorum, so the CIB sets
 ///   `no-quorum-policy=ignore`, as every 1.1 two-node cluster did. Pacemaker 2 runs on
@@ -59,17 +59,16 @@ pub enum Target {
 }
 
 impl Target {
-    /// `1.1`, or `2` (also `2.0`, `2.1`, ...: any 2.x).
+    /// `1.1`, or `2` (also `2.1`, ..., and `3`, `3.0`, ...: the CIB for 2.x suits 3.x,
+    /// which still reads the pacemaker-3.0 schema).
     pub fn parse(s: &str) -> Option<Target> {
-        match s {
-            "1.1" => Some(Target::Pacemaker1_1),
-            "2" => Some(Target::Pacemaker2),
-            _ if s
-                .strip_prefix("2.")
-                .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit())) =>
-            {
-                Some(Target::Pacemaker2)
-            }
+        if s == "1.1" {
+            return Some(Target::Pacemaker1_1);
+        }
+        let (major, minor) = s.split_once('.').unwrap_or((s, "0"));
+        let minor_ok = !minor.is_empty() && minor.bytes().all(|b| b.is_ascii_digit());
+        match major {
+            "2" | "3" if minor_ok => Some(Target::Pacemaker2),
             _ => None,
         }
     }
@@ -85,7 +84,7 @@ impl Target {
     pub fn label(self) -> &'static str {
         match self {
             Target::Pacemaker1_1 => "Pacemaker 1.1",
-            Target::Pacemaker2 => "Pacemaker 2.x",
+            Target::Pacemaker2 => "Pacemaker 2.x and later",
         }
     }
 }
@@ -242,9 +241,11 @@ pub fn export(cfg: &Config, checks: &[Check], env: &Env, target: Target) -> Expo
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
 
+    // admin_epoch 1: this configuration supersedes the empty one of a new cluster, so
+    // `cibadmin --replace --xml-file` takes it whatever the cluster's epoch has reached.
     let mut cib = El::new("cib")
         .attr("validate-with", target.schema())
-        .attr("admin_epoch", "0")
+        .attr("admin_epoch", "1")
         .attr("epoch", "1")
         .attr("num_updates", "0");
     cib.comment(format!(

@@ -79,6 +79,7 @@ fn two_nodes_one_group() {
     let e = export(&cfg, &[], &env(), Target::Pacemaker2);
     let cib = &e.cib;
     assert_eq!(cib.get("validate-with"), Some("pacemaker-3.0"));
+    assert_eq!(cib.get("admin_epoch"), Some("1"));
     let nodes: Vec<(&str, &str)> = by_name(cib, "node")
         .iter()
         .map(|n| (n.get("id").unwrap(), n.get("uname").unwrap()))
@@ -370,7 +371,10 @@ fn targets_parse() {
     assert_eq!(Target::parse("2.1"), Some(Target::Pacemaker2));
     assert_eq!(Target::parse("1.0"), None);
     assert_eq!(Target::parse("2."), None);
-    assert_eq!(Target::parse("3"), None);
+    assert_eq!(Target::parse("3"), Some(Target::Pacemaker2));
+    assert_eq!(Target::parse("3.0"), Some(Target::Pacemaker2));
+    assert_eq!(Target::parse("4"), None);
+    assert_eq!(Target::parse("1"), None);
 }
 
 /// Every parameter the mapping writes is one the installed agent declares in its
