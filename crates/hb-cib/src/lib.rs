@@ -35,7 +35,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use ha_config::{AutoFailback, Check, Config, ConfigErrors, Group, Machine};
+use ha_config::{AutoFailback, Check, Config, ConfigErrors, Group};
 
 pub use agents::{Env, Mapped, Mapping};
 use xml::{xml_id, El};
@@ -664,35 +664,12 @@ fn corosync_sketch(cfg: &Config, target: Target) -> String {
     s
 }
 
-/// A machine where every fact the config test checks holds: the export reads a copy
-/// of /etc/ha.d anywhere, not only on a node (interfaces and users are not its business).
-struct Anywhere;
-
-impl Machine for Anywhere {
-    fn interface_exists(&self, _: &str) -> bool {
-        true
-    }
-    fn user_exists(&self, _: &str) -> bool {
-        true
-    }
-    fn group_exists(&self, _: &str) -> bool {
-        true
-    }
-    fn is_executable(&self, _: &Path) -> bool {
-        true
-    }
-    fn char_device(&self, _: &Path) -> Option<bool> {
-        Some(true)
-    }
-    fn resource_script(&self, _: &Path, _: &str) -> bool {
-        true
-    }
-}
-
 /// Reads `dir` (ha.cf, haresources, authkeys, and checks when present) and exports it,
 /// looking scripts up on this machine. A configuration heartbeat refuses is refused.
 pub fn export_dir(dir: &Path, target: Target) -> Result<Export, ConfigErrors> {
-    let loaded = ha_config::load_dir_on(dir, &Anywhere)?;
+    // Interfaces, users and devices are the daemon's business, not the export's: a copy of
+    // /etc/ha.d exports anywhere.
+    let loaded = ha_config::load_dir_on(dir, &ha_config::AnyMachine)?;
     let checks = ha_config::load_checks(dir, &loaded.config.haresources)?;
     let mut e = export(&loaded.config, &checks, &Env::system(dir), target);
     let mut w: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
