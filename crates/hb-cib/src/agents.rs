@@ -1,5 +1,8 @@
 //! One haresources resource as a Pacemaker primitive.
 //!
+//! Resources are split by [`hb_runner::resource::ResourceSpec`], the splitter the daemon
+//! runs the scripts with, so the mapping starts from exactly what heartbeat runs.
+//!
 //! A v1 resource `Name::arg1::arg2` runs `/etc/ha.d/resource.d/Name arg1 arg2 start`, else
 //! `/etc/init.d/Name arg1 arg2 start`. The scripts resource-agents installs in resource.d
 //! are wrappers: each splits its arguments into `OCF_RESKEY_*` variables and runs the OCF
@@ -18,9 +21,9 @@
 
 use std::path::{Path, PathBuf};
 
-use ha_config::Resource;
 use hb_agents::agent::sendarp;
 use hb_agents::agent::Spec as IpSpec;
+use hb_runner::resource::ResourceSpec as Resource;
 
 /// Where the scripts and agents are looked up.
 #[derive(Clone, Debug)]
@@ -675,6 +678,9 @@ mod tests {
             ]
         );
         assert_eq!(params(&mapped("1.2.3.4")), [("ip", "1.2.3.4")]);
+        // ResourceManager's quirk, which the daemon keeps: an address followed by `::` is
+        // IPaddr, and its argument is what follows the first `::`.
+        assert_eq!(params(&mapped("10.0.0.1::x")), [("ip", "x")]);
         // IPaddr2: the label goes to iflabel, and the wrapper's lvs_support stays.
         let m = mapped("IPaddr2::10.0.0.1/24/eth0:web");
         assert_eq!(

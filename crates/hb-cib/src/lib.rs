@@ -36,6 +36,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use ha_config::{AutoFailback, Check, Config, ConfigErrors, Group};
+use hb_runner::resource::ResourceSpec;
 
 pub use agents::{Env, Mapped, Mapping};
 use xml::{xml_id, El};
@@ -282,7 +283,12 @@ pub fn export(cfg: &Config, checks: &[Check], env: &Env, target: Target) -> Expo
         let home = nodes.iter().position(|n| *n == g.node).unwrap_or(0);
         let gchecks: Vec<&Check> = checks.iter().filter(|c| c.group_key == g.key()).collect();
         let mut prims = Vec::new();
-        for r in &g.resources {
+        let specs: Vec<ResourceSpec> = g
+            .resources
+            .iter()
+            .map(|r| ResourceSpec::parse(&r.spec))
+            .collect();
+        for r in &specs {
             match agents::map_resource(r, env) {
                 Mapping::Mapped(m) => {
                     for w in &m.warnings {
@@ -329,7 +335,8 @@ pub fn export(cfg: &Config, checks: &[Check], env: &Env, target: Target) -> Expo
             }
             continue;
         }
-        let gid = ids.take(&format!("grp_{}", agents::base_name(&g.resources[0])));
+        let first = specs.first().map(agents::base_name).unwrap_or_default();
+        let gid = ids.take(&format!("grp_{first}"));
         let mut group = El::new("group").attr("id", gid.as_str());
         // Checks: monitor operations, and the local restarts as a migration threshold.
         let monitor = gchecks.iter().map(|c| c.interval).min();
