@@ -231,7 +231,6 @@ pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
     match name {
         "baud" => Some(SERIAL),
         "serial" => Some(SERIAL),
-        "watchdog" => Some("this daemon does not open or feed a watchdog device"),
         "stonith" | "stonith_host" => Some(
             "no STONITH device is used: a dead peer is not fenced before its resources are taken",
         ),
@@ -367,7 +366,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d("deadping", V, None, true, A, "ping deadtime"),
     d("initdead", V, None, true, A, "initial deadtime"),
     d("warntime", V, None, true, A, "warning time"),
-    d("watchdog", V, None, true, N, "watchdog device"),
+    d("watchdog", V, None, true, A, "watchdog device"),
     d("baud", V, Some("19200"), true, N, "baud rate"),
     d("udpport", V, None, true, A, "UDP port number"),
     d("logfacility", V, None, true, A, "syslog log facility"),
@@ -764,6 +763,7 @@ pub const ACTED_ON: &[&str] = &[
     "autojoin",
     "realtime",
     "rtprio",
+    "watchdog",
 ];
 
 /// The syslog facility names the original knows (`none`: no syslog, 3.0.6).

@@ -63,6 +63,8 @@ pub struct LoopSetup {
     pub api_path: Option<std::path::PathBuf>,
     pub pinger: Option<Pinger>,
     pub respawner: Option<Respawner>,
+    /// The `watchdog` device, opened: a byte per heartbeat, `V` at a clean stop.
+    pub watchdog: Option<hb_io::watchdog::Watchdog>,
     /// Called on SIGHUP: what to do (see [`crate::start`]).
     pub on_hup: Box<dyn FnMut(&Logger) -> HupAction>,
 }
@@ -130,6 +132,7 @@ struct Loop {
     ping: HashMap<String, String>,
     pinger: Option<Pinger>,
     respawner: Option<Respawner>,
+    watchdog: Option<hb_io::watchdog::Watchdog>,
     comm_seen: bool,
     /// The loop ends once the respawned clients have stopped (or the wait is over).
     exit_pending: Option<(LoopEnd, Instant)>,
@@ -194,6 +197,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
             .unwrap_or_default(),
         pinger: setup.pinger,
         respawner: setup.respawner,
+        watchdog: setup.watchdog,
         comm_seen: false,
         exit_pending: None,
         send_errors,
@@ -217,6 +221,9 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
             }
         }
         if let Some(end) = l.exit.take() {
+            // Every exit the loop decides on (also one for an error) ends the watchdog
+            // cleanly, as the original's cleanexit; only a crash or a freeze leaves it armed.
+            l.close_watchdog(log);
             return Ok(end);
         }
         let now = Instant::now();
@@ -237,13 +244,23 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         match poll.poll(&mut events, Some(timeout)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => {
+                l.close_watchdog(log);
+                return Err(e);
+            }
         }
         let now = Instant::now();
         for ev in events.iter() {
             match ev.token() {
                 SIGNALS => {
-                    for s in signals.read_pending()? {
+                    let pending = match signals.read_pending() {
+                        Ok(p) => p,
+                        Err(e) => {
+                            l.close_watchdog(log);
+                            return Err(e);
+                        }
+                    };
+                    for s in pending {
                         match s {
                             Signal::Term | Signal::Int => {
                                 l.node.shutdown(now);
@@ -748,7 +765,15 @@ impl Loop {
                             .link_status_changed(&view, &node, &link, up);
                     }
                 }
+                Output::Heartbeat => {
+                    if let Some(w) = self.watchdog.as_mut() {
+                        for (l, text) in w.tickle() {
+                            log.log(l, &text);
+                        }
+                    }
+                }
                 Output::Exit => {
+                    self.close_watchdog(log);
                     log.log(
                         Level::Info,
                         &format!(
@@ -758,7 +783,21 @@ impl Loop {
                     );
                     self.end(now, LoopEnd::Exit(crate::exit::OK));
                 }
-                Output::Restart => self.end(now, LoopEnd::Restart),
+                Output::Restart => {
+                    // The new image opens the device again.
+                    self.close_watchdog(log);
+                    self.end(now, LoopEnd::Restart)
+                }
+            }
+        }
+    }
+
+    /// A planned stop: the magic `V`, then close, so that the device does not reboot the
+    /// machine.
+    fn close_watchdog(&mut self, log: &Logger) {
+        if let Some(mut w) = self.watchdog.take() {
+            for (l, text) in w.close() {
+                log.log(l, &text);
             }
         }
     }
