@@ -13,6 +13,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::api::View;
+use crate::arpwatch::ArpWatch;
 use crate::jobs::Jobs;
 use crate::pinger::Pinger;
 use crate::probes::{Probes, PROBE_BASE};
@@ -30,6 +31,7 @@ const CHECK_CHILDREN: Token = Token(usize::MAX - 4);
 const API_BASE: usize = 1 << 22;
 const PING: Token = Token(usize::MAX - 5);
 const RESPAWN_CHILDREN: Token = Token(usize::MAX - 6);
+const ARP: Token = Token(usize::MAX - 7);
 /// How long the exit waits for respawned clients to end after SIGTERM.
 const CLIENT_STOP_WAIT: Duration = Duration::from_secs(10);
 
@@ -129,6 +131,8 @@ struct Loop {
     ping: HashMap<String, String>,
     pinger: Option<Pinger>,
     respawner: Option<Respawner>,
+    /// Address probes and announcements (with resources only).
+    arp: Option<ArpWatch>,
     comm_seen: bool,
     /// The loop ends once the respawned clients have stopped (or the wait is over).
     exit_pending: Option<(LoopEnd, Instant)>,
@@ -170,6 +174,17 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         r.runner.register(poll.registry(), RESPAWN_CHILDREN)?;
     }
     let mut on_hup = setup.on_hup;
+    let arp = match (&setup.jobs, poll.registry().try_clone()) {
+        (Some(_), Ok(r)) => Some(ArpWatch::new(&setup.cfg.haresources, r, ARP)),
+        (Some(_), Err(e)) => {
+            log.log(
+                Level::Warn,
+                &format!("no address probes (they guard takeovers): {e}"),
+            );
+            None
+        }
+        (None, _) => None,
+    };
     let mut l = Loop {
         node: setup.node,
         media,
@@ -199,6 +214,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
             .unwrap_or_default(),
         pinger: setup.pinger,
         respawner: setup.respawner,
+        arp,
         comm_seen: false,
         exit_pending: None,
         send_errors_logged: 0,
@@ -232,6 +248,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
             l.api.as_ref().and_then(|a| a.server().poll_timeout()),
             l.pinger.as_ref().and_then(|p| p.nodes.poll_timeout()),
             l.respawner.as_ref().and_then(|r| r.policy.poll_timeout()),
+            l.arp.as_ref().and_then(ArpWatch::poll_timeout),
             l.exit_pending
                 .as_ref()
                 .map(|(_, d)| (*d).min(Instant::now() + Duration::from_millis(100))),
@@ -316,6 +333,12 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                         p.readable(now);
                     }
                 }
+                ARP => {
+                    let done = l.arp.as_mut().map(ArpWatch::readable).unwrap_or_default();
+                    for (job, result) in done {
+                        l.node.probe_done(now, job, result);
+                    }
+                }
                 RESPAWN_CHILDREN => {
                     if let Some(r) = l.respawner.as_mut() {
                         r.runner.on_readable();
@@ -371,6 +394,13 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
             if j.poll_timeout().is_some_and(|t| t <= now) {
                 let done = j.handle_timeout(now, log);
                 l.finish_groups(now, done);
+            }
+        }
+        if let Some(a) = l.arp.as_mut() {
+            if a.poll_timeout().is_some_and(|t| t <= now) {
+                for (job, result) in a.handle_timeout(now) {
+                    l.node.probe_done(now, job, result);
+                }
             }
         }
     }
@@ -705,6 +735,25 @@ impl Loop {
                 Output::Log(l, text) => log.log(core_level(l), &text),
                 Output::StartGroup { job, key } => self.group(now, job, &key, true, log),
                 Output::StopGroup { job, key } => self.group(now, job, &key, false, log),
+                Output::ProbeGroup { job, key } => {
+                    let result = match self.arp.as_mut() {
+                        Some(a) => a.probe(now, job, &key),
+                        None => Some(hb_core::holder::ProbeResult::Unprobed {
+                            why: "no address probes in this daemon".into(),
+                        }),
+                    };
+                    if let Some(r) = result {
+                        self.node.probe_done(now, job, r);
+                    }
+                }
+                Output::AnnounceGroup { key } => {
+                    if let Some(Err(e)) = self.arp.as_mut().map(|a| a.announce(now, &key)) {
+                        log.log(
+                            Level::Warn,
+                            &format!("cannot announce the addresses of {key}: {e}"),
+                        );
+                    }
+                }
                 Output::Delivered { msg, from } => {
                     if msg.msg_type() != Some("status") {
                         if let Some(api) = self.api.as_mut() {
