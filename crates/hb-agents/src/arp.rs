@@ -344,7 +344,10 @@ mod tests {
                 target_ip: ip
             }
         );
-        assert_eq!(parse(&probe_packet(mac, ip)).map(|s| s.sender_ip), Some(Ipv4Addr::UNSPECIFIED));
+        assert_eq!(
+            parse(&probe_packet(mac, ip)).map(|s| s.sender_ip),
+            Some(Ipv4Addr::UNSPECIFIED)
+        );
         assert_eq!(parse(&packet(mac, ip, true)[..27]), None);
         let mut other = packet(mac, ip, true);
         other[2] = 0x86; // not IPv4

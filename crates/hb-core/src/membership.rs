@@ -325,10 +325,7 @@ impl Membership {
         let gap = now.saturating_duration_since(self.last_input);
         self.last_input = self.last_input.max(now);
         let t = &self.cfg.timing;
-        let limit = t
-            .deadtime
-            .saturating_sub(t.keepalive)
-            .max(t.keepalive * 2);
+        let limit = t.deadtime.saturating_sub(t.keepalive).max(t.keepalive * 2);
         if self.stopped || gap <= limit {
             return;
         }

@@ -291,9 +291,7 @@ impl Node {
                     .map(|p| p.name.clone())
                     .collect();
                 if let Some(t) = self.takeover.as_mut() {
-                    for p in peers {
-                        t.partition_return(now, &p);
-                    }
+                    t.resumed(now, &peers);
                 }
             }
             Event::NodeRestarted { node } => {

@@ -397,6 +397,12 @@ pub struct Takeover {
     /// Groups that ran on both nodes after a partition and that we keep: announced
     /// once the other node reports it released them.
     conflicts: std::collections::BTreeSet<usize>,
+    /// When this node woke from a stall ([`Takeover::resumed`]): the messages processed
+    /// at that same instant are the backlog of the stall.
+    resumed_at: Option<Instant>,
+    /// The message being processed is from that backlog: older than what we know, so
+    /// the audit of what both sides hold is not run on it.
+    in_backlog: bool,
 }
 
 impl Takeover {
@@ -459,6 +465,8 @@ impl Takeover {
             unfit: std::collections::BTreeSet::new(),
             partitioned: Default::default(),
             conflicts: Default::default(),
+            resumed_at: None,
+            in_backlog: false,
         }
     }
 
@@ -776,7 +784,9 @@ impl Takeover {
     /// included. Other types are ignored.
     pub fn message(&mut self, now: Instant, from: &str, msg: &Message) {
         self.expire(now);
+        self.in_backlog = self.resumed_at == Some(now);
         self.message_inner(now, from, msg);
+        self.in_backlog = false;
         self.after(now);
     }
 
@@ -1004,7 +1014,9 @@ impl Takeover {
                 if logged {
                     self.log(
                         Level::Info,
-                        format!("The addresses of resource group {key} no longer answer: taking it."),
+                        format!(
+                            "The addresses of resource group {key} no longer answer: taking it."
+                        ),
                     );
                 }
                 (Guard::Clear, logged)
@@ -1018,6 +1030,8 @@ impl Takeover {
             }
             ProbeResult::Answered { addr, by } => {
                 if !logged {
+                    // What we announce must not claim the group while we do not take it.
+                    self.rebase_i_hold();
                     self.log(
                         Level::Warn,
                         format!(
@@ -1034,6 +1048,17 @@ impl Takeover {
             op.logged = logged;
         }
         self.after(now);
+    }
+
+    /// This node's process was stopped longer than a dead time (the membership saw its
+    /// own timers overrun): towards each of `peers` it behaves as a node back from a
+    /// partition ([`Takeover::partition_return`]). The messages that waited in our
+    /// sockets meanwhile, processed at this same `now`, are not audited.
+    pub fn resumed(&mut self, now: Instant, peers: &[String]) {
+        self.resumed_at = Some(now);
+        for p in peers {
+            self.partition_return(now, p);
+        }
     }
 
     /// `node`, declared dead, is heard again without having restarted (a partition
@@ -2507,7 +2532,7 @@ impl Takeover {
 
     /// The original's cross-checks of what both sides announce.
     fn audit_resources(&mut self) {
-        if !self.nice() {
+        if !self.nice() || self.in_backlog {
             return;
         }
         if self.i_hold & rsc::LOCAL != 0 && self.other_holds & rsc::FOREIGN != 0 {

@@ -95,7 +95,12 @@ impl ArpWatch {
                     .resources
                     .iter()
                     .filter(|r| r.script == "IPaddr" || r.script == "IPaddr2")
-                    .map(|r| (r.script.clone(), r.args.first().cloned().unwrap_or_default()))
+                    .map(|r| {
+                        (
+                            r.script.clone(),
+                            r.args.first().cloned().unwrap_or_default(),
+                        )
+                    })
                     .collect();
                 (g.key().to_string(), addrs)
             })
@@ -145,8 +150,11 @@ impl ArpWatch {
     fn open(&mut self) -> io::Result<&arp::Socket> {
         if self.sock.is_none() {
             let s = arp::Socket::open(true)?;
-            self.registry
-                .register(&mut SourceFd(&s.as_raw_fd()), self.token, Interest::READABLE)?;
+            self.registry.register(
+                &mut SourceFd(&s.as_raw_fd()),
+                self.token,
+                Interest::READABLE,
+            )?;
             self.sock = Some(s);
         }
         self.sock
@@ -245,10 +253,7 @@ impl ArpWatch {
     pub fn readable(&mut self) -> Vec<(JobId, ProbeResult)> {
         let mut done = std::mem::take(&mut self.ended);
         let mut buf = [0u8; 256];
-        loop {
-            let Some(sock) = self.sock.as_ref() else {
-                break;
-            };
+        while let Some(sock) = self.sock.as_ref() {
             let r = match sock.recv(&mut buf) {
                 Ok(Some(r)) => r,
                 Ok(None) | Err(_) => break,

@@ -200,7 +200,8 @@ pub fn address_link<'s>(
         _ => return Ok(None),
     };
     let spec = Spec::parse(arg);
-    let ip = crate::ipv4::parse(&spec.ip).ok_or_else(|| format!("[{}] is not an IPv4 address", spec.ip))?;
+    let ip = crate::ipv4::parse(&spec.ip)
+        .ok_or_else(|| format!("[{}] is not an IPv4 address", spec.ip))?;
     let nic = spec.nic.split(':').next().unwrap_or("");
     let req = crate::findif::Request {
         ip: &spec.ip,
@@ -466,14 +467,21 @@ mod tests {
     fn address_link_uses_each_agents_findif_rules() {
         let snap = crate::findif::tests::lab();
         let at = |script: &str, arg: &str| {
-            address_link(script, arg, &snap).map(|o| o.map(|(ip, l)| (ip.to_string(), l.name.clone())))
+            address_link(script, arg, &snap)
+                .map(|o| o.map(|(ip, l)| (ip.to_string(), l.name.clone())))
         };
         let on = |ip: &str, nic: &str| Ok(Some((ip.to_string(), nic.to_string())));
-        assert_eq!(at("IPaddr", "198.51.100.254/24/eth0"), on("198.51.100.254", "eth0"));
+        assert_eq!(
+            at("IPaddr", "198.51.100.254/24/eth0"),
+            on("198.51.100.254", "eth0")
+        );
         // No interface given: the route covering it.
         assert_eq!(at("IPaddr", "198.51.100.254"), on("198.51.100.254", "eth0"));
         assert_eq!(at("IPaddr2", "192.0.2.10/24"), on("192.0.2.10", "eth1"));
-        assert_eq!(at("IPaddr2", "192.0.2.10/24/eth1:vip"), on("192.0.2.10", "eth1"));
+        assert_eq!(
+            at("IPaddr2", "192.0.2.10/24/eth1:vip"),
+            on("192.0.2.10", "eth1")
+        );
         // Scripts that hold no address.
         assert_eq!(at("httpd", "198.51.100.254"), Ok(None));
         assert_eq!(at("IPsrcaddr", "198.51.100.254"), Ok(None));
