@@ -738,3 +738,32 @@ vip_watch_times() {
       printf "%d %d %d %d %d %s\n", two, long2, none, long0, changes, final
     }'
 }
+
+# vip_pairs_run BASE TITLE: for every a/b pair in $PAIRS, `one_lab PAIR PREFIX` (a function of the test, whose last
+# output line is "RESULT PAIR" followed by the six fields of vip_watch_times) in its own lab (prefix BASE1, BASE2,
+# ...) and subshell, all in parallel; then each lab's output and a table of the results under TITLE. Status 1 when
+# a lab failed.
+vip_pairs_run() {
+  local base=${1:0:7} title=$2 status=0 pids='' i=0 pair p
+  for pair in $PAIRS; do
+    i=$((i + 1))
+    (one_lab "$pair" "$base$i") >"$LAB_ROOT/out.$i" 2>&1 &
+    pids="$pids $!"
+    lab_bg $!
+  done
+  for p in $pids; do wait "$p" || status=1; done
+  i=0
+  for pair in $PAIRS; do
+    i=$((i + 1))
+    echo "===== $pair ====="
+    grep -v '^RESULT ' "$LAB_ROOT/out.$i"
+  done
+  echo "===== summary: $title ====="
+  printf '%-10s %22s %22s %8s\n' "a/b" "two holders (longest)" "no holder (longest)" "end"
+  i=0
+  for pair in $PAIRS; do
+    i=$((i + 1))
+    grep '^RESULT ' "$LAB_ROOT/out.$i" | awk '{ printf "%-10s %13d ms (%4d) %13d ms (%4d) %8s\n", $2, $3, $4, $5, $6, $8 }'
+  done
+  return "$status"
+}

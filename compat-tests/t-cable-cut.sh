@@ -22,6 +22,7 @@
 #   bash compat-tests/t-cable-cut.sh
 #   PAIRS=ours/ours CUT_S=10 bash compat-tests/t-cable-cut.sh
 # Other environment: OBSERVE_S, TWO_MAX_MS, NONE_MAX_MS, OURS_BIN, LAB_KEEP=1 (see README.md).
+# shellcheck disable=SC2086 # lists of pids and the fields of a result line are meant to be split
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -77,8 +78,9 @@ one_lab() {
     [ "$2" -le "$TWO_MAX_MS" ] || fail "$pair: two holders for $2 ms in a row (goal <= $TWO_MAX_MS)"
     [ "$4" -le "$NONE_MAX_MS" ] || fail "$pair: no holder for $4 ms in a row (goal <= $NONE_MAX_MS)"
     [ "$6" = a ] || fail "$pair: the VIP is on '$6' at the end, not on a (auto_failback on)"
-    [ "$(generation "$P" a)" = "$gen_a" ] && [ "$(generation "$P" b)" = "$gen_b" ] ||
+    if [ "$(generation "$P" a)" != "$gen_a" ] || [ "$(generation "$P" b)" != "$gen_b" ]; then
       fail "$pair: a node restarted (generations $gen_a/$gen_b -> $(generation "$P" a)/$(generation "$P" b))"
+    fi
     LAB_P=$P
     log_has b "node a: is dead" || fail "$pair: b never declared a dead (was the cable really cut?)"
     [ "$(log_count b 'Not taking resource group')" = 1 ] ||
@@ -98,31 +100,8 @@ one_lab() {
 }
 
 note "pairs [$PAIRS], cut $CUT_S s, observed $OBSERVE_S s after the heal (our daemon: $OURS_BIN)"
-base=k$$
-base=${base:0:7}
 status=0
-pids=
-i=0
-for pair in $PAIRS; do
-  i=$((i + 1))
-  (one_lab "$pair" "$base$i") >"$LAB_ROOT/out.$i" 2>&1 &
-  pids="$pids $!"
-  lab_bg $!
-done
-for p in $pids; do wait "$p" || status=1; done
-i=0
-for pair in $PAIRS; do
-  i=$((i + 1))
-  echo "===== $pair ====="
-  grep -v '^RESULT ' "$LAB_ROOT/out.$i"
-done
-echo "===== summary: pulled cable ($CUT_S s), from the cut to $OBSERVE_S s after the heal ====="
-printf '%-10s %22s %22s %8s\n' "a/b" "two holders (longest)" "no holder (longest)" "end"
-i=0
-for pair in $PAIRS; do
-  i=$((i + 1))
-  grep '^RESULT ' "$LAB_ROOT/out.$i" | awk '{ printf "%-10s %13d ms (%4d) %13d ms (%4d) %8s\n", $2, $3, $4, $5, $6, $8 }'
-done
+vip_pairs_run "k$$" "pulled cable ($CUT_S s), from the cut to $OBSERVE_S s after the heal" || status=1
 if [ "$status" != 0 ]; then
   LAB_FAILED=1
   echo "FAIL: t-cable-cut; see the messages above" >&2

@@ -20,6 +20,7 @@
 #   bash compat-tests/t-frozen.sh
 #   PAIRS=ours/ours FREEZE_S=5 bash compat-tests/t-frozen.sh
 # Other environment: OBSERVE_S, TWO_MAX_MS, NONE_MAX_MS, OURS_BIN, LAB_KEEP=1 (see README.md).
+# shellcheck disable=SC2086 # lists of pids and the fields of a result line are meant to be split
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -95,31 +96,8 @@ one_lab() {
 }
 
 note "pairs [$PAIRS], a frozen $FREEZE_S s, observed $OBSERVE_S s after (our daemon: $OURS_BIN)"
-base=f$$
-base=${base:0:7}
 status=0
-pids=
-i=0
-for pair in $PAIRS; do
-  i=$((i + 1))
-  (one_lab "$pair" "$base$i") >"$LAB_ROOT/out.$i" 2>&1 &
-  pids="$pids $!"
-  lab_bg $!
-done
-for p in $pids; do wait "$p" || status=1; done
-i=0
-for pair in $PAIRS; do
-  i=$((i + 1))
-  echo "===== $pair ====="
-  grep -v '^RESULT ' "$LAB_ROOT/out.$i"
-done
-echo "===== summary: a's daemon stopped $FREEZE_S s, from the stop to $OBSERVE_S s after it continued ====="
-printf '%-10s %22s %22s %8s\n' "a/b" "two holders (longest)" "no holder (longest)" "end"
-i=0
-for pair in $PAIRS; do
-  i=$((i + 1))
-  grep '^RESULT ' "$LAB_ROOT/out.$i" | awk '{ printf "%-10s %13d ms (%4d) %13d ms (%4d) %8s\n", $2, $3, $4, $5, $6, $8 }'
-done
+vip_pairs_run "f$$" "a's daemon stopped $FREEZE_S s, from the stop to $OBSERVE_S s after it continued" || status=1
 if [ "$status" != 0 ]; then
   LAB_FAILED=1
   echo "FAIL: t-frozen; see the messages above" >&2

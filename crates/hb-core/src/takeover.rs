@@ -51,10 +51,14 @@
 //!   before its death is noticed cancels a pending standby (the original stayed in it for
 //!   up to an hour); a shutdown waiting for a peer that then dies goes on.
 //! - A peer declared dead that is heard again still `active` (a healed partition, or its
-//!   heartbeats lost for a whole dead time) makes the original restart itself. With
-//!   `auto_failback legacy` we give that peer its groups back instead, as if it had sent
-//!   `ip-request` for each (release, then `ip-request-resp dest=PEER`); with nice_failback
-//!   nothing is done yet.
+//!   heartbeats lost for a whole dead time) makes the original restart itself. We do not
+//!   restart. With `auto_failback legacy` we give that peer its groups back, as if it had
+//!   sent `ip-request` for each (release, then `ip-request-resp dest=PEER`); with
+//!   nice_failback the two nodes compare what they run ([`Takeover::partition_return`],
+//!   `hb-holding` messages) and a group that runs on both is released by the node
+//!   auto_failback does not name (see [`crate::holder`]).
+//! - A group is started while a peer is declared dead only once its IP addresses are
+//!   silent ([`Action::Probe`]): a peer alive behind a cut heartbeat path keeps them.
 //! - No STONITH device support: a peer that may hold resources is reported
 //!   `stonith result=n_stnth` with the original's warnings.
 //! - More than two nodes, which the original does not support (every other node is
