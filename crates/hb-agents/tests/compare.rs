@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{last_line, skip, Capture, Impl, Lab};
+use common::{last_line, need_lab, Capture, Impl, Lab};
 
 /// One step: agent, argument, action.
 type Step<'a> = (&'a str, &'a str, &'a str);
@@ -53,19 +53,17 @@ fn steps_of<'a>(v: &'a [(String, &'static str, &'static str)]) -> Vec<Step<'a>> 
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_lifecycle_is_the_originals() {
-    if skip("ipaddr_lifecycle_is_the_originals") {
-        return;
-    }
+    need_lab();
     let l = lifecycle("IPaddr", "198.51.100.10");
     compare(&steps_of(&l), false, |_| {});
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_forms_labels_and_broadcasts_are_the_originals() {
-    if skip("ipaddr_forms_labels_and_broadcasts_are_the_originals") {
-        return;
-    }
+    need_lab();
     let specs = [
         "198.51.100.11/24/eth0",
         "198.51.100.12/25",
@@ -94,10 +92,9 @@ fn ipaddr_forms_labels_and_broadcasts_are_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_bad_arguments_fail_like_the_original_and_change_nothing() {
-    if skip("ipaddr_bad_arguments_fail_like_the_original_and_change_nothing") {
-        return;
-    }
+    need_lab();
     let bad = [
         "198.51.100.20/33",
         "198.51.100.20/abc",
@@ -143,19 +140,17 @@ fn ipaddr_bad_arguments_fail_like_the_original_and_change_nothing() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_lifecycle_is_the_originals() {
-    if skip("ipaddr2_lifecycle_is_the_originals") {
-        return;
-    }
+    need_lab();
     let l = lifecycle("IPaddr2", "198.51.100.30");
     compare(&steps_of(&l), false, |_| {});
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_forms_labels_and_broadcasts_are_the_originals() {
-    if skip("ipaddr2_forms_labels_and_broadcasts_are_the_originals") {
-        return;
-    }
+    need_lab();
     let specs = [
         "198.51.100.31/24/eth0:web",
         "192.0.2.32/24/eth1/192.0.2.255",
@@ -174,10 +169,9 @@ fn ipaddr2_forms_labels_and_broadcasts_are_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_bad_arguments_fail_like_the_original() {
-    if skip("ipaddr2_bad_arguments_fail_like_the_original") {
-        return;
-    }
+    need_lab();
     let bad = [
         "198.51.100.40/33",
         "198.51.100.40/255.255.0.255",
@@ -196,10 +190,9 @@ fn ipaddr2_bad_arguments_fail_like_the_original() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipsrcaddr_is_the_originals() {
-    if skip("ipsrcaddr_is_the_originals") {
-        return;
-    }
+    need_lab();
     let steps: Vec<Step<'_>> = vec![
         ("IPsrcaddr", "198.51.100.50", "status"),
         ("IPsrcaddr", "198.51.100.60", "start"),
@@ -227,10 +220,9 @@ fn ipsrcaddr_is_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn sendarp_is_the_originals() {
-    if skip("sendarp_is_the_originals") {
-        return;
-    }
+    need_lab();
     let mut l = lifecycle("SendArp", "198.51.100.70/eth0");
     l.push(("SendArp".into(), "198.51.100.71/", "start"));
     l.push(("SendArp".into(), "198.51.100.72/eth9", "start"));
@@ -241,10 +233,9 @@ fn sendarp_is_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn findif_is_the_originals() {
-    if skip("findif_is_the_originals") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     let cases: Vec<Vec<(&str, &str)>> = vec![
         vec![("OCF_RESKEY_ip", "198.51.100.10")],
@@ -325,10 +316,9 @@ fn findif_is_the_originals() {
 
 /// Ours and the original share their state files: each stops what the other started.
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ours_and_the_original_stop_each_others_addresses() {
-    if skip("ours_and_the_original_stop_each_others_addresses") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     let base = lab.addrs();
     for agent in ["IPaddr", "IPaddr2"] {
@@ -415,36 +405,32 @@ fn arp_compare(agent: &str, spec: &str, ip: &str, packets: usize, gap_ms: f64) {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_arp_is_the_originals() {
-    if skip("ipaddr_arp_is_the_originals") {
-        return;
-    }
+    need_lab();
     arp_compare("IPaddr", "198.51.100.90", "198.51.100.90", 20, 250.0);
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_arp_is_the_originals() {
-    if skip("ipaddr2_arp_is_the_originals") {
-        return;
-    }
+    need_lab();
     arp_compare("IPaddr2", "198.51.100.91", "198.51.100.91", 10, 100.0);
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn sendarp_arp_is_the_originals() {
-    if skip("sendarp_arp_is_the_originals") {
-        return;
-    }
+    need_lab();
     arp_compare("SendArp", "198.51.100.1/eth0", "198.51.100.1", 10, 100.0);
 }
 
 /// heartbeat's IPaddr2 wrapper turns on LVS support: a /32 copy of the address on the
 /// loopback device is moved away on start and put back on stop.
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_moves_a_loopback_copy_like_the_original() {
-    if skip("ipaddr2_moves_a_loopback_copy_like_the_original") {
-        return;
-    }
+    need_lab();
     let l = lifecycle("IPaddr2", "198.51.100.64");
     compare(&steps_of(&l), false, |lab| {
         lab.node(&["addr", "add", "198.51.100.64/32", "dev", "lo"])
