@@ -14,6 +14,7 @@ pub mod pinger;
 pub mod probes;
 pub mod respawner;
 pub mod run;
+pub mod send_errors;
 pub mod setup;
 pub mod start;
 

@@ -25,26 +25,94 @@ pub struct LogDue {
 
 impl fmt::Display for LogDue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.suppressed > 0 {
-            write!(f, " ({} more suppressed)", self.suppressed)
-        } else {
-            Ok(())
-        }
+        f.write_str(&suppressed_note(self.suppressed))
     }
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-struct KindState {
+/// One rate-limited log line (the project's one limiter for "this happened again" lines):
+/// the first event logs at once; further events within `interval` are only counted; the
+/// next line that is due carries how many were suppressed in between. Sans-IO: the caller
+/// passes the time.
+#[derive(Clone, Copy, Debug)]
+pub struct LogLimiter {
+    interval: Duration,
     total: u64,
     suppressed: u64,
     last_line: Option<Instant>,
 }
 
+impl Default for LogLimiter {
+    fn default() -> Self {
+        LogLimiter::new(DEFAULT_LOG_INTERVAL)
+    }
+}
+
+impl LogLimiter {
+    /// A limiter allowing one line per `interval`.
+    pub const fn new(interval: Duration) -> LogLimiter {
+        LogLimiter {
+            interval,
+            total: 0,
+            suppressed: 0,
+            last_line: None,
+        }
+    }
+
+    fn elapsed(&self, now: Instant) -> bool {
+        match self.last_line {
+            None => true,
+            Some(t) => now.saturating_duration_since(t) >= self.interval,
+        }
+    }
+
+    /// Counts one event; `Some(suppressed)` when a line is due now (`suppressed`: events
+    /// counted but not logged since the previous line).
+    pub fn hit(&mut self, now: Instant) -> Option<u64> {
+        self.total = self.total.saturating_add(1);
+        if self.elapsed(now) {
+            self.last_line = Some(now);
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            self.suppressed = self.suppressed.saturating_add(1);
+            None
+        }
+    }
+
+    /// After a quiet period: `Some(n)` when `n` > 0 events were suppressed and the interval
+    /// has passed (call it from a timer); a new interval starts.
+    pub fn flush_due(&mut self, now: Instant) -> Option<u64> {
+        if self.suppressed > 0 && self.elapsed(now) {
+            self.last_line = Some(now);
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            None
+        }
+    }
+
+    /// Events counted so far.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Events not logged since the last line.
+    pub fn suppressed(&self) -> u64 {
+        self.suppressed
+    }
+}
+
+/// `" (N more suppressed)"`, or nothing when `n` is 0: the tail of a rate-limited line.
+pub fn suppressed_note(n: u64) -> String {
+    if n > 0 {
+        format!(" ({n} more suppressed)")
+    } else {
+        String::new()
+    }
+}
+
 /// Drop counters per [`DropKind`] with a per-kind log rate limit.
 #[derive(Clone, Debug)]
 pub struct DropCounter {
-    interval: Duration,
-    kinds: [KindState; DropKind::ALL.len()],
+    kinds: [LogLimiter; DropKind::ALL.len()],
 }
 
 /// The same type under the name that says what it is for in the daemon's log code.
@@ -60,8 +128,7 @@ impl DropCounter {
     /// Counters allowing one log line per kind per `interval`.
     pub fn new(interval: Duration) -> DropCounter {
         DropCounter {
-            interval,
-            kinds: [KindState::default(); DropKind::ALL.len()],
+            kinds: [LogLimiter::new(interval); DropKind::ALL.len()],
         }
     }
 
@@ -72,40 +139,21 @@ impl DropCounter {
 
     /// As [`record`](Self::record), by kind.
     pub fn record_kind(&mut self, kind: DropKind, now: Instant) -> Option<LogDue> {
-        let interval = self.interval;
         let st = self.kinds.get_mut(kind.index())?;
-        st.total = st.total.saturating_add(1);
-        let due = match st.last_line {
-            None => true,
-            Some(t) => now.saturating_duration_since(t) >= interval,
-        };
-        if due {
-            let suppressed = std::mem::take(&mut st.suppressed);
-            st.last_line = Some(now);
-            Some(LogDue { kind, suppressed })
-        } else {
-            st.suppressed = st.suppressed.saturating_add(1);
-            None
-        }
+        st.hit(now).map(|suppressed| LogDue { kind, suppressed })
     }
 
     /// Summaries for kinds that have suppressed drops and whose interval has passed, so
     /// a quiet period after a burst still reports "N more suppressed" (call it from a timer).
     /// Each returned kind starts a new interval.
     pub fn flush_due(&mut self, now: Instant) -> Vec<LogDue> {
-        let interval = self.interval;
         let mut out = Vec::new();
         for (kind, st) in DropKind::ALL.iter().zip(self.kinds.iter_mut()) {
-            let elapsed = match st.last_line {
-                None => true,
-                Some(t) => now.saturating_duration_since(t) >= interval,
-            };
-            if st.suppressed > 0 && elapsed {
+            if let Some(suppressed) = st.flush_due(now) {
                 out.push(LogDue {
                     kind: *kind,
-                    suppressed: std::mem::take(&mut st.suppressed),
+                    suppressed,
                 });
-                st.last_line = Some(now);
             }
         }
         out
@@ -113,14 +161,14 @@ impl DropCounter {
 
     /// Drops of `kind` counted so far.
     pub fn count(&self, kind: DropKind) -> u64 {
-        self.kinds.get(kind.index()).map_or(0, |s| s.total)
+        self.kinds.get(kind.index()).map_or(0, LogLimiter::total)
     }
 
     /// All drops counted so far.
     pub fn total(&self) -> u64 {
         self.kinds
             .iter()
-            .map(|s| s.total)
+            .map(LogLimiter::total)
             .fold(0, u64::saturating_add)
     }
 }
@@ -181,6 +229,23 @@ mod tests {
             None
         );
         assert_eq!(c.total(), 4);
+    }
+
+    #[test]
+    fn a_single_limiter() {
+        let t0 = Instant::now();
+        let mut l = LogLimiter::new(Duration::from_secs(1));
+        assert_eq!(l.hit(t0), Some(0));
+        assert_eq!(l.hit(t0 + Duration::from_millis(500)), None);
+        assert_eq!(l.hit(t0 + Duration::from_millis(900)), None);
+        assert_eq!(l.flush_due(t0 + Duration::from_millis(950)), None);
+        assert_eq!(l.hit(t0 + Duration::from_secs(1)), Some(2));
+        assert_eq!(l.hit(t0 + Duration::from_millis(1100)), None);
+        assert_eq!(l.flush_due(t0 + Duration::from_secs(3)), Some(1));
+        assert_eq!(l.flush_due(t0 + Duration::from_secs(9)), None);
+        assert_eq!(l.total(), 5);
+        assert_eq!(suppressed_note(0), "");
+        assert_eq!(suppressed_note(3), " (3 more suppressed)");
     }
 
     #[test]
