@@ -6,7 +6,9 @@
 #   3. new authkeys on both nodes, then SIGHUP (-r) on both: the new keys are used, the cluster
 #      stays up and the VIP stays on a;
 #   4. a changed ha.cf (warntime) and -r: a releases its group, restarts in place (same pid,
-#      higher generation) and the VIP comes back to a (auto_failback on).
+#      higher generation) and the VIP comes back to a (auto_failback on);
+#   5. another change and -r, then `heartbeat -k` while a releases its group for the restart:
+#      the stop wins (no re-exec, -k returns, the VIP goes to b).
 set -u
 . "$(dirname "$0")/lib.sh"
 [ -x "$OURS_BIN" ] || skip "our daemon not built ($OURS_BIN)"
@@ -51,6 +53,25 @@ assert_eq "4. same pid after the restart" "$(node_pid "$P" a)" "$pid"
 out=$(vip_settle "$P" a 30 1) || fail "$out"
 assert "4. a logged the restart" log_has a "Performing heartbeat restart exec."
 note "4. restarted in place, generation $(generation "$P" a), VIP back on a"
-stop_node "$P" a
+
+# 5. A stop during that restart wins: the TERM turns the restart into a stop, no re-exec, and
+#    `heartbeat -k` returns (the first version ignored the TERM, re-executed itself, took its
+#    group back, and -k waited for ever on the same pid).
+pid=$(node_pid "$P" a)
+g4=$(generation "$P" a)
+execs=$(log_count a "Performing heartbeat restart exec.")
+sed -i 's/^warntime .*/warntime 700ms/' "$LAB_ROOT/$P/a/etc/ha.cf"
+node_run "$P" a "$OURS_BIN" -r >/dev/null 2>&1 || fail "5. -r on a failed"
+assert "5. a starts the restart" wait_for 5 log_has a "releasing resources first"
+t0=$(now_ms)
+rc=0
+node_run "$P" a timeout 20 "$OURS_BIN" -k >>"$LAB_ROOT/$P/a/log/daemon.out" 2>&1 || rc=$?
+note "5. heartbeat -k during the restart returned $rc after $(($(now_ms) - t0)) ms"
+assert_eq "5. heartbeat -k during the restart" "$rc" 0
+assert "5. the daemon is gone" eval "! pid_alive $pid"
+assert_eq "5. no restart exec after the stop" "$(log_count a "Performing heartbeat restart exec.")" "$execs"
+assert_eq "5. no new generation" "$(generation "$P" a)" "$g4"
+out=$(vip_settle "$P" b 10 1) || fail "5. $out"
+note "5. the stop won: a stopped, the VIP is on b"
 stop_node "$P" b
 note "PASS t-reload"

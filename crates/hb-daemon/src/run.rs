@@ -139,7 +139,7 @@ struct Loop {
 }
 
 /// Runs the node until it has shut down; returns how it ended.
-pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result<LoopEnd> {
+pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Result<LoopEnd> {
     let mut poll = Poll::new()?;
     let mut media = setup.media;
     for (i, m) in media.iter_mut().enumerate() {
@@ -246,6 +246,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                     for s in signals.read_pending()? {
                         match s {
                             Signal::Term | Signal::Int => {
+                                l.stop_wins();
                                 l.node.shutdown(now);
                                 if let Some(r) = l.respawner.as_mut() {
                                     r.policy.shutdown(now);
@@ -257,7 +258,12 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                                     HupAction::Keep => {}
                                     HupAction::NewKeys(k) => l.node.membership.set_keys(k),
                                     HupAction::Restart => {
-                                        if l.node.takeover.is_some() {
+                                        if l.node.shutting_down() {
+                                            log.log(
+                                                Level::Info,
+                                                "Heartbeat shutdown already underway: no restart.",
+                                            );
+                                        } else if l.node.takeover.is_some() {
                                             log.log(Level::Info, "Heartbeat restart triggered: releasing resources first.");
                                             l.node.restart(now);
                                         } else {
@@ -505,6 +511,16 @@ impl Loop {
         }
         if changed {
             self.write_check_status();
+        }
+    }
+
+    /// A stop (TERM, INT) always wins over a restart in place that is about to end the loop.
+    fn stop_wins(&mut self) {
+        if let Some((end @ LoopEnd::Restart, _)) = self.exit_pending.as_mut() {
+            *end = LoopEnd::Exit(crate::exit::OK);
+        }
+        if matches!(self.exit, Some(LoopEnd::Restart)) {
+            self.exit = Some(LoopEnd::Exit(crate::exit::OK));
         }
     }
 

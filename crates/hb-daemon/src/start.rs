@@ -9,7 +9,7 @@ use hb_core::takeover::{AutoFailback as TakeoverFailback, GroupDef, TakeoverConf
 use hb_core::{MembershipConfig, Node};
 use hb_io::daemon::StartReport;
 use hb_io::log::{Level, LogConfig, Logger};
-use hb_io::signals::SignalFd;
+use hb_io::signals::{Signal, SignalFd};
 use hb_io::state;
 
 use crate::cli::{self, Command, Options};
@@ -626,9 +626,9 @@ fn run(
     };
     // Everything that can stop the start is done: the process that started us may go.
     report.ready();
-    match run_loop(setup, log, signals) {
+    match run_loop(setup, log, &signals) {
         Ok(LoopEnd::Exit(code)) => code,
-        Ok(LoopEnd::Restart) => restart_exec(log),
+        Ok(LoopEnd::Restart) => restart_exec(log, &signals),
         Err(e) => {
             log.log(Level::Error, &format!("{e}"));
             exit::GENERIC
@@ -636,15 +636,26 @@ fn run(
     }
 }
 
-/// Re-executes this program with `-R` in the same process (pid file unchanged).
-fn restart_exec(log: &Logger) -> i32 {
+/// Re-executes this program with `-R` in the same process (pid file unchanged), unless a
+/// stop (TERM, INT) came meanwhile: a stop always wins. The handled signals stay blocked
+/// across the exec, so one that comes later is still pending for the new image, which then
+/// stops.
+fn restart_exec(log: &Logger, signals: &SignalFd) -> i32 {
     use std::os::unix::process::CommandExt;
+    if signals
+        .read_pending()
+        .is_ok_and(|s| s.iter().any(|s| matches!(s, Signal::Term | Signal::Int)))
+    {
+        log.log(
+            Level::Info,
+            "Heartbeat restart cancelled: shutdown requested meanwhile.",
+        );
+        return exit::OK;
+    }
     log.log(Level::Info, "Performing heartbeat restart exec.");
     let mut args: Vec<String> = std::env::args().skip(1).filter(|a| a != "-R").collect();
     args.push("-R".into());
     let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
-    // The new image must not inherit our blocked signals.
-    let _ = hb_io::signals::reset_mask_in_child();
     let err = std::process::Command::new(exe).args(&args).exec();
     log.log(Level::Error, &format!("restart exec failed: {err}"));
     exit::GENERIC
