@@ -16,11 +16,13 @@ use crate::api::View;
 use crate::jobs::Jobs;
 use crate::pinger::Pinger;
 use crate::probes::{Probes, PROBE_BASE};
+use crate::reload::Reloader;
 use crate::respawner::Respawner;
 use crate::send_errors::SendErrors;
 use hb_api::socket::ApiSocket;
 use hb_core::checks::CheckAction;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Tokens of the poll: media are `0..n`.
 const SIGNALS: Token = Token(usize::MAX - 1);
@@ -31,6 +33,8 @@ const CHECK_CHILDREN: Token = Token(usize::MAX - 4);
 const API_BASE: usize = 1 << 22;
 const PING: Token = Token(usize::MAX - 5);
 const RESPAWN_CHILDREN: Token = Token(usize::MAX - 6);
+/// The configuration reread on SIGHUP is done (its helper thread wakes the loop).
+const RELOAD: Token = Token(usize::MAX - 7);
 /// How long the exit waits for respawned clients to end after SIGTERM.
 const CLIENT_STOP_WAIT: Duration = Duration::from_secs(10);
 
@@ -61,10 +65,13 @@ pub struct LoopSetup {
     pub cfg: ha_config::Config,
     /// The client API socket to create when communication comes up (None: no API).
     pub api_path: Option<std::path::PathBuf>,
+    /// apiauth with its users and groups looked up at start (never in the loop), and the
+    /// warnings about names that do not exist (logged when the API is created).
+    pub api_auth: (hb_api::proto::AuthTable, Vec<String>),
     pub pinger: Option<Pinger>,
     pub respawner: Option<Respawner>,
-    /// Called on SIGHUP: what to do (see [`crate::start`]).
-    pub on_hup: Box<dyn FnMut(&Logger) -> HupAction>,
+    /// SIGHUP: rereads the files on a helper thread (see [`crate::reload`]).
+    pub reload: Reloader,
 }
 
 /// What a SIGHUP leads to.
@@ -125,6 +132,7 @@ struct Loop {
     peer_unhealthy: HashMap<(String, String), bool>,
     cfg: ha_config::Config,
     api_path: Option<std::path::PathBuf>,
+    api_auth: Option<(hb_api::proto::AuthTable, Vec<String>)>,
     api: Option<ApiSocket>,
     /// Ping nodes' statuses (`ping`, `dead`), for the API.
     ping: HashMap<String, String>,
@@ -164,7 +172,8 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
     if let Some(r) = &setup.respawner {
         r.runner.register(poll.registry(), RESPAWN_CHILDREN)?;
     }
-    let mut on_hup = setup.on_hup;
+    let mut reload = setup.reload;
+    reload.set_waker(Arc::new(mio::Waker::new(poll.registry(), RELOAD)?));
     let mut l = Loop {
         node: setup.node,
         media,
@@ -181,6 +190,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         peer_unhealthy: HashMap::new(),
         cfg: setup.cfg,
         api_path: setup.api_path,
+        api_auth: Some(setup.api_auth),
         api: None,
         ping: setup
             .pinger
@@ -254,23 +264,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
                             }
                             Signal::Hup => {
                                 log.reopen();
-                                match on_hup(log) {
-                                    HupAction::Keep => {}
-                                    HupAction::NewKeys(k) => l.node.membership.set_keys(k),
-                                    HupAction::Restart => {
-                                        if l.node.shutting_down() {
-                                            log.log(
-                                                Level::Info,
-                                                "Heartbeat shutdown already underway: no restart.",
-                                            );
-                                        } else if l.node.takeover.is_some() {
-                                            log.log(Level::Info, "Heartbeat restart triggered: releasing resources first.");
-                                            l.node.restart(now);
-                                        } else {
-                                            l.exit = Some(LoopEnd::Restart);
-                                        }
-                                    }
-                                }
+                                reload.hup(log);
                             }
                             Signal::Usr1 | Signal::Usr2 => {
                                 let d = log.debug_level();
@@ -293,6 +287,11 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
                                 }
                             }
                         }
+                    }
+                }
+                RELOAD => {
+                    if let Some(action) = reload.poll(log) {
+                        l.hup_action(now, action, log);
                     }
                 }
                 FIFO => {
@@ -514,6 +513,30 @@ impl Loop {
         }
     }
 
+    /// What a reread configuration leads to.
+    fn hup_action(&mut self, now: Instant, action: HupAction, log: &Logger) {
+        match action {
+            HupAction::Keep => {}
+            HupAction::NewKeys(k) => self.node.membership.set_keys(k),
+            HupAction::Restart => {
+                if self.node.shutting_down() {
+                    log.log(
+                        Level::Info,
+                        "Heartbeat shutdown already underway: no restart.",
+                    );
+                } else if self.node.takeover.is_some() {
+                    log.log(
+                        Level::Info,
+                        "Heartbeat restart triggered: releasing resources first.",
+                    );
+                    self.node.restart(now);
+                } else {
+                    self.exit = Some(LoopEnd::Restart);
+                }
+            }
+        }
+    }
+
     /// A stop (TERM, INT) always wins over a restart in place that is about to end the loop.
     fn stop_wins(&mut self) {
         if let Some((end @ LoopEnd::Restart, _)) = self.exit_pending.as_mut() {
@@ -620,7 +643,7 @@ impl Loop {
     fn api_turn(&mut self, now: Instant, registry: &mio::Registry, log: &Logger) {
         if self.api.is_none() && crate::api::comm_up(&self.node) {
             if let Some(path) = self.api_path.clone() {
-                let (auth, warnings) = hb_api::sys::auth_table(&self.cfg.hacf.effective_apiauth());
+                let (auth, warnings) = self.api_auth.take().unwrap_or_default();
                 for w in warnings {
                     log.log(Level::Warn, &w);
                 }
