@@ -40,7 +40,7 @@ pub use haresources::{
     daemon_node_tokens, is_bare_ip, parse_haresources, render_haresources, resolve_script, Group,
     Haresources, Resource,
 };
-pub use machine::{machine_checks, Machine, SystemMachine};
+pub use machine::{machine_checks, AnyMachine, Machine, SystemMachine};
 
 /// The three files, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! The daemon's commands: start, stop (-k), status (-s), reload (-r), version (-V),
-//! config test (-t).
+//! config test (-t), the Pacemaker export (--export-cib, crate hb-cib).
 
 use std::path::Path;
 
@@ -36,6 +36,7 @@ pub fn main_with(args: Vec<String>) -> i32 {
             exit::OK
         }
         Command::ConfigTest => config_test(&opts),
+        Command::ExportCib { target } => hb_cib::run(&opts.config_dir, target),
         Command::Defaults { wiki } => {
             print!("{}", ha_config::defaults_table(wiki));
             exit::OK

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 pub const ORIG_DIR: &str = "/etc/ha.d/resource.d";
 pub const ORIG_FINDIF: &str = "/usr/libexec/heartbeat/findif";
+pub const ORIG_SEND_ARP: &str = "/usr/libexec/heartbeat/send_arp";
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -165,6 +166,18 @@ impl Lab {
         self.run(cmd)
     }
 
+    /// Runs `send_arp ARGS` (the original: resource-agents' program, the same as 2.0.8's).
+    pub fn send_arp(&self, imp: Impl, args: &[&str]) -> Run {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns]);
+        match imp {
+            Impl::Original => cmd.arg(ORIG_SEND_ARP),
+            Impl::Ours => cmd.arg(ours()).arg("send_arp"),
+        };
+        cmd.args(args);
+        self.run(cmd)
+    }
+
     /// Runs findif (`-C` if `cidr`) with these OCF variables.
     pub fn findif(&self, imp: Impl, vars: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new("ip");
@@ -305,6 +318,8 @@ pub struct Arp {
     pub reply: bool,
     pub ip: String,
     pub mac: String,
+    /// A reply's announced hardware address (`is-at`).
+    pub hw: Option<String>,
 }
 
 impl Capture {
@@ -348,14 +363,21 @@ fn parse_tcpdump(line: &str) -> Option<Arp> {
             reply: false,
             ip: w.get(i + 1)?.to_string(),
             mac,
+            hw: None,
         });
     }
     if let Some(i) = w.iter().position(|x| *x == "Reply") {
+        let hw = w
+            .iter()
+            .position(|x| *x == "is-at")
+            .and_then(|k| w.get(k + 1))
+            .map(|m| m.trim_end_matches(',').to_string());
         return Some(Arp {
             t,
             reply: true,
             ip: w.get(i + 1)?.to_string(),
             mac,
+            hw,
         });
     }
     None
