@@ -235,11 +235,6 @@ pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
         "stonith" | "stonith_host" => Some(
             "no STONITH device is used: a dead peer is not fenced before its resources are taken",
         ),
-        "rtprio" => Some("the daemon runs with normal scheduling: no realtime priority is set"),
-        "realtime" => match truth {
-            Some(false) => None,
-            _ => Some("the daemon runs with normal scheduling and does not lock its memory"),
-        },
         "hbgenmethod" => match v {
             "file" => None,
             _ => Some("the generation always comes from /var/lib/heartbeat/hb_generation (method file)"),
@@ -387,7 +382,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         "obsolete spelling of auto_failback",
     ),
     d("auto_failback", V, Some("legacy"), true, A, "auto failback"),
-    d("rtprio", V, None, true, N, "realtime priority"),
+    d("rtprio", V, None, true, A, "realtime priority"),
     d(
         "hbgenmethod",
         V,
@@ -401,7 +396,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         V,
         Some("true"),
         true,
-        N,
+        A,
         "enable realtime behavior?",
     ),
     d("debug", V, None, true, N, "debug level"),
@@ -767,6 +762,8 @@ pub const ACTED_ON: &[&str] = &[
     "env",
     "crm",
     "autojoin",
+    "realtime",
+    "rtprio",
 ];
 
 /// The syslog facility names the original knows (`none`: no syslog, 3.0.6).

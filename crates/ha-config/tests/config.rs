@@ -626,7 +626,7 @@ fn not_acted_on_lines() {
         .iter()
         .map(|n| (n.directive.as_str(), n.line))
         .collect();
-    // respawn, ping and cluster act as in 2.0.8: not listed.
+    // respawn, ping, cluster and realtime act as in 2.0.8: not listed.
     assert_eq!(
         n,
         vec![
@@ -634,7 +634,6 @@ fn not_acted_on_lines() {
             ("compression", 9),
             ("watchdog", 10),
             ("hbgenmethod", 14),
-            ("realtime", 15)
         ]
     );
     assert_eq!(c.not_acted_on[2].value, "/dev/watchdog");

@@ -576,6 +576,11 @@ fn run(
     };
     // Everything that can stop the start is done: the process that started us may go.
     report.ready();
+    // As the original's master control process: real-time scheduling and locked memory
+    // once everything is set up (children started later get normal scheduling back).
+    for (level, line) in hb_io::realtime::make_realtime(cfg.hacf.realtime, cfg.hacf.rtprio) {
+        log.log(level, &line);
+    }
     match run_loop(setup, log, &signals) {
         Ok(LoopEnd::Exit(code)) => code,
         Ok(LoopEnd::Restart) => restart_exec(log, &signals),
