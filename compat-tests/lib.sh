@@ -312,7 +312,8 @@ trap 'echo "interrupted" >&2; LAB_FAILED=1; exit 130' INT TERM
 # Running things on a node
 
 # node_run P NODE CMD...: run CMD in namespace P-NODE with hostname NODE and, in a mount namespace of its own,
-# the node's etc/run/lib bound on /etc/ha.d, /run and /var/lib/heartbeat. LAB_BINDS="SRC=DST ..." adds binds.
+# the node's etc/run/lib bound on /etc/ha.d, /run and /var/lib/heartbeat. LAB_BINDS="SRC=DST ..." adds binds
+# (a directory, or a file over a file that exists, e.g. /etc/resolv.conf).
 # Each call makes a fresh mount namespace over the same directories, so later calls see the pid file, the API
 # socket and the FIFO of a daemon started earlier.
 node_run() {
@@ -323,7 +324,7 @@ node_run() {
   ip netns exec "$P-$n" unshare --uts --mount --propagation private sh -c '
     d=$1; n=$2; binds=$3; shift 3
     hostname "$n" || exit 125
-    for b in $binds; do mkdir -p "${b#*=}" && mount --bind "${b%%=*}" "${b#*=}" || exit 125; done
+    for b in $binds; do { [ -e "${b#*=}" ] || mkdir -p "${b#*=}"; } && mount --bind "${b%%=*}" "${b#*=}" || exit 125; done
     mkdir -p /etc/ha.d /var/lib/heartbeat
     mount --bind "$d/etc" /etc/ha.d && mount --bind "$d/run" /run &&
       mount --bind "$d/lib" /var/lib/heartbeat || exit 125

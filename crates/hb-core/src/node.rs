@@ -148,12 +148,22 @@ impl Node {
 
     /// Clean shutdown (SIGTERM, `heartbeat -k`): release our groups, tell the peers,
     /// then [`Output::Exit`].
+    /// A stop always wins: asked during a restart in place (which shuts down first), it
+    /// turns the restart into a stop.
     pub fn shutdown(&mut self, now: Instant) {
         if self.shutting_down {
-            self.out.push_back(Output::Log(
-                Level::Info,
-                "Heartbeat shutdown already underway.".into(),
-            ));
+            if self.restart && !self.exited {
+                self.restart = false;
+                self.out.push_back(Output::Log(
+                    Level::Info,
+                    "Heartbeat restart cancelled: shutting down instead.".into(),
+                ));
+            } else {
+                self.out.push_back(Output::Log(
+                    Level::Info,
+                    "Heartbeat shutdown already underway.".into(),
+                ));
+            }
             return;
         }
         self.shutting_down = true;
@@ -172,7 +182,15 @@ impl Node {
     }
 
     /// Shuts down like [`Node::shutdown`], then asks for a restart ([`Output::Restart`]).
+    /// Ignored while a shutdown is underway: the stop wins.
     pub fn restart(&mut self, now: Instant) {
+        if self.shutting_down {
+            self.out.push_back(Output::Log(
+                Level::Info,
+                "Heartbeat shutdown already underway: no restart.".into(),
+            ));
+            return;
+        }
         self.restart = true;
         self.shutdown(now);
     }

@@ -897,3 +897,46 @@ fn paused_holder_and_its_taker_settle_on_one_holder() {
     assert!(!logged(&s, 0, "node b: is dead"), "{}", s.dump());
     assert!(logged(&s, 0, "[announce]"), "{}", s.dump());
 }
+
+/// A stop during a restart in place (SIGHUP with a changed configuration, then SIGTERM
+/// while the groups are being released or during the linger): the stop wins. The node
+/// exits instead of restarting, and the peer keeps the group. The first version logged
+/// "Heartbeat shutdown already underway.", restarted and took its group back.
+#[test]
+fn a_stop_during_a_restart_wins() {
+    for delay_ms in [0, 30, 300, 1500, 1900] {
+        let mut s = Sim::new(7, 0, 5, AutoFailback::On);
+        assert!(
+            s.until_holder("a", Duration::from_secs(15)).is_some(),
+            "{}",
+            s.dump()
+        );
+        s.run_for(Duration::from_secs(2));
+        if let Some(n) = s.nodes[0].as_mut() {
+            n.restart(s.now);
+        }
+        s.drain(0);
+        s.run_for(Duration::from_millis(delay_ms));
+        assert!(
+            !s.exited[0],
+            "still lingering at {delay_ms} ms\n{}",
+            s.dump()
+        );
+        if let Some(n) = s.nodes[0].as_mut() {
+            n.shutdown(s.now);
+        }
+        s.drain(0);
+        s.run_for(Duration::from_secs(5));
+        let ctx = format!("stop {delay_ms} ms into the restart\n{}", s.dump());
+        assert!(s.exited[0], "{ctx}");
+        assert!(
+            !s.logs[0].iter().any(|l| l.contains("[restart in place]")),
+            "{ctx}"
+        );
+        assert!(
+            s.logs[0].iter().any(|l| l.contains("restart cancelled")),
+            "{ctx}"
+        );
+        assert_eq!(s.holder(), "b", "{ctx}");
+    }
+}

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod jobs;
 pub mod pinger;
 pub mod probes;
+pub mod reload;
 pub mod respawner;
 pub mod run;
 pub mod send_errors;
