@@ -215,7 +215,7 @@ pub enum Support {
 }
 
 /// Why the line `NAME VALUE` of ha.cf does nothing in this daemon, or `None` when the daemon
-/// already behaves as the line asks (`hbgenmethod file`, `realtime off`, ...) or acts on the
+/// already behaves as the line asks (`hbgenmethod file`, `use_logd no`, ...) or acts on the
 /// directive. The config test prints the reason beside every such line.
 pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
     let v = value.trim();
