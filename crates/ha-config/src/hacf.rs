@@ -1661,6 +1661,25 @@ pub fn parse_hacf_with(
     file: &str,
     opts: ParseOptions,
 ) -> (Option<HaCf>, Vec<Diagnostic>) {
+    finish(read_lines(text, file, opts))
+}
+
+/// The `auto_failback` mode ha.cf sets (`legacy` when it sets none), read without resolving
+/// any name and whatever errors the file has: for hb_standby's warning, which must never
+/// wait for a name service.
+pub fn auto_failback_of(text: &str) -> AutoFailback {
+    read_lines(
+        text,
+        "ha.cf",
+        ParseOptions {
+            resolve_names: false,
+        },
+    )
+    .auto_failback
+}
+
+/// Reads every line of ha.cf into the parser's state.
+fn read_lines<'a>(text: &str, file: &'a str, opts: ParseOptions) -> Parser<'a> {
     let mut p = Parser {
         file,
         opts,
@@ -1738,7 +1757,7 @@ pub fn parse_hacf_with(
             });
         }
     }
-    finish(p)
+    p
 }
 
 fn finish(mut p: Parser<'_>) -> (Option<HaCf>, Vec<Diagnostic>) {
