@@ -347,6 +347,18 @@ impl_bin() {
   esac
 }
 
+# require_impls IMPL...: each is orig or ours; a test needing ours SKIPs when our daemon is not built.
+require_impls() {
+  local impl
+  for impl in "$@"; do
+    case $impl in
+    orig) ;;
+    ours) [ -x "$OURS_BIN" ] || skip "our daemon not built ($OURS_BIN)" ;;
+    *) fail "IMPL_A/IMPL_B must be orig or ours, not '$impl'" ;;
+    esac
+  done
+}
+
 # start_node P NODE IMPL: start the daemon (it daemonizes itself) and wait until its pid file names a live
 # process (at most 10 s). The daemon's own stdout/stderr go to NODE/log/daemon.out.
 start_node() {
@@ -860,7 +872,9 @@ vip_pairs_run() {
 # has). The files are created for this lab and unmounted and removed by lab_down. Each node gets its /run/lock
 # (the node's /var/lock). Sets SERIAL_SOCAT_PID (the "cable": SIGSTOP pulls it, SIGCONT plugs it back, SIGKILL
 # takes the line away: both ends read end of file).
+# shellcheck disable=SC2034 # read by the tests
 SERIAL_DEV_a=
+# shellcheck disable=SC2034 # read by the tests
 SERIAL_DEV_b=
 SERIAL_SOCAT_PID=
 serial_up() {

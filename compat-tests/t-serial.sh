@@ -31,13 +31,7 @@ DEADTIME_MS=1000
 # A node announces a longer dead time for its first seconds (LAB.md): kill only this long after its start.
 SETTLE_MS=7000
 
-for impl in "$IMPL_A" "$IMPL_B"; do
-  case $impl in
-  orig) ;;
-  ours) [ -x "$OURS_BIN" ] || skip "our daemon not built ($OURS_BIN)" ;;
-  *) fail "IMPL_A/IMPL_B must be orig or ours, not '$impl'" ;;
-  esac
-done
+require_impls "$IMPL_A" "$IMPL_B"
 command -v socat >/dev/null || fail "setup: socat not installed (apt-get install -y socat)"
 
 peer_of() { if [ "$1" = a ]; then echo b; else echo a; fi; }
@@ -69,7 +63,7 @@ no_death() {
 
 # both_active WHAT: each node sees the other active.
 both_active() {
-  sees_active a b && sees_active b a || fail "a and b do not both see each other active ($1)"
+  if ! sees_active a b || ! sees_active b a; then fail "a and b do not both see each other active ($1)"; fi
 }
 
 # link_states WHAT LINK_a LINK_b STATE: on each node, the peer's link (LINK_a on a, LINK_b on b) is STATE.
@@ -106,19 +100,26 @@ kill_and_time() {
   [ "$ms" -le $((DEADTIME_MS + 1500)) ] || fail "$w took $ms ms to declare $v dead (deadtime $DEADTIME_MS ms)"
 }
 
+# serial_pair PREFIX MEDIUM IMPL_a IMPL_b: a lab (the current one, $P) with a serial cable between a and b and
+# MEDIUM (none: serial alone) beside it; both started, both active. Sets T_START (when both were started).
+T_START=
+serial_pair() {
+  P=$1
+  lab_up "$P"
+  serial_up "$P"
+  for n in a b; do write_config "$n" medium="$2" serial="$(dev_of "$n")" resources=; done
+  note "lab $P: serial, medium $2, a=$3 b=$4, a on $SERIAL_DEV_a, b on $SERIAL_DEV_b"
+  start_node "$P" a "$3"
+  start_node "$P" b "$4"
+  T_START=$(now_ms)
+  wait_for 15 eval 'sees_active a b && sees_active b a' || fail "a and b never saw each other active"
+  note "both active $(($(now_ms) - T_START)) ms after both were started"
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 # Phase 1: serial alone
 
-P=s$$
-lab_up "$P"
-serial_up "$P"
-for n in a b; do write_config "$n" medium=none serial="$(dev_of "$n")" resources=; done
-note "phase 1: serial alone, a=$IMPL_A b=$IMPL_B, a on $SERIAL_DEV_a, b on $SERIAL_DEV_b"
-start_node "$P" a "$IMPL_A"
-start_node "$P" b "$IMPL_B"
-T_START=$(now_ms)
-wait_for 15 eval 'sees_active a b && sees_active b a' || fail "a and b never saw each other active over serial"
-note "formed over serial: both active $(($(now_ms) - T_START)) ms after both were started"
+serial_pair "s$$" none "$IMPL_A" "$IMPL_B"
 log_has a "Link b:$SERIAL_DEV_a up\\." || fail "a did not log 'Link b:$SERIAL_DEV_a up.'"
 log_has b "Link a:$SERIAL_DEV_b up\\." || fail "b did not log 'Link a:$SERIAL_DEV_b up.'"
 for n in a b; do
@@ -145,15 +146,7 @@ lab_down "$P"
 # ---------------------------------------------------------------------------------------------------------------
 # Phase 2: serial and ucast
 
-P=u$$
-lab_up "$P"
-serial_up "$P"
-for n in a b; do write_config "$n" medium=ucast serial="$(dev_of "$n")" resources=; done
-note "phase 2: serial and ucast, a=$IMPL_B b=$IMPL_A"
-start_node "$P" a "$IMPL_B"
-start_node "$P" b "$IMPL_A"
-T_START=$(now_ms)
-wait_for 15 eval 'sees_active a b && sees_active b a' || fail "a and b never saw each other active"
+serial_pair "u$$" ucast "$IMPL_B" "$IMPL_A"
 wait_link_event up "$SERIAL_DEV_a" "$SERIAL_DEV_b" 0 0
 wait_link_event up eth1 eth1 0 0
 link_states "both links" eth1 eth1 up
