@@ -471,16 +471,29 @@ impl Loop {
                     self.finish_groups(now, done);
                 }
                 CheckAction::GiveAway(key) => {
-                    let set = match self.node.takeover.as_ref() {
-                        Some(t) if t.is_local_group(&key) => "local",
-                        _ => "foreign",
-                    };
-                    log.log(
-                        Level::Warn,
-                        &format!("Giving resource group {key} to the peer: its service check fails here (standby [{set}])"),
-                    );
-                    self.given_away.insert(key);
-                    self.node.standby(now, set);
+                    // Only this group moves: to a live peer whose check of it does not fail.
+                    let to = live_peers.iter().find(|n| {
+                        !self
+                            .peer_unhealthy
+                            .get(&((*n).clone(), key.clone()))
+                            .copied()
+                            .unwrap_or(false)
+                    });
+                    match to {
+                        Some(to) => {
+                            log.log(
+                                Level::Warn,
+                                &format!("Service check of {key} fails here: handing the group over to {to}"),
+                            );
+                            if self.node.give_group(now, &key, to) {
+                                self.given_away.insert(key);
+                            }
+                        }
+                        None => log.log(
+                            Level::Warn,
+                            &format!("Resource group {key} stays here: no live node can take it"),
+                        ),
+                    }
                 }
                 CheckAction::HealthChanged { key, healthy } => {
                     changed = true;
@@ -503,7 +516,7 @@ impl Loop {
                         && !held.contains(&key)
                     {
                         log.log(Level::Info, &format!("Service check of {key} is ok again: asking for the group back (auto_failback on)"));
-                        self.node.takeover(now, "local");
+                        self.node.ask_group(now, &key);
                     }
                 }
             }
