@@ -749,3 +749,92 @@ client_ping_lost() {
       printf "%d %d %d %d %d\n%s", lost * iv_ms, gaps, longest * iv_ms, n, hi - lo + 1, list
     }' "$LAB_ROOT/$P/ping.out"
 }
+
+# ---------------------------------------------------------------------------------------------------------------
+# Added for t-cable-cut.sh and t-frozen.sh (one holder of the VIP, issue #12)
+#
+#   vip_watch_start P            record every change of the VIP on a's and b's eth0 from now on
+#   vip_watch_times P FROM TO    time with two holders and with none between two now_ms instants
+#
+# vip_watch_start P: the holders now (vip_holder) and, from then on, every address added to or deleted from the
+# nodes' interfaces, as the kernel reports them (`ip -ts monitor address` in each node's namespace: microsecond
+# wall-clock stamps, no sampling gaps, no polling load). Stopped by lab_down.
+vip_watch_start() {
+  local P=$1 n
+  for n in a b; do
+    ip -n "$P-$n" -ts monitor address >"$LAB_ROOT/$P/vipwatch.$n" 2>&1 &
+    record_pid "$P" $!
+  done
+  sleep 0.3
+  now_ms >"$LAB_ROOT/$P/vipwatch.t0"
+  vip_holder "$P" >"$LAB_ROOT/$P/vipwatch.initial"
+}
+
+# vip_watch_times P FROM_MS TO_MS: between FROM_MS and TO_MS (now_ms values, after vip_watch_start), one line
+# "TWO_MS TWO_LONGEST_MS NONE_MS NONE_LONGEST_MS CHANGES FINAL": the total and the longest continuous time the VIP
+# was on both nodes, the same for on neither, how many times it was added or removed, and who held it at TO_MS.
+vip_watch_times() {
+  local P=$1 d=$LAB_ROOT/$1 n
+  for n in a b; do
+    awk -v node="$n" -v vip="$VIP" '
+      index($0, " inet " vip "/") && match($0, /^\[([0-9]+)-([0-9]+)-([0-9]+)T([0-9]+):([0-9]+):([0-9]+)\.([0-9]+)\]/, m) {
+        t = mktime(m[1] " " m[2] " " m[3] " " m[4] " " m[5] " " m[6]) * 1000 + int(m[7] / 1000)
+        print t, node, (index($0, "Deleted") ? 0 : 1)
+      }' "$d/vipwatch.$n"
+  done | sort -n -k1,1 | awk -v t0="$(cat "$d/vipwatch.t0")" -v init="$(cat "$d/vipwatch.initial")" \
+    -v from="$2" -v to="$3" '
+    # the interval [at, until) had the holders in on[]
+    function account(until,   span, k) {
+      if (until > at) {
+        span = until - at; k = on["a"] + on["b"]
+        if (k == 2) { two += span; run2 += span } else { if (run2 > long2) long2 = run2; run2 = 0 }
+        if (k == 0) { none += span; run0 += span } else { if (run0 > long0) long0 = run0; run0 = 0 }
+      }
+      at = until
+    }
+    BEGIN {
+      on["a"] = (init == "a" || init == "both"); on["b"] = (init == "b" || init == "both")
+      at = from
+    }
+    $1 < t0 { next }
+    $1 <= from { on[$2] = $3; next }
+    $1 > to { next }
+    { account($1); on[$2] = $3; changes++ }
+    END {
+      account(to)
+      if (run2 > long2) long2 = run2
+      if (run0 > long0) long0 = run0
+      k = on["a"] + on["b"]
+      final = (k == 2) ? "both" : (k == 0) ? "none" : (on["a"] ? "a" : "b")
+      printf "%d %d %d %d %d %s\n", two, long2, none, long0, changes, final
+    }'
+}
+
+# vip_pairs_run BASE TITLE: for every a/b pair in $PAIRS, `one_lab PAIR PREFIX` (a function of the test, whose last
+# output line is "RESULT PAIR" followed by the six fields of vip_watch_times) in its own lab (prefix BASE1, BASE2,
+# ...) and subshell, all in parallel; then each lab's output and a table of the results under TITLE. Status 1 when
+# a lab failed.
+vip_pairs_run() {
+  local base=${1:0:7} title=$2 status=0 pids='' i=0 pair p
+  for pair in $PAIRS; do
+    i=$((i + 1))
+    (one_lab "$pair" "$base$i") >"$LAB_ROOT/out.$i" 2>&1 &
+    pids="$pids $!"
+    lab_bg $!
+  done
+  for p in $pids; do wait "$p" || status=1; done
+  i=0
+  for pair in $PAIRS; do
+    i=$((i + 1))
+    echo "===== $pair ====="
+    grep -v '^RESULT ' "$LAB_ROOT/out.$i"
+  done
+  echo "===== summary: $title ====="
+  printf '%-10s %22s %22s %8s\n' "a/b" "two holders (longest)" "no holder (longest)" "end"
+  i=0
+  for pair in $PAIRS; do
+    i=$((i + 1))
+    grep '^RESULT ' "$LAB_ROOT/out.$i" | awk '{ printf "%-10s %13d ms (%4d) %13d ms (%4d) %8s\n", $2, $3, $4, $5, $6, $8 }'
+  done
+  return "$status"
+}

@@ -7,6 +7,7 @@
 //! until the core's next deadline.
 
 pub mod api;
+pub mod arpwatch;
 pub mod cli;
 pub mod jobs;
 pub mod pinger;

@@ -13,6 +13,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::api::View;
+use crate::arpwatch::ArpWatch;
 use crate::jobs::Jobs;
 use crate::pinger::Pinger;
 use crate::probes::{Probes, PROBE_BASE};
@@ -35,6 +36,7 @@ const PING: Token = Token(usize::MAX - 5);
 const RESPAWN_CHILDREN: Token = Token(usize::MAX - 6);
 /// The configuration reread on SIGHUP is done (its helper thread wakes the loop).
 const RELOAD: Token = Token(usize::MAX - 7);
+const ARP: Token = Token(usize::MAX - 8);
 /// How long the exit waits for respawned clients to end after SIGTERM.
 const CLIENT_STOP_WAIT: Duration = Duration::from_secs(10);
 
@@ -138,6 +140,8 @@ struct Loop {
     ping: HashMap<String, String>,
     pinger: Option<Pinger>,
     respawner: Option<Respawner>,
+    /// Address probes and announcements (with resources only).
+    arp: Option<ArpWatch>,
     comm_seen: bool,
     /// The loop ends once the respawned clients have stopped (or the wait is over).
     exit_pending: Option<(LoopEnd, Instant)>,
@@ -176,6 +180,17 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
     }
     let mut reload = setup.reload;
     reload.set_waker(Arc::new(mio::Waker::new(poll.registry(), RELOAD)?));
+    let arp = match (&setup.jobs, poll.registry().try_clone()) {
+        (Some(_), Ok(r)) => Some(ArpWatch::new(&setup.cfg.haresources, r, ARP)),
+        (Some(_), Err(e)) => {
+            log.log(
+                Level::Warn,
+                &format!("no address probes (they guard takeovers): {e}"),
+            );
+            None
+        }
+        (None, _) => None,
+    };
     let mut l = Loop {
         node: setup.node,
         media,
@@ -206,6 +221,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
             .unwrap_or_default(),
         pinger: setup.pinger,
         respawner: setup.respawner,
+        arp,
         comm_seen: false,
         exit_pending: None,
         restart_not_before: None,
@@ -242,6 +258,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
             l.api.as_ref().and_then(|a| a.server().poll_timeout()),
             l.pinger.as_ref().and_then(|p| p.nodes.poll_timeout()),
             l.respawner.as_ref().and_then(|r| r.policy.poll_timeout()),
+            l.arp.as_ref().and_then(ArpWatch::poll_timeout),
             l.exit_pending
                 .as_ref()
                 .map(|(_, d)| (*d).min(Instant::now() + Duration::from_millis(100))),
@@ -321,6 +338,12 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
                         p.readable(now);
                     }
                 }
+                ARP => {
+                    let done = l.arp.as_mut().map(ArpWatch::readable).unwrap_or_default();
+                    for (job, result) in done {
+                        l.node.probe_done(now, job, result);
+                    }
+                }
                 RESPAWN_CHILDREN => {
                     if let Some(r) = l.respawner.as_mut() {
                         r.runner.on_readable();
@@ -376,6 +399,13 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
             if j.poll_timeout().is_some_and(|t| t <= now) {
                 let done = j.handle_timeout(now, log);
                 l.finish_groups(now, done);
+            }
+        }
+        if let Some(a) = l.arp.as_mut() {
+            if a.poll_timeout().is_some_and(|t| t <= now) {
+                for (job, result) in a.handle_timeout(now) {
+                    l.node.probe_done(now, job, result);
+                }
             }
         }
     }
@@ -772,6 +802,25 @@ impl Loop {
                 Output::Log(l, text) => log.log(core_level(l), &text),
                 Output::StartGroup { job, key } => self.group(now, job, &key, true, log),
                 Output::StopGroup { job, key } => self.group(now, job, &key, false, log),
+                Output::ProbeGroup { job, key } => {
+                    let result = match self.arp.as_mut() {
+                        Some(a) => a.probe(now, job, &key),
+                        None => Some(hb_core::holder::ProbeResult::Unprobed {
+                            why: "no address probes in this daemon".into(),
+                        }),
+                    };
+                    if let Some(r) = result {
+                        self.node.probe_done(now, job, r);
+                    }
+                }
+                Output::AnnounceGroup { key } => {
+                    if let Some(Err(e)) = self.arp.as_mut().map(|a| a.announce(now, &key)) {
+                        log.log(
+                            Level::Warn,
+                            &format!("cannot announce the addresses of {key}: {e}"),
+                        );
+                    }
+                }
                 Output::Delivered { msg, from } => {
                     if msg.msg_type() != Some("status") {
                         if let Some(api) = self.api.as_mut() {
