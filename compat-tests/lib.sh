@@ -269,6 +269,13 @@ lab_down() {
   if [ -f "$LAB_ROOT/$P/pids" ]; then
     while read -r n; do pid_alive "$n" && kill -KILL "$n" 2>/dev/null; done <"$LAB_ROOT/$P/pids"
   fi
+  if [ -f "$LAB_ROOT/$P/serial_devs" ]; then # see serial_up
+    while read -r n; do
+      umount "$n" 2>/dev/null
+      rm -f "$n"
+    done <"$LAB_ROOT/$P/serial_devs"
+    rm -f "$LAB_ROOT/$P/serial_devs"
+  fi
   for n in a b c sw; do
     if ns_exists "$P-$n"; then
       # every process in a namespace this test created was started by this test
@@ -338,6 +345,18 @@ impl_bin() {
   ours) echo "$OURS_BIN" ;;
   *) fail "unknown implementation '$1' (orig or ours)" ;;
   esac
+}
+
+# require_impls IMPL...: each is orig or ours; a test needing ours SKIPs when our daemon is not built.
+require_impls() {
+  local impl
+  for impl in "$@"; do
+    case $impl in
+    orig) ;;
+    ours) [ -x "$OURS_BIN" ] || skip "our daemon not built ($OURS_BIN)" ;;
+    *) fail "IMPL_A/IMPL_B must be orig or ours, not '$impl'" ;;
+    esac
+  done
 }
 
 # start_node P NODE IMPL: start the daemon (it daemonizes itself) and wait until its pid file names a live
@@ -548,7 +567,8 @@ log_count_above() {
 
 # write_config NODE [key=value ...]: write NODE's ha.cf, haresources and authkeys (mode 600) in the current lab.
 #   auth=crc|md5|sha1   key=KEY (md5/sha1)   authidx=N (default 1)
-#   medium=ucast|bcast|mcast   mcast_group=ADDR (default 239.0.0.1)   udpport=694
+#   medium=ucast|bcast|mcast|none   mcast_group=ADDR (default 239.0.0.1)   udpport=694
+#   serial=DEV (a `baud` line, then `serial DEV`; see serial_up)   baud=19200
 #   keepalive=200ms deadtime=1 warntime=500ms initdead=2   auto_failback=on|off|legacy (legacy: no line)
 #   resources="a IPaddr::198.51.100.254/24/eth0" (empty: no resource line)   extra="directive lines"
 write_config() {
@@ -556,10 +576,11 @@ write_config() {
   shift
   local auth=crc key='' authidx=1 medium=ucast mcast_group=239.0.0.1 udpport=694 keepalive=200ms deadtime=1
   local warntime=500ms initdead=2 auto_failback=on resources="a IPaddr::$VIP/24/eth0" extra='' kv
+  local serial='' baud=19200
   for kv in "$@"; do
     case $kv in
     auth=* | key=* | authidx=* | medium=* | mcast_group=* | udpport=* | keepalive=* | deadtime=* | \
-      warntime=* | initdead=* | auto_failback=* | resources=* | extra=*)
+      warntime=* | initdead=* | auto_failback=* | resources=* | extra=* | serial=* | baud=*)
       local "$kv" ;;
     *) fail "write_config: unknown option '$kv'" ;;
     esac
@@ -576,12 +597,15 @@ write_config() {
     echo "warntime $warntime"
     echo "initdead $initdead"
     echo "udpport $udpport"
+    [ -z "$serial" ] || echo "baud $baud" # before every medium line, as the original wants
     case $medium in
     ucast) echo "ucast eth1 192.0.2.1"; echo "ucast eth1 192.0.2.2" ;;
     bcast) echo "bcast eth1" ;;
     mcast) echo "mcast eth1 $mcast_group $udpport 1 0" ;;
+    none) ;;
     *) fail "write_config: unknown medium '$medium'" ;;
     esac
+    [ -z "$serial" ] || echo "serial $serial"
     [ "$auto_failback" = legacy ] || echo "auto_failback $auto_failback"
     echo "node a"
     echo "node b"
@@ -837,4 +861,39 @@ vip_pairs_run() {
     grep '^RESULT ' "$LAB_ROOT/out.$i" | awk '{ printf "%-10s %13d ms (%4d) %13d ms (%4d) %8s\n", $2, $3, $4, $5, $6, $8 }'
   done
   return "$status"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Added for t-serial.sh: a null-modem cable between the two nodes
+#
+# serial_up P: a pair of ptys joined by socat (what one writes the other reads), each end bind-mounted on a
+# character device path of its node, SERIAL_DEV_a and SERIAL_DEV_b (/dev/ttyHB<P>a, /dev/ttyHB<P>b: the original
+# locks /var/lock/LCK..NAME with NAME taken from the path, and a path under /dev/pts is not what a real cable
+# has). The files are created for this lab and unmounted and removed by lab_down. Each node gets its /run/lock
+# (the node's /var/lock). Sets SERIAL_SOCAT_PID (the "cable": SIGSTOP pulls it, SIGCONT plugs it back, SIGKILL
+# takes the line away: both ends read end of file).
+# shellcheck disable=SC2034 # read by the tests
+SERIAL_DEV_a=
+# shellcheck disable=SC2034 # read by the tests
+SERIAL_DEV_b=
+SERIAL_SOCAT_PID=
+serial_up() {
+  local P=$1 S=$LAB_ROOT/$1/serial n dev pts
+  command -v socat >/dev/null || fail "setup: socat not installed (apt-get install -y socat)"
+  must mkdir -p "$S"
+  socat -d -d "pty,link=$S/a,raw,echo=0" "pty,link=$S/b,raw,echo=0" 2>"$S/socat.log" &
+  SERIAL_SOCAT_PID=$!
+  record_pid "$P" "$SERIAL_SOCAT_PID"
+  wait_for 5 eval "[ -e $S/a ] && [ -e $S/b ]" || fail "setup: socat made no pty pair (see $S/socat.log)"
+  for n in a b; do
+    dev=/dev/ttyHB$P$n
+    [ ! -e "$dev" ] || fail "setup: $dev already exists"
+    pts=$(readlink -f "$S/$n")
+    must touch "$dev"
+    echo "$dev" >>"$LAB_ROOT/$P/serial_devs"
+    must mount --bind "$pts" "$dev"
+    [ -c "$dev" ] || fail "setup: $dev is not a character device after the bind mount"
+    must mkdir -p "$LAB_ROOT/$P/$n/run/lock"
+    eval "SERIAL_DEV_$n=\$dev"
+  done
 }

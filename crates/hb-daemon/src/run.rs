@@ -378,14 +378,15 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
                     l.reap(now, log);
                 }
                 Token(i) => {
-                    if let Some(m) = l.media.get(i) {
+                    if let Some(m) = l.media.get_mut(i) {
                         let dev = m.dev.clone();
                         let node = &mut l.node;
-                        if let Err(e) = m.recv_all(&mut buf, |data, _from| {
+                        if let Err(e) = m.recv_all(now, &mut buf, |data, _from| {
                             node.handle_datagram(now, &dev, data)
                         }) {
                             log.log(Level::Error, &format!("receive error on {dev}: {e}"));
                         }
+                        log_notices(m, log);
                     }
                 }
             }
@@ -408,6 +409,13 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
                 }
             }
         }
+    }
+}
+
+/// Logs what a medium itself reports (a serial line lost, stuck or back).
+fn log_notices(m: &mut Medium, log: &Logger) {
+    while let Some((level, text)) = m.poll_notice() {
+        log.log(level, &text);
     }
 }
 
@@ -783,12 +791,15 @@ impl Loop {
     fn drain(&mut self, log: &Logger) {
         for _ in 0..1000 {
             while let Some(d) = self.node.poll_transmit() {
-                for (i, m) in self.media.iter().enumerate() {
-                    if let Err(e) = m.send(&d) {
-                        if let Some(line) = self.send_errors.failed(i, Instant::now(), &e) {
+                let now = Instant::now();
+                let keys = &self.node.membership.config().keys;
+                for (i, m) in self.media.iter_mut().enumerate() {
+                    if let Err(e) = m.send(now, &d, keys) {
+                        if let Some(line) = self.send_errors.failed(i, now, &e) {
                             log.log(Level::Error, &line);
                         }
                     }
+                    log_notices(m, log);
                 }
             }
             for line in self.send_errors.flush(Instant::now()) {
