@@ -205,6 +205,26 @@ impl Node {
         self.pump(now);
     }
 
+    /// Gives one group to `to` (see [`Takeover::give_group`]); false when nothing is done.
+    pub fn give_group(&mut self, now: Instant, key: &str, to: &str) -> bool {
+        let done = self
+            .takeover
+            .as_mut()
+            .is_some_and(|t| t.give_group(now, key, to));
+        self.pump(now);
+        done
+    }
+
+    /// Asks for one group back (see [`Takeover::ask_group`]); false when nothing is done.
+    pub fn ask_group(&mut self, now: Instant, key: &str) -> bool {
+        let done = self
+            .takeover
+            .as_mut()
+            .is_some_and(|t| t.ask_group(now, key));
+        self.pump(now);
+        done
+    }
+
     /// Local hb_takeover for a set.
     pub fn takeover(&mut self, now: Instant, set: &str) {
         if let Some(t) = self.takeover.as_mut() {

@@ -148,6 +148,8 @@ struct Loop {
     comm_seen: bool,
     /// The loop ends once the respawned clients have stopped (or the wait is over).
     exit_pending: Option<(LoopEnd, Instant)>,
+    /// A restart in place does not happen before this (the peer must see us dead first).
+    restart_not_before: Option<Instant>,
     /// Send errors, per medium: logged at most once per interval, with the count suppressed.
     send_errors: SendErrors,
     exit: Option<LoopEnd>,
@@ -226,6 +228,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         arp,
         comm_seen: false,
         exit_pending: None,
+        restart_not_before: None,
         send_errors,
         exit: None,
     };
@@ -240,8 +243,10 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         l.api_turn(Instant::now(), poll.registry(), log);
         l.side_turn(Instant::now(), log);
         l.drain(log);
-        if let Some((_, deadline)) = &l.exit_pending {
-            let done = l.respawner.as_ref().is_none_or(|r| r.policy.all_stopped());
+        if let Some((how, deadline)) = &l.exit_pending {
+            let done = l.respawner.as_ref().is_none_or(|r| r.policy.all_stopped())
+                && !(matches!(how, LoopEnd::Restart)
+                    && l.restart_not_before.is_some_and(|t| Instant::now() < t));
             if done || Instant::now() >= *deadline {
                 l.exit = l.exit_pending.take().map(|(e, _)| e);
             }
@@ -526,16 +531,29 @@ impl Loop {
                     self.finish_groups(now, done);
                 }
                 CheckAction::GiveAway(key) => {
-                    let set = match self.node.takeover.as_ref() {
-                        Some(t) if t.is_local_group(&key) => "local",
-                        _ => "foreign",
-                    };
-                    log.log(
-                        Level::Warn,
-                        &format!("Giving resource group {key} to the peer: its service check fails here (standby [{set}])"),
-                    );
-                    self.given_away.insert(key);
-                    self.node.standby(now, set);
+                    // Only this group moves: to a live peer whose check of it does not fail.
+                    let to = live_peers.iter().find(|n| {
+                        !self
+                            .peer_unhealthy
+                            .get(&((*n).clone(), key.clone()))
+                            .copied()
+                            .unwrap_or(false)
+                    });
+                    match to {
+                        Some(to) => {
+                            log.log(
+                                Level::Warn,
+                                &format!("Service check of {key} fails here: handing the group over to {to}"),
+                            );
+                            if self.node.give_group(now, &key, to) {
+                                self.given_away.insert(key);
+                            }
+                        }
+                        None => log.log(
+                            Level::Warn,
+                            &format!("Resource group {key} stays here: no live node can take it"),
+                        ),
+                    }
                 }
                 CheckAction::HealthChanged { key, healthy } => {
                     changed = true;
@@ -558,7 +576,7 @@ impl Loop {
                         && !held.contains(&key)
                     {
                         log.log(Level::Info, &format!("Service check of {key} is ok again: asking for the group back (auto_failback on)"));
-                        self.node.takeover(now, "local");
+                        self.node.ask_group(now, &key);
                     }
                 }
             }
@@ -604,11 +622,24 @@ impl Loop {
 
     /// The end of a shutdown: stop the respawned clients (last first), then let the loop
     /// end once they are gone.
+    /// A restart in place waits, silent, for the dead time plus a second (rounded up to whole
+    /// seconds, as the original's restart does: "make sure they notice we're dead"), so that the
+    /// peer declares this node dead before it comes back: an original peer fails back to a node
+    /// it saw die and come back, not always to one that restarted under its eyes while it was
+    /// still taking the groups over.
     fn end(&mut self, now: Instant, how: LoopEnd) {
         if let Some(r) = self.respawner.as_mut() {
             r.policy.stop_all(now);
         }
-        self.exit_pending = Some((how, now + CLIENT_STOP_WAIT));
+        let mut deadline = now + CLIENT_STOP_WAIT;
+        if matches!(how, LoopEnd::Restart) {
+            let dead = self.cfg.hacf.deadtime;
+            let secs = dead.as_secs() + u64::from(dead.subsec_nanos() > 0) + 1;
+            let t = now + Duration::from_secs(secs);
+            self.restart_not_before = Some(t);
+            deadline = deadline.max(t);
+        }
+        self.exit_pending = Some((how, deadline));
     }
 
     /// Respawned clients that ended: the policy decides; the API forgets their sign-ons.
