@@ -231,9 +231,6 @@ pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
     const V3: &str = "a heartbeat 3 directive (2.0.8 refuses it); heartbeat 3 features are not \
                       implemented";
     match name {
-        "stonith" | "stonith_host" => Some(
-            "no STONITH device is used: a dead peer is not fenced before its resources are taken",
-        ),
         "hbgenmethod" => match v {
             "file" => None,
             _ => Some(
@@ -564,7 +561,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         L,
         None,
         false,
-        N,
+        A,
         "a STONITH device: TYPE CONFIGFILE",
     ),
     d(
@@ -572,7 +569,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         L,
         None,
         false,
-        N,
+        A,
         "a STONITH device for a host: HOST TYPE PARAMS",
     ),
     d("apiauth", L, None, false, A, "who may use the client API"),
@@ -780,6 +777,8 @@ pub const ACTED_ON: &[&str] = &[
     "watchdog",
     "serial",
     "baud",
+    "stonith",
+    "stonith_host",
 ];
 
 /// The syslog facility names the original knows (`none`: no syslog, 3.0.6).
@@ -818,7 +817,7 @@ pub struct HaCf {
     pub failfast: Vec<Respawn>,
     /// The `apiauth` lines (see [`HaCf::effective_apiauth`] for the built-in entries).
     pub apiauth: Vec<ApiAuth>,
-    /// `stonith` and `stonith_host` lines (not acted on).
+    /// `stonith` and `stonith_host` lines, in file order (see [`HaCf::stonith_for`]).
     pub stonith_host: Vec<Stonith>,
     pub msgfmt: MsgFmt,
     /// 0-255.
@@ -880,6 +879,16 @@ impl HaCf {
             }
         }
         v
+    }
+
+    /// The STONITH device this node resets its peers with: the last `stonith` line, or
+    /// `stonith_host` line for `*` or `me`, as the original keeps the last one it reads
+    /// (lines for other hosts it skips).
+    pub fn stonith_for(&self, me: &str) -> Option<&Stonith> {
+        self.stonith_host.iter().rev().find(|s| match &s.host {
+            None => true,
+            Some(h) => h == "*" || h.eq_ignore_ascii_case(me),
+        })
     }
 
     /// The recorded value of a directive (what `cl_status hbparameter -p NAME` answers).

@@ -40,7 +40,10 @@ pub use haresources::{
     daemon_node_tokens, is_bare_ip, parse_haresources, render_haresources, resolve_script, Group,
     Haresources, Resource,
 };
-pub use machine::{machine_checks, AnyMachine, Machine, SystemMachine};
+pub use machine::{
+    machine_checks, stonith_command, stonith_types, AnyMachine, Machine, SystemMachine,
+    STONITH_COMMANDS,
+};
 
 /// The three files, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]

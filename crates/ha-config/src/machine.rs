@@ -25,6 +25,77 @@ pub trait Machine {
     fn char_device(&self, path: &Path) -> Option<bool>;
     /// The resource script NAME as the original finds it.
     fn resource_script(&self, ha_dir: &Path, name: &str) -> bool;
+    /// Whether the STONITH plugin type `kind` is installed (`stonith -L` lists it); `Err`
+    /// says why that cannot be known (no `stonith` command). Machines that do not know
+    /// answer yes.
+    fn stonith_type(&self, kind: &str) -> Result<bool, String> {
+        let _ = kind;
+        Ok(true)
+    }
+    /// `path` is a file this process can read (a `stonith TYPE CONFIGFILE` file). Machines
+    /// that do not know answer yes.
+    fn readable_file(&self, path: &Path) -> bool {
+        let _ = path;
+        true
+    }
+}
+
+/// Where the `stonith` command of cluster-glue (or of 2.0.8's heartbeat-stonith) is looked
+/// for, in order.
+pub const STONITH_COMMANDS: &[&str] = &["/usr/sbin/stonith", "/sbin/stonith", "/usr/bin/stonith"];
+
+/// The `stonith` command, if one is installed.
+pub fn stonith_command() -> Option<std::path::PathBuf> {
+    STONITH_COMMANDS
+        .iter()
+        .map(Path::new)
+        .find(|p| SystemMachine.is_executable(p))
+        .map(Path::to_path_buf)
+}
+
+/// The plugin types `stonith -L` lists (run with a 10 s bound; for the config test and the
+/// start, never from the daemon's loop).
+pub fn stonith_types() -> Result<Vec<String>, String> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let Some(cmd) = stonith_command() else {
+        return Err(format!(
+            "no stonith command ({}): install cluster-glue (or 2.0.8's heartbeat-stonith)",
+            STONITH_COMMANDS.join(", ")
+        ));
+    };
+    let mut child = Command::new(&cmd)
+        .arg("-L")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run {} -L: {e}", cmd.display()))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut out = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        // The list is a few hundred bytes: it fits the pipe, so reading after the exit is
+        // safe; read as it comes anyway.
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("{} -L did not answer within 10 s", cmd.display()));
+                }
+            }
+        }
+        let _ = o.read_to_string(&mut out);
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("{} -L failed ({status})", cmd.display()));
+    }
+    Ok(out.split_whitespace().map(str::to_string).collect())
 }
 
 /// The machine this runs on.
@@ -117,6 +188,14 @@ impl Machine for SystemMachine {
     fn resource_script(&self, ha_dir: &Path, name: &str) -> bool {
         let init: Vec<&Path> = INIT_DIRS.iter().map(Path::new).collect();
         resolve_script(ha_dir, &init, name).is_some()
+    }
+
+    fn stonith_type(&self, kind: &str) -> Result<bool, String> {
+        stonith_types().map(|l| l.iter().any(|t| t == kind))
+    }
+
+    fn readable_file(&self, path: &Path) -> bool {
+        std::fs::File::open(path).is_ok_and(|f| f.metadata().is_ok_and(|m| m.is_file()))
     }
 }
 
@@ -256,6 +335,40 @@ pub fn machine_checks(
                     format!("apiauth {}: Invalid group id name [{g}]", a.client),
                 ));
             }
+        }
+    }
+    // STONITH: the line that applies here (the original refuses an unknown type while it
+    // reads its configuration; lines for other hosts it skips unread).
+    let me = this_host
+        .map(str::to_lowercase)
+        .or_else(|| crate::local_node_name(ha_dir));
+    if let Some(st) = me.as_deref().and_then(|me| h.stonith_for(me)) {
+        let what = match &st.host {
+            None => "stonith",
+            Some(_) => "stonith_host",
+        };
+        match m.stonith_type(&st.kind) {
+            Ok(true) if st.host.is_none() && !m.readable_file(Path::new(&st.params)) => {
+                d.push(Diagnostic::error(
+                    "ha.cf",
+                    Some(st.line),
+                    format!("Invalid Stonith config file [{}]: not a readable file", st.params),
+                ))
+            }
+            Ok(true) => {}
+            Ok(false) => d.push(Diagnostic::error(
+                "ha.cf",
+                Some(st.line),
+                format!(
+                    "Invalid Stonith type [{}]: `stonith -L` does not list it (see `stonith -L` for the installed plugins; an external plugin is external/NAME, an executable in the plugins' external/ directory)",
+                    st.kind
+                ),
+            )),
+            Err(why) => d.push(Diagnostic::error(
+                "ha.cf",
+                Some(st.line),
+                format!("{what} {}: cannot reset a node: {why}", st.kind),
+            )),
         }
     }
     if let Some(w) = &h.watchdog {
