@@ -41,8 +41,8 @@ pub use haresources::{
     Haresources, Resource,
 };
 pub use machine::{
-    machine_checks, stonith_command, stonith_types, AnyMachine, Machine, SystemMachine,
-    STONITH_COMMANDS,
+    machine_checks, shortdesc, stonith_command, stonith_device_id, stonith_types, AnyMachine,
+    Machine, SystemMachine, STONITH_COMMANDS,
 };
 
 /// The three files, parsed.

@@ -53,49 +53,100 @@ pub fn stonith_command() -> Option<std::path::PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// The plugin types `stonith -L` lists (run with a 10 s bound; for the config test and the
-/// start, never from the daemon's loop).
-pub fn stonith_types() -> Result<Vec<String>, String> {
+/// Runs the `stonith` command with `args`, stdin from /dev/null, and returns its stdout
+/// if it exits 0 within `limit` (killed otherwise). For the config test and the start,
+/// never from the daemon's loop.
+fn run_stonith(args: &[&str], limit: std::time::Duration) -> Result<Vec<u8>, String> {
     use std::io::Read;
     use std::process::{Command, Stdio};
+    use std::time::Instant;
     let Some(cmd) = stonith_command() else {
         return Err(format!(
             "no stonith command ({}): install cluster-glue (or 2.0.8's heartbeat-stonith)",
             STONITH_COMMANDS.join(", ")
         ));
     };
+    let what = format!("{} {}", cmd.display(), args.join(" "));
     let mut child = Command::new(&cmd)
-        .arg("-L")
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot run {} -L: {e}", cmd.display()))?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut out = String::new();
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    let deadline = Instant::now() + limit;
+    let mut out = Vec::new();
     if let Some(mut o) = child.stdout.take() {
-        // The list is a few hundred bytes: it fits the pipe, so reading after the exit is
-        // safe; read as it comes anyway.
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(10))
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!("{} -L did not answer within 10 s", cmd.display()));
-                }
+        // Non-blocking reads, so that the bound holds even if the command never ends.
+        // SAFETY: fcntl on the pipe we own.
+        unsafe {
+            use std::os::fd::AsRawFd;
+            let fd = o.as_raw_fd();
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
             }
         }
-        let _ = o.read_to_string(&mut out);
+        let mut buf = [0u8; 4096];
+        loop {
+            match o.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) if out.len() < (1 << 20) => out.extend_from_slice(&buf[..n]),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(_) => break,
+            }
+        }
     }
-    let status = child.wait().map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err(format!("{} -L failed ({status})", cmd.display()));
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(out),
+            Ok(Some(status)) => return Err(format!("{what} failed ({status})")),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{what} did not end within {} s", limit.as_secs()));
+            }
+        }
     }
-    Ok(out.split_whitespace().map(str::to_string).collect())
+}
+
+/// The plugin types `stonith -L` lists (bounded to 10 s).
+pub fn stonith_types() -> Result<Vec<String>, String> {
+    let out = run_stonith(&["-L"], std::time::Duration::from_secs(10))?;
+    Ok(String::from_utf8_lossy(&out)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect())
+}
+
+/// How the plugin `kind` names itself (the device id 2.0.8 logs, e.g. `NULL STONITH
+/// device`): the first `<shortdesc>` of `stonith -t KIND -m` (bounded to 5 s). `None` when
+/// the plugin gives none, or the command has no `-m` (2.0.8's own).
+pub fn stonith_device_id(kind: &str) -> Option<String> {
+    let out = run_stonith(&["-t", kind, "-m"], std::time::Duration::from_secs(5)).ok()?;
+    shortdesc(&String::from_utf8_lossy(&out))
+}
+
+/// The text of the first `<shortdesc ...>TEXT</shortdesc>`, its blanks collapsed; `None`
+/// when absent, empty or the meta-data's placeholder for a plugin without one.
+pub fn shortdesc(xml: &str) -> Option<String> {
+    let start = xml.find("<shortdesc")?;
+    let rest = xml.get(start..)?;
+    let body = rest.get(rest.find('>')? + 1..)?;
+    let text = body.get(..body.find("</shortdesc>")?)?.trim();
+    if text.is_empty() || text.contains("no value") {
+        return None;
+    }
+    Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// The machine this runs on.
@@ -405,4 +456,27 @@ pub fn machine_checks(
         }
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shortdesc;
+
+    #[test]
+    fn the_devices_own_name() {
+        let xml = "<resource-agent name=\"null\">\n<longdesc lang=\"en\">\nDummy\n</longdesc>\n<shortdesc lang=\"en\">NULL STONITH device</shortdesc>\n<parameters><parameter name=\"hostlist\"><shortdesc lang=\"en\">\nHostlist</shortdesc>";
+        assert_eq!(shortdesc(xml).as_deref(), Some("NULL STONITH device"));
+        assert_eq!(
+            shortdesc("<shortdesc lang=\"en\">ssh STONITH device\n</shortdesc>").as_deref(),
+            Some("ssh STONITH device")
+        );
+        assert_eq!(
+            shortdesc("<shortdesc lang=\"en\">&lt;!-- no value --&gt;</shortdesc>"),
+            None
+        );
+        assert_eq!(shortdesc("<shortdesc lang=\"en\"></shortdesc>"), None);
+        assert_eq!(shortdesc("nothing"), None);
+        assert_eq!(shortdesc("<shortdesc lang=\"en\">unclosed"), None);
+    }
+
 }
