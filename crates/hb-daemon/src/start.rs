@@ -181,30 +181,14 @@ fn start(opts: &Options) -> i32 {
     // terminal and the exit status.
     let gen = match state::increment_generation(&opts.state_dir) {
         Ok(g) => g,
-        Err(e) => {
-            eprintln!("ERROR: {e}");
-            eprintln!("ERROR: Cannot get/increment generation number: heartbeat not started.");
-            return if e.is_permission() {
-                exit::PERMISSION
-            } else {
-                exit::GENERIC
-            };
-        }
+        Err(e) => return identity_failed(&e, "Cannot get/increment generation number"),
     };
     if let Some(line) = broken_generation_line(&gen) {
         eprintln!("WARN: {line}");
     }
     let (uuid, uuid_created) = match state::load_or_create_uuid(&opts.state_dir) {
         Ok((u, created)) => (u.0, created),
-        Err(e) => {
-            eprintln!("ERROR: {e}");
-            eprintln!("ERROR: getting uuid for the local node failed: heartbeat not started.");
-            return if e.is_permission() {
-                exit::PERMISSION
-            } else {
-                exit::GENERIC
-            };
-        }
+        Err(e) => return identity_failed(&e, "getting uuid for the local node failed"),
     };
     let mut report = StartReport::none();
     let mut chdir_failed = None;
@@ -251,6 +235,18 @@ fn start(opts: &Options) -> i32 {
         uuid_created,
     };
     run(opts, &cfg, checks, keys, name, identity, &log, &mut report)
+}
+
+/// A state file that stops the start before daemonizing: said on stderr; exit status 4 for
+/// a permission problem (as the original), else 1.
+fn identity_failed(e: &state::StateError, what: &str) -> i32 {
+    eprintln!("ERROR: {e}");
+    eprintln!("ERROR: {what}: heartbeat not started.");
+    if e.is_permission() {
+        exit::PERMISSION
+    } else {
+        exit::GENERIC
+    }
 }
 
 /// What [`start`] found of the node's identity before daemonizing, for the log.
