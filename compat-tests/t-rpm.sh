@@ -208,6 +208,9 @@ for f in ResourceManager mach_down req_resource hb_addnode hb_delnode; do
   expect_entry "-rwxr-xr-x root root | $HALIB/$f"
 done
 expect_entry "lrwxrwxrwx root root | $HALIB/send_arp"
+expect_entry "-rwxr-xr-x root root | $HALIB/dopd"
+expect_entry "-rwxr-xr-x root root | $HALIB/drbd-peer-outdater"
+expect_entry "drwxr-x--- hacluster haclient | /var/run/heartbeat/crm"
 expect_entry "-r-xr-sr-x hacluster haclient | /usr/bin/cl_status"
 expect_entry "drwxr-xr-x root root | /etc/ha.d"
 expect_entry "-rwxr-xr-x root root | /etc/ha.d/harc"
