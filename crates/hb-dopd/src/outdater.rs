@@ -46,24 +46,6 @@ pub enum Parsed {
     Usage(Option<String>),
 }
 
-/// C's `atoi`.
-fn atoi(s: &str) -> i64 {
-    let t = s.trim_start();
-    let (neg, d) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let n = d.bytes().take_while(u8::is_ascii_digit).fold(0i64, |n, b| {
-        n.saturating_mul(10).saturating_add(i64::from(b - b'0'))
-    });
-    if neg {
-        -n
-    } else {
-        n
-    }
-}
-
 /// Parses the arguments after the program name as `getopt(argc, argv, "hVt:p:r:")`
 /// (options anywhere, values attached or next), with `get` for the environment.
 pub fn parse(args: &[String], get: &dyn Fn(&str) -> Option<String>) -> Parsed {
@@ -114,7 +96,7 @@ pub fn parse(args: &[String], get: &dyn Fn(&str) -> Option<String>) -> Parsed {
                         rest.to_string()
                     };
                     match c {
-                        't' => timeout = atoi(&value),
+                        't' => timeout = i64::from(hb_api::proto::atoi(&value)),
                         'p' => peer = Some(value),
                         _ => resource = Some(value),
                     }
