@@ -466,8 +466,12 @@ assert_eq "installed packages" "$(rrpm -q heartbeat heartbeat-pils heartbeat-sto
   "$OURS_NEVR heartbeat-pils-2.0.8-1.x86_64 heartbeat-stonith-2.0.8-1.x86_64 "
 assert_eq "the administrator's files after the upgrade" "$(sha_of $ADMIN_FILES)" "$before"
 assert_eq "authkeys mode after the upgrade" "$(stat -c %a "$ROOT/etc/ha.d/authkeys")" "$authkeys_mode"
-for f in $HALIB/ResourceManager /etc/ha.d/resource.d/ICP $HALIB/plugins; do
+for f in $HALIB/hb_setweight /etc/ha.d/resource.d/ICP $HALIB/plugins; do
   [ ! -e "$ROOT$f" ] || fail "the upgrade left 2.0.8's $f"
+done
+# 2.0.8's HALIB programs that we ship are ours now.
+for f in ResourceManager mach_down req_resource hb_addnode hb_delnode send_arp dopd drbd-peer-outdater; do
+  assert_eq "the package owning $HALIB/$f after the upgrade" "$(rrpm -qf "$HALIB/$f")" "$OURS_NEVR"
 done
 [ -e "$ROOT/usr/lib64/libpils.so.2" ] || fail "heartbeat-pils' files went away"
 cmp -s "$ROOT/etc/init.d/heartbeat" "$REPO/packaging/heartbeat.init" || fail "/etc/init.d/heartbeat is not ours after the upgrade"
