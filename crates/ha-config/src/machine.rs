@@ -179,12 +179,14 @@ pub fn machine_checks(
                         None => d.push(Diagnostic::error(
                             "ha.cf",
                             line,
-                            format!("Nonexistent serial port [{dev}]"),
+                            format!("Nonexistent serial port [{dev}] (the original refuses to start)"),
                         )),
                         Some(false) => d.push(Diagnostic::error(
                             "ha.cf",
                             line,
-                            format!("Serial port [{dev}] not a char device"),
+                            format!(
+                                "Serial port [{dev}] not a char device (the original refuses to start)"
+                            ),
                         )),
                         Some(true) => {}
                     }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{last_line, ours, skip, Capture, Impl, Lab, ORIG_SEND_ARP};
+use common::{last_line, need_lab, ours, Capture, Impl, Lab, ORIG_SEND_ARP};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -56,19 +56,17 @@ fn steps_of<'a>(v: &'a [(String, &'static str, &'static str)]) -> Vec<Step<'a>> 
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_lifecycle_is_the_originals() {
-    if skip("ipaddr_lifecycle_is_the_originals") {
-        return;
-    }
+    need_lab();
     let l = lifecycle("IPaddr", "198.51.100.10");
     compare(&steps_of(&l), false, |_| {});
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_forms_labels_and_broadcasts_are_the_originals() {
-    if skip("ipaddr_forms_labels_and_broadcasts_are_the_originals") {
-        return;
-    }
+    need_lab();
     let specs = [
         "198.51.100.11/24/eth0",
         "198.51.100.12/25",
@@ -97,10 +95,9 @@ fn ipaddr_forms_labels_and_broadcasts_are_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_bad_arguments_fail_like_the_original_and_change_nothing() {
-    if skip("ipaddr_bad_arguments_fail_like_the_original_and_change_nothing") {
-        return;
-    }
+    need_lab();
     let bad = [
         "198.51.100.20/33",
         "198.51.100.20/abc",
@@ -146,19 +143,17 @@ fn ipaddr_bad_arguments_fail_like_the_original_and_change_nothing() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_lifecycle_is_the_originals() {
-    if skip("ipaddr2_lifecycle_is_the_originals") {
-        return;
-    }
+    need_lab();
     let l = lifecycle("IPaddr2", "198.51.100.30");
     compare(&steps_of(&l), false, |_| {});
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_forms_labels_and_broadcasts_are_the_originals() {
-    if skip("ipaddr2_forms_labels_and_broadcasts_are_the_originals") {
-        return;
-    }
+    need_lab();
     let specs = [
         "198.51.100.31/24/eth0:web",
         "192.0.2.32/24/eth1/192.0.2.255",
@@ -177,10 +172,9 @@ fn ipaddr2_forms_labels_and_broadcasts_are_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_bad_arguments_fail_like_the_original() {
-    if skip("ipaddr2_bad_arguments_fail_like_the_original") {
-        return;
-    }
+    need_lab();
     let bad = [
         "198.51.100.40/33",
         "198.51.100.40/255.255.0.255",
@@ -199,10 +193,9 @@ fn ipaddr2_bad_arguments_fail_like_the_original() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipsrcaddr_is_the_originals() {
-    if skip("ipsrcaddr_is_the_originals") {
-        return;
-    }
+    need_lab();
     let steps: Vec<Step<'_>> = vec![
         ("IPsrcaddr", "198.51.100.50", "status"),
         ("IPsrcaddr", "198.51.100.60", "start"),
@@ -230,10 +223,9 @@ fn ipsrcaddr_is_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn sendarp_is_the_originals() {
-    if skip("sendarp_is_the_originals") {
-        return;
-    }
+    need_lab();
     let mut l = lifecycle("SendArp", "198.51.100.70/eth0");
     l.push(("SendArp".into(), "198.51.100.71/", "start"));
     l.push(("SendArp".into(), "198.51.100.72/eth9", "start"));
@@ -244,10 +236,9 @@ fn sendarp_is_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn findif_is_the_originals() {
-    if skip("findif_is_the_originals") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     let cases: Vec<Vec<(&str, &str)>> = vec![
         vec![("OCF_RESKEY_ip", "198.51.100.10")],
@@ -328,10 +319,9 @@ fn findif_is_the_originals() {
 
 /// Ours and the original share their state files: each stops what the other started.
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ours_and_the_original_stop_each_others_addresses() {
-    if skip("ours_and_the_original_stop_each_others_addresses") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     let base = lab.addrs();
     for agent in ["IPaddr", "IPaddr2"] {
@@ -418,36 +408,32 @@ fn arp_compare(agent: &str, spec: &str, ip: &str, packets: usize, gap_ms: f64) {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_arp_is_the_originals() {
-    if skip("ipaddr_arp_is_the_originals") {
-        return;
-    }
+    need_lab();
     arp_compare("IPaddr", "198.51.100.90", "198.51.100.90", 20, 250.0);
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_arp_is_the_originals() {
-    if skip("ipaddr2_arp_is_the_originals") {
-        return;
-    }
+    need_lab();
     arp_compare("IPaddr2", "198.51.100.91", "198.51.100.91", 10, 100.0);
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn sendarp_arp_is_the_originals() {
-    if skip("sendarp_arp_is_the_originals") {
-        return;
-    }
+    need_lab();
     arp_compare("SendArp", "198.51.100.1/eth0", "198.51.100.1", 10, 100.0);
 }
 
 /// heartbeat's IPaddr2 wrapper turns on LVS support: a /32 copy of the address on the
 /// loopback device is moved away on start and put back on stop.
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_moves_a_loopback_copy_like_the_original() {
-    if skip("ipaddr2_moves_a_loopback_copy_like_the_original") {
-        return;
-    }
+    need_lab();
     let l = lifecycle("IPaddr2", "198.51.100.64");
     compare(&steps_of(&l), false, |lab| {
         lab.node(&["addr", "add", "198.51.100.64/32", "dev", "lo"])
@@ -458,10 +444,13 @@ fn ipaddr2_moves_a_loopback_copy_like_the_original() {
 /// reply, the given or the device's hardware address), exit statuses, and pid file
 /// handling as the original (resource-agents' send_arp, 2.0.8's program).
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn send_arp_program_is_the_originals() {
-    if skip("send_arp_program_is_the_originals") || !Path::new(ORIG_SEND_ARP).exists() {
-        return;
-    }
+    need_lab();
+    assert!(
+        Path::new(ORIG_SEND_ARP).exists(),
+        "the original {ORIG_SEND_ARP} is not installed (resource-agents)"
+    );
     for imp in [Impl::Original, Impl::Ours] {
         let lab = Lab::new();
         let pid = lab.rsc.join("sa").join("send_arp-198.51.100.1");
