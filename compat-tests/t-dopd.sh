@@ -157,7 +157,7 @@ run_pass() {
   note "$pass: $runs outdates answered both ways with both handlers; self and unknown peers: 5"
   for n in a b; do
     if [ "$(impl_of_node "$P" $n)" = orig ]; then
-      note "$pass: the original dopd on $n crashed $(grep -c 'dopd process .* killed by signal 11' "$LAB_ROOT/$P/$n/lib/ha-debug") times (once per handler: Debian 3.0.6's bug) and was respawned"
+      note "$pass: the original dopd on $n crashed $(grep -c 'dopd process .* killed by signal 11' "$LAB_ROOT/$P/$n/lib/ha-debug") times so far (after handlers that connected to it: Debian 3.0.6's bug) and was respawned"
     fi
   done
   crash_node "$P" b
