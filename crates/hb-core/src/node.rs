@@ -46,6 +46,8 @@ pub enum Output {
         link: String,
         up: bool,
     },
+    /// One of our heartbeats went out: feed the watchdog device.
+    Heartbeat,
     /// The node may exit now (shutdown complete and the linger time over).
     Exit,
     /// Like `Exit`, but the daemon must start again at once (a new generation): the
@@ -303,6 +305,7 @@ impl Node {
             Event::LinkStatus { node, link, up } => {
                 self.out.push_back(Output::LinkStatus { node, link, up })
             }
+            Event::OwnHeartbeat => self.out.push_back(Output::Heartbeat),
             Event::NodeDead { node } => {
                 if let Some(t) = self.takeover.as_mut() {
                     t.node_dead(now, &node);

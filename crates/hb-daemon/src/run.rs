@@ -72,6 +72,8 @@ pub struct LoopSetup {
     pub api_auth: (hb_api::proto::AuthTable, Vec<String>),
     pub pinger: Option<Pinger>,
     pub respawner: Option<Respawner>,
+    /// The `watchdog` device, opened: a byte per heartbeat, `V` at a clean stop.
+    pub watchdog: Option<hb_io::watchdog::Watchdog>,
     /// SIGHUP: rereads the files on a helper thread (see [`crate::reload`]).
     pub reload: Reloader,
 }
@@ -140,6 +142,7 @@ struct Loop {
     ping: HashMap<String, String>,
     pinger: Option<Pinger>,
     respawner: Option<Respawner>,
+    watchdog: Option<hb_io::watchdog::Watchdog>,
     /// Address probes and announcements (with resources only).
     arp: Option<ArpWatch>,
     comm_seen: bool,
@@ -221,6 +224,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
             .unwrap_or_default(),
         pinger: setup.pinger,
         respawner: setup.respawner,
+        watchdog: setup.watchdog,
         arp,
         comm_seen: false,
         exit_pending: None,
@@ -248,6 +252,9 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
             }
         }
         if let Some(end) = l.exit.take() {
+            // Every exit the loop decides on (also one for an error) ends the watchdog
+            // cleanly, as the original's cleanexit; only a crash or a freeze leaves it armed.
+            l.close_watchdog(log);
             return Ok(end);
         }
         let now = Instant::now();
@@ -269,13 +276,23 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         match poll.poll(&mut events, Some(timeout)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => {
+                l.close_watchdog(log);
+                return Err(e);
+            }
         }
         let now = Instant::now();
         for ev in events.iter() {
             match ev.token() {
                 SIGNALS => {
-                    for s in signals.read_pending()? {
+                    let pending = match signals.read_pending() {
+                        Ok(p) => p,
+                        Err(e) => {
+                            l.close_watchdog(log);
+                            return Err(e);
+                        }
+                    };
+                    for s in pending {
                         match s {
                             Signal::Term | Signal::Int => {
                                 l.stop_wins();
@@ -878,7 +895,15 @@ impl Loop {
                             .link_status_changed(&view, &node, &link, up);
                     }
                 }
+                Output::Heartbeat => {
+                    if let Some(w) = self.watchdog.as_mut() {
+                        for (l, text) in w.tickle() {
+                            log.log(l, &text);
+                        }
+                    }
+                }
                 Output::Exit => {
+                    self.close_watchdog(log);
                     log.log(
                         Level::Info,
                         &format!(
@@ -888,7 +913,21 @@ impl Loop {
                     );
                     self.end(now, LoopEnd::Exit(crate::exit::OK));
                 }
-                Output::Restart => self.end(now, LoopEnd::Restart),
+                Output::Restart => {
+                    // The new image opens the device again.
+                    self.close_watchdog(log);
+                    self.end(now, LoopEnd::Restart)
+                }
+            }
+        }
+    }
+
+    /// A planned stop: the magic `V`, then close, so that the device does not reboot the
+    /// machine.
+    fn close_watchdog(&mut self, log: &Logger) {
+        if let Some(mut w) = self.watchdog.take() {
+            for (l, text) in w.close() {
+                log.log(l, &text);
             }
         }
     }

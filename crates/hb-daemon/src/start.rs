@@ -402,6 +402,24 @@ fn run(
             );
         }
     }
+    // 2.0.8's package ships /var/run/heartbeat/crm (0750 hacluster:haclient), where the
+    // respawned dopd (running as hacluster) opens DRBD's outdater socket; /var/run is a
+    // tmpfs on current systems, so make it when it is missing.
+    let crm = opts
+        .pid_file
+        .parent()
+        .unwrap_or(std::path::Path::new("/var/run"))
+        .join("heartbeat/crm");
+    if !crm.exists() && std::fs::create_dir_all(&crm).is_ok() {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&crm, std::fs::Permissions::from_mode(0o750));
+        if let (Some(uid), Some(gid)) = (
+            hb_api::sys::lookup_user("hacluster"),
+            hb_api::sys::lookup_group("haclient"),
+        ) {
+            let _ = std::os::unix::fs::chown(&crm, Some(uid), Some(gid));
+        }
+    }
     let manage = !opts.no_resources;
     if manage {
         // As the original: the resource scripts' scratch directory starts empty at every
@@ -547,6 +565,15 @@ fn run(
             }
         }
     }
+    // The watchdog device, as the original's master opens it (a device that cannot be
+    // opened is logged and the daemon runs on without it, as the original).
+    let watchdog = cfg.hacf.watchdog.as_ref().and_then(|path| {
+        let (w, lines) = hb_io::watchdog::Watchdog::open(path, cfg.hacf.deadtime);
+        for (level, line) in lines {
+            log.log(level, &line);
+        }
+        w
+    });
     let takeover = manage.then(|| takeover_config(cfg, &name));
     let node = Node::new(membership, takeover, Instant::now());
     let setup = LoopSetup {
@@ -560,6 +587,7 @@ fn run(
         status_file: Some(opts.state_dir.join(CHECK_STATUS_FILE)),
         pinger,
         respawner,
+        watchdog,
         cfg: cfg.clone(),
         api_path: Some(
             opts.pid_file
