@@ -572,6 +572,15 @@ fn run(
             }
         }
     }
+    // The watchdog device, as the original's master opens it (a device that cannot be
+    // opened is logged and the daemon runs on without it, as the original).
+    let watchdog = cfg.hacf.watchdog.as_ref().and_then(|path| {
+        let (w, lines) = hb_io::watchdog::Watchdog::open(path, cfg.hacf.deadtime);
+        for (level, line) in lines {
+            log.log(level, &line);
+        }
+        w
+    });
     let takeover = manage.then(|| takeover_config(cfg, &name));
     let node = Node::new(membership, takeover, Instant::now());
     let setup = LoopSetup {
@@ -585,6 +594,7 @@ fn run(
         status_file: Some(opts.state_dir.join(CHECK_STATUS_FILE)),
         pinger,
         respawner,
+        watchdog,
         cfg: cfg.clone(),
         api_path: Some(
             opts.pid_file
