@@ -4,7 +4,10 @@
 //! Our daemon runs resource groups itself ([`hb_runner::resource::GroupOp`]); this
 //! program runs the same state machine, the same resource parser and script lookup, one
 //! script at a time in the foreground, with 2.0.8's command line, output, log lines and
-//! exit statuses:
+//! exit statuses. (The scripts are started with `std::process::Command`, not the
+//! daemon's `hb_runner::Runner`: they must write straight into `$HA_DEBUGLOG` as
+//! 2.0.8's did, and a daemon a start script leaves behind must not keep a pipe to a
+//! program that is about to exit.)
 //!
 //! | verb | what it does | stdout | status |
 //! |---|---|---|---|
