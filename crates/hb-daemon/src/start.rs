@@ -427,6 +427,24 @@ fn run(
             );
         }
     }
+    // 2.0.8's package ships /var/run/heartbeat/crm (0750 hacluster:haclient), where the
+    // respawned dopd (running as hacluster) opens DRBD's outdater socket; /var/run is a
+    // tmpfs on current systems, so make it when it is missing.
+    let crm = opts
+        .pid_file
+        .parent()
+        .unwrap_or(std::path::Path::new("/var/run"))
+        .join("heartbeat/crm");
+    if !crm.exists() && std::fs::create_dir_all(&crm).is_ok() {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&crm, std::fs::Permissions::from_mode(0o750));
+        if let (Some(uid), Some(gid)) = (
+            hb_api::sys::lookup_user("hacluster"),
+            hb_api::sys::lookup_group("haclient"),
+        ) {
+            let _ = std::os::unix::fs::chown(&crm, Some(uid), Some(gid));
+        }
+    }
     let manage = !opts.no_resources;
     if manage {
         // As the original: the resource scripts' scratch directory starts empty at every
