@@ -177,6 +177,10 @@ fn start(opts: &Options) -> i32 {
     for w in &loaded.warnings {
         eprintln!("WARN: {w}");
     }
+    let legacy = legacy_warnings(&cfg, opts);
+    for w in legacy {
+        eprintln!("WARN: {w}");
+    }
     // The node's identity, before daemonizing: whatever stops the start here reaches the
     // terminal and the exit status.
     let gen = match state::increment_generation(&opts.state_dir) {
@@ -219,6 +223,9 @@ fn start(opts: &Options) -> i32 {
     for w in &loaded.warnings {
         log.log(Level::Warn, &w.to_string());
     }
+    for w in legacy {
+        log.log(Level::Warn, w);
+    }
     for (path, mode) in log.readable_by_all() {
         log.log(
             Level::Warn,
@@ -254,6 +261,20 @@ struct Identity {
     generation: state::Generation,
     uuid: [u8; 16],
     uuid_created: bool,
+}
+
+/// 2.0.8's start-up warnings for `auto_failback legacy` (also the mode of a ha.cf without an
+/// auto_failback line), when the daemon manages resources.
+fn legacy_warnings(cfg: &ha_config::Config, opts: &Options) -> &'static [&'static str] {
+    if cfg.hacf.auto_failback == ha_config::AutoFailback::Legacy && !opts.no_resources {
+        &[
+            "Deprecated 'legacy' auto_failback option selected.",
+            "Please convert to 'auto_failback on'.",
+            "See documentation for conversion details.",
+        ]
+    } else {
+        &[]
+    }
 }
 
 /// The WARN line for an hb_generation that held no usable generation.

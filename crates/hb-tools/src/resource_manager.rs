@@ -4,7 +4,10 @@
 //! Our daemon runs resource groups itself ([`hb_runner::resource::GroupOp`]); this
 //! program runs the same state machine, the same resource parser and script lookup, one
 //! script at a time in the foreground, with 2.0.8's command line, output, log lines and
-//! exit statuses:
+//! exit statuses. (The scripts are started with `std::process::Command`, not the
+//! daemon's `hb_runner::Runner`: they must write straight into `$HA_DEBUGLOG` as
+//! 2.0.8's did, and a daemon a start script leaves behind must not keep a pipe to a
+//! program that is about to exit.)
 //!
 //! | verb | what it does | stdout | status |
 //! |---|---|---|---|
@@ -63,7 +66,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hb_runner::resource::group::{
-    GroupConfig, GroupEvent, GroupOp, GroupOutcome, GroupPoll, Step, StepExit, StopRetries,
+    GroupConfig, GroupEvent, GroupKind, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
+    StopRetries,
 };
 use hb_runner::resource::{locate_script, ownership_from_status_stdout, ResourceSpec, ScriptOp};
 
@@ -616,17 +620,39 @@ impl Rm {
         err: &mut dyn Write,
         recovery: &dyn Recovery,
     ) -> i32 {
+        self.group_op(GroupKind::Take, key, sink, err, recovery)
+    }
+
+    /// `givegroup KEY`: the exit status.
+    pub fn givegroup(
+        &self,
+        key: &str,
+        sink: &Sink,
+        err: &mut dyn Write,
+        recovery: &dyn Recovery,
+    ) -> i32 {
+        self.group_op(GroupKind::Give, key, sink, err, recovery)
+    }
+
+    fn group_op(
+        &self,
+        kind: GroupKind,
+        key: &str,
+        sink: &Sink,
+        err: &mut dyn Write,
+        recovery: &dyn Recovery,
+    ) -> i32 {
         let Some((node, resources)) = self.group(key, err) else {
             return 0;
         };
         let line = format!("{node} {}", resources.join(" "));
-        self.log(err, &format!("info: Acquiring resource group: {line}"));
-        let (outcome, timed_out) = self.drive(
-            GroupOp::take(&resources, self.group_config),
-            &line,
-            sink,
-            err,
-        );
+        let doing = match kind {
+            GroupKind::Take => "Acquiring",
+            GroupKind::Give => "Releasing",
+        };
+        self.log(err, &format!("info: {doing} resource group: {line}"));
+        let op = GroupOp::new(kind, &resources, self.group_config);
+        let (outcome, timed_out) = self.drive(op, &line, sink, err);
         match outcome {
             GroupOutcome::Done => 0,
             GroupOutcome::StartFailed { .. } => {
@@ -641,34 +667,6 @@ impl Rm {
                 self.stop_failure(err, recovery, &resource, timed_out);
                 exit.code().unwrap_or(1)
             }
-        }
-    }
-
-    /// `givegroup KEY`: the exit status.
-    pub fn givegroup(
-        &self,
-        key: &str,
-        sink: &Sink,
-        err: &mut dyn Write,
-        recovery: &dyn Recovery,
-    ) -> i32 {
-        let Some((node, resources)) = self.group(key, err) else {
-            return 0;
-        };
-        let line = format!("{node} {}", resources.join(" "));
-        self.log(err, &format!("info: Releasing resource group: {line}"));
-        let (outcome, timed_out) = self.drive(
-            GroupOp::give(&resources, self.group_config),
-            &line,
-            sink,
-            err,
-        );
-        match outcome {
-            GroupOutcome::StopFailed { exit, resource, .. } => {
-                self.stop_failure(err, recovery, &resource, timed_out);
-                exit.code().unwrap_or(1)
-            }
-            _ => 0,
         }
     }
 
