@@ -131,6 +131,9 @@ null_lab() {
   local t0
   t0=$(now_ms)
   crash_node "$P" a
+  # (crash_node removes the VIP from a's downed eth0 only after the kill: count from here)
+  local t_crashed
+  t_crashed=$(now_ms)
   note "null: a crashed"
   vip_settle "$P" b 10 1 >"$LAB_ROOT/$P/settle.msg" || fail "null: $(cat "$LAB_ROOT/$P/settle.msg")"
   note "null: VIP on b $(($(now_ms) - t0)) ms after the crash"
@@ -142,7 +145,7 @@ null_lab() {
   awk '/node a now reset\./ { r = NR } /Acquiring resource group/ && r { ok = 1 } END { exit !ok }' "$(log_file b)" ||
     fail "null: b acquired the group before the reset ended"
   grep -E "STONITH|stonith" "$(log_file b)" | tail -6 | sed 's/^/    b: /'
-  echo "RESULT null $(vip_watch_times "$P" "$t0" "$(now_ms)")"
+  echo "RESULT null $(vip_watch_times "$P" "$t_crashed" "$(now_ms)")"
 }
 
 one_lab() {
