@@ -27,7 +27,7 @@
 //!    api.register(poll.registry())?;
 //!    ```
 //!    `bind` creates the directory if missing (0755), unlinks the path, binds, listens
-//!    (backlog 10) and chmods the socket 0777. On error the original exits with status 4.
+//!    (backlog [`socket::BACKLOG`], larger than the original's 10) and chmods the socket 0777. On error the original exits with status 4.
 //!    Tokens used: `API_BASE` (listener) and `API_BASE+1 ..= API_BASE+max_clients`.
 //! 2. Implement [`proto::ClusterView`] on a small struct borrowing the node and the
 //!    configuration: `my_node`; `nodes` (normal nodes then ping nodes, in ha.cf order,

@@ -57,8 +57,11 @@ use crate::sys::{peer_creds, RealProcesses};
 
 /// The socket of 2.0.8 (compiled into the users' client library).
 pub const DEFAULT_PATH: &str = "/var/run/heartbeat/register";
-/// The original's listen backlog.
-pub const BACKLOG: i32 = 10;
+/// The listen backlog: larger than the original's 10, so that a local user opening
+/// connections in a loop (each refused or evicted at once) does not keep the queue full
+/// and make other clients' connects fail (`EAGAIN` for a non-blocking connect, as the
+/// original's client library makes). The kernel caps it at `net.core.somaxconn`.
+pub const BACKLOG: i32 = 512;
 /// Bytes read from one connection per event before the loop moves on.
 pub const READ_BUDGET: usize = 256 * 1024;
 /// Connections accepted per event before the loop moves on.
@@ -84,7 +87,7 @@ pub struct ApiSocket {
 }
 
 /// Creates the listening socket as the original does: the directory if missing (0755),
-/// unlink, bind, listen (backlog 10), chmod 0777.
+/// unlink, bind, listen (backlog [`BACKLOG`]; the original's is 10), chmod 0777.
 pub fn listen(path: &Path) -> io::Result<std::os::unix::net::UnixListener> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
