@@ -193,7 +193,12 @@ fuzz_target!(|data: &[u8]| {
             }
             9 => {
                 let k = inp.byte();
-                let _ = s.evict_for(&v, now, Creds { pid: 1, uid: u32::from(k & 1) * 1000, gid: 0 });
+                let peer = Creds { pid: 1, uid: u32::from(k & 1) * 1000, gid: 0 };
+                // As the socket layer: the victim is closed at once and its slot reused.
+                if let Some(victim) = s.evict_for(&v, now, peer) {
+                    s.forget(victim);
+                    let _ = s.handle_connect(now, victim, peer);
+                }
             }
             10 => {
                 let node = inp.pick(VALUES);

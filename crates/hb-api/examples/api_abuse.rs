@@ -260,7 +260,9 @@ fn burst(args: &[String]) -> Result<(), String> {
     let end = t0 + Duration::from_secs(o.seconds);
     let mut answers = 0;
     while Instant::now() < end && answers < o.count {
-        if c.read(end.saturating_duration_since(Instant::now())).is_some() {
+        if c.read(end.saturating_duration_since(Instant::now()))
+            .is_some()
+        {
             answers += 1;
         }
     }

@@ -1001,10 +1001,13 @@ impl Server {
         None
     }
 
-    /// The connection is closed: drop everything about it.
+    /// The connection is closed: drop everything about it (its slot may be reused at once:
+    /// nothing of it may stay, not even a pending close).
     pub fn forget(&mut self, id: ClientId) {
         self.clients.remove(&id.0);
         self.order.retain(|&i| i != id.0);
+        self.closing.retain(|&i| i != id.0);
+        self.resumed.retain(|&i| i != id.0);
     }
 
     /// Whether the connection is open and not being closed.
