@@ -485,16 +485,25 @@ fn a_thousand_connections_at_once() {
     assert!(s.wait_for(5, |s| s.has_log("connection table full")));
     let open = s.connections.load(std::sync::atomic::Ordering::SeqCst);
     assert!(open <= 128, "{open} open");
-    // The evicted ones were closed: read gives EOF.
-    let mut eof = 0;
-    for c in conns.iter_mut() {
-        c.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
-        let mut b = [0u8; 1];
-        if matches!(c.read(&mut b), Ok(0)) {
-            eof += 1;
+    // The evicted ones were closed: read gives EOF (the daemon may still be accepting
+    // from the listen queue for a moment).
+    let mut closed = vec![false; conns.len()];
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        for (c, done) in conns.iter_mut().zip(closed.iter_mut()) {
+            c.set_nonblocking(true).unwrap();
+            let mut b = [0u8; 1];
+            if !*done && matches!(c.read(&mut b), Ok(0)) {
+                *done = true;
+            }
         }
+        let eof = closed.iter().filter(|d| **d).count();
+        if eof >= conns.len() - 128 {
+            break;
+        }
+        assert!(Instant::now() < end, "{eof} of {} closed", conns.len());
+        std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(eof >= conns.len() - 128, "{eof} of {} closed", conns.len());
     let lines = s
         .logs()
         .iter()
@@ -505,168 +514,6 @@ fn a_thousand_connections_at_once() {
     let mut h = client(&s, None);
     assert_eq!(h.node_status("a").as_deref(), Some("active"));
     // The idle ones are dropped after the sign-on timeout.
-    drop(h);
-    assert!(s.wait_for(5, |s| s
-        .has_log("went away in the middle of a message (20 bytes")));
-    assert!(s.wait_for(5, |s| s.sent().iter().any(|m| {
-        one_line(m)
-            == "t=hbapi-clstat|st=leave|from_id=ipfail|to_id=ipfail|src=a|info=EOF|client_gen=0"
-    })));
-    // A real process killed in the middle of a request.
-    let exe = std::env::current_exe().unwrap();
-    let mut child = std::process::Command::new(exe)
-        .args(["--exact", "half_request_child", "--ignored", "--nocapture"])
-        .env("HB_API_CHILD_SOCKET", s.path())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(s.wait_for(10, |s| s
-        .connections
-        .load(std::sync::atomic::Ordering::SeqCst)
-        == 1));
-    std::thread::sleep(Duration::from_millis(200));
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(s.wait_for(5, |s| s
-        .connections
-        .load(std::sync::atomic::Ordering::SeqCst)
-        == 0));
-    // The server goes on serving.
-    let mut h = client(&s, None);
-    assert_eq!(h.num_nodes(), 3);
-}
-
-/// Run by `a_client_dying_mid_request` in a child process: signs on, writes half a request
-/// and waits to be killed.
-#[test]
-#[ignore]
-fn half_request_child() {
-    let Some(path) = std::env::var_os("HB_API_CHILD_SOCKET") else {
-        return;
-    };
-    let mut h = HbApi::new();
-    assert!(h.signon(std::path::Path::new(&path), None));
-    let pid = std::process::id().to_string();
-    let m = msg(&[
-        ("t", "hbapi-req"),
-        ("reqtype", "nodelist"),
-        ("pid", &pid),
-        ("from_id", &pid),
-    ]);
-    let f = frame(&text::encode(&m).unwrap());
-    let fd = h.raw_fd().unwrap();
-    // SAFETY: fd is our open socket.
-    unsafe { libc::write(fd, f.as_ptr().cast(), 12) };
-    std::thread::sleep(Duration::from_secs(30));
-}
-
-#[test]
-fn a_client_that_never_reads_is_dropped_and_memory_stays_bounded() {
-    let s = TestServer::start_with(
-        "noread",
-        Config {
-            auth: common::test_auth(),
-            max_queue_bytes: 64 * 1024,
-            ..Config::default()
-        },
-    );
-    let silent = raw_signon(&s);
-    let mut reader = client(&s, Some("ipfail"));
-    let mut big = msg(&[("t", "resource"), ("src", "b")]);
-    big.push_str("payload", "x".repeat(2000));
-    let mut peak = 0;
-    let mut n = 0;
-    for _ in 0..400 {
-        s.inject(Inject::Deliver(big.clone()));
-        peak = peak.max(s.buffered.load(std::sync::atomic::Ordering::SeqCst));
-        // The reading client keeps up.
-        while reader.read_message(Duration::from_millis(2)).is_some() {
-            n += 1;
-        }
-    }
-    assert!(
-        s.wait_for(10, |s| s.has_log("does not read its messages")),
-        "{:?}",
-        s.logs()
-    );
-    assert!(s.wait_for(5, |s| s
-        .connections
-        .load(std::sync::atomic::Ordering::SeqCst)
-        == 1));
-    // Four times the cap within one turn, at most, for each of the two clients.
-    assert!(peak <= 2 * 4 * 64 * 1024 + 65536, "peak {peak}");
-    drop(silent);
-    // The reader got everything (after its own join notice).
-    while reader.read_message(Duration::from_millis(500)).is_some() {
-        n += 1;
-    }
-    assert_eq!(n, 401);
-    let longest = s.shared.lock().unwrap().longest_turn_ms;
-    assert!(longest < 1000, "a turn took {longest} ms");
-}
-
-#[test]
-fn a_thousand_connections_at_once() {
-    let s = TestServer::start_with(
-        "thousand",
-        Config {
-            auth: common::test_auth(),
-            signon_timeout: Duration::from_secs(1),
-            max_clients: 128,
-            ..Config::default()
-        },
-    );
-    let mut conns = Vec::new();
-    for _ in 0..1000 {
-        match UnixStream::connect(s.path()) {
-            Ok(c) => conns.push(c),
-            // The backlog is 10: a connect may be refused while the loop catches up.
-            Err(_) => std::thread::sleep(Duration::from_millis(1)),
-        }
-    }
-    assert!(conns.len() >= 500, "only {} connected", conns.len());
-    // The table is full of connections that never signed on: each newcomer takes the
-    // place of the oldest of them.
-    assert!(s.wait_for(5, |s| s.has_log("connection table full")));
-    let open = s.connections.load(std::sync::atomic::Ordering::SeqCst);
-    assert!(open <= 128, "{open} open");
-    // The evicted ones were closed: read gives EOF.
-    let mut eof = 0;
-    for c in conns.iter_mut() {
-        c.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
-        let mut b = [0u8; 1];
-        if matches!(c.read(&mut b), Ok(0)) {
-            eof += 1;
-        }
-    }
-    assert!(eof >= conns.len() - 128, "{eof} of {} closed", conns.len());
-    let lines = s
-        .logs()
-        .iter()
-        .filter(|l| l.contains("connection table full") || l.contains("too many clients"))
-        .count();
-    assert!(lines < 5, "{lines} log lines for the evictions");
-    // A client that signs on is served while the idle ones are still there.
-    let mut h = client(&s, None);
-    assert_eq!(h.node_status("a").as_deref(), Some("active"));
-    // The idle ones are dropped after the sign-on timeout.
-    {
-        let logs = s.logs();
-        let ev = logs.iter().filter(|l| l.contains("table full")).count();
-        let to = logs
-            .iter()
-            .filter(|l| l.contains("did not sign on"))
-            .count();
-        let other: Vec<_> = logs
-            .iter()
-            .filter(|l| !l.contains("table full") && !l.contains("did not sign on"))
-            .take(5)
-            .collect();
-        eprintln!(
-            "DBG before drop: open {} evictions {ev} timeouts {to} other {other:?}",
-            s.connections.load(std::sync::atomic::Ordering::SeqCst)
-        );
-    }
     drop(h);
     assert!(s.wait_for(5, |s| s
         .connections
