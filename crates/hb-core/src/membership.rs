@@ -165,6 +165,10 @@ pub struct Membership {
     drop_log_at: Option<Instant>,
     drops_unlogged: u64,
     stopped: bool,
+    /// The last input's time (to see our own timers overrun: a stopped process).
+    last_input: Instant,
+    /// When we last woke from such a stall: no peer or link is judged from before it.
+    resumed_at: Option<Instant>,
 }
 
 fn hex(n: u64) -> String {
@@ -201,6 +205,8 @@ impl Membership {
             drop_log_at: None,
             drops_unlogged: 0,
             stopped: false,
+            last_input: now,
+            resumed_at: None,
             cfg,
         };
         m.peers[me].uuid = Some(m.cfg.uuid);
@@ -288,10 +294,12 @@ impl Membership {
             }
             let dead = self.dead_time(p);
             if i != self.me && p.status != NodeStatus::Dead {
-                ds.push(Some(p.last_status_rx.unwrap_or(self.started) + dead));
+                ds.push(Some(
+                    self.heard_at(p.last_status_rx.unwrap_or(self.started)) + dead,
+                ));
             }
             for l in p.links.iter().filter(|l| l.up) {
-                ds.push(Some(l.last_rx + dead));
+                ds.push(Some(self.heard_at(l.last_rx) + dead));
             }
         }
         timers::earliest(ds)
@@ -299,6 +307,37 @@ impl Membership {
 
     fn dead_time(&self, p: &Peer) -> Duration {
         self.cfg.timing.dead_time_for(self.comm_up, p.announced_dt)
+    }
+
+    /// When a node or link last heard at `t` counts as heard for its dead time: not
+    /// before we woke from a stall (see [`Membership::note_input`]).
+    fn heard_at(&self, t: Instant) -> Instant {
+        self.resumed_at.map_or(t, |r| r.max(t))
+    }
+
+    /// Every input passes here first. Our keepalive timer brings an input at least every
+    /// keepalive; a gap longer than a dead time less a keepalive (and than two
+    /// keepalives) means our timers overran: the process was stopped (SIGSTOP) or the
+    /// machine paused. The peers' heartbeats of that time may still wait in our
+    /// sockets, so nobody is judged dead from the stale timers: every peer and link gets
+    /// a full dead time from now ([`Event::Resumed`]).
+    fn note_input(&mut self, now: Instant) {
+        let gap = now.saturating_duration_since(self.last_input);
+        self.last_input = self.last_input.max(now);
+        let t = &self.cfg.timing;
+        let limit = t.deadtime.saturating_sub(t.keepalive).max(t.keepalive * 2);
+        if self.stopped || gap <= limit {
+            return;
+        }
+        self.resumed_at = Some(now);
+        self.log(
+            Level::Warn,
+            format!(
+                "Our timers ran {} ms late (this process was stopped or the machine paused): no node is declared dead before a full dead time from now.",
+                gap.as_millis()
+            ),
+        );
+        self.events.push_back(Event::Resumed { late: gap });
     }
 
     fn log(&mut self, level: Level, text: String) {
@@ -314,6 +353,7 @@ impl Membership {
         if self.stopped {
             return;
         }
+        self.note_input(now);
         let t = msg.msg_type().unwrap_or("").to_string();
         let sequenced = !t.starts_with("NS_");
         if let Some(dest) = msg.get("dest").map(str::to_string) {
@@ -370,6 +410,7 @@ impl Membership {
         if self.stopped {
             return;
         }
+        self.note_input(now);
         self.counters.received += 1;
         match hb_wire::decode(bytes, &self.cfg.keys) {
             Ok(d) => self.receive(now, Some(dev), d.msg),
@@ -768,6 +809,7 @@ impl Membership {
         let warntime_late = {
             let p = &self.peers[i];
             p.last_status_rx
+                .filter(|t| self.resumed_at.is_none_or(|r| *t >= r))
                 .map(|t| now.saturating_duration_since(t))
                 .filter(|iv| p.status != NodeStatus::Dead && self.cfg.timing.is_late(*iv))
         };
@@ -814,6 +856,7 @@ impl Membership {
         if self.stopped {
             return;
         }
+        self.note_input(now);
         if self.bump_pending && now >= self.cfg.timing.bump_ends(self.started) {
             self.bump_pending = false;
             self.send_status(now);
@@ -842,8 +885,10 @@ impl Membership {
             let dead = self.dead_time(&self.peers[i]);
             let p = &mut self.peers[i];
             let mut gone = Vec::new();
+            let resumed = self.resumed_at;
+            let heard = |t: Instant| resumed.map_or(t, |r| r.max(t));
             for l in p.links.iter_mut().filter(|l| l.up) {
-                if now >= l.last_rx + dead {
+                if now >= heard(l.last_rx) + dead {
                     l.up = false;
                     gone.push(l.dev.clone());
                 }
@@ -860,7 +905,7 @@ impl Membership {
             let p = &mut self.peers[i];
             if i != self.me
                 && p.status != NodeStatus::Dead
-                && now >= p.last_status_rx.unwrap_or(self.started) + dead
+                && now >= heard(p.last_status_rx.unwrap_or(self.started)) + dead
             {
                 p.status = NodeStatus::Dead;
                 p.rx.reset();

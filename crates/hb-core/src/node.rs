@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use hb_wire::Message;
 
+use crate::holder::ProbeResult;
 use crate::membership::{Membership, MembershipConfig, NodeStatus};
 use crate::takeover::{Action, JobId, Takeover, TakeoverConfig};
 use crate::{Event, Level};
@@ -29,6 +30,11 @@ pub enum Output {
     StartGroup { job: JobId, key: String },
     /// Give a resource group (right to left); report with [`Node::group_done`].
     StopGroup { job: JobId, key: String },
+    /// Probe the IP addresses of a group before taking it; report with
+    /// [`Node::probe_done`] (see [`crate::holder`]).
+    ProbeGroup { job: JobId, key: String },
+    /// Send gratuitous ARP for the IP addresses of a group that runs here.
+    AnnounceGroup { key: String },
     /// A message was received or sent (ours included): the daemon runs rc.d scripts
     /// for its type and delivers it to API clients.
     Delivered { from: String, msg: Message },
@@ -42,8 +48,8 @@ pub enum Output {
     },
     /// The node may exit now (shutdown complete and the linger time over).
     Exit,
-    /// Like `Exit`, but the daemon must start again at once (a new generation): after a
-    /// partition healed, as the original does, the node gave up its groups and rejoins.
+    /// Like `Exit`, but the daemon must start again at once (a new generation): the
+    /// configuration changed (SIGHUP); the node gave up its groups first.
     Restart,
 }
 
@@ -132,14 +138,32 @@ impl Node {
         self.pump(now);
     }
 
+    /// A probe of [`Output::ProbeGroup`] ended.
+    pub fn probe_done(&mut self, now: Instant, job: JobId, result: ProbeResult) {
+        if let Some(t) = self.takeover.as_mut() {
+            t.probe_done(now, job, result);
+        }
+        self.pump(now);
+    }
+
     /// Clean shutdown (SIGTERM, `heartbeat -k`): release our groups, tell the peers,
     /// then [`Output::Exit`].
+    /// A stop always wins: asked during a restart in place (which shuts down first), it
+    /// turns the restart into a stop.
     pub fn shutdown(&mut self, now: Instant) {
         if self.shutting_down {
-            self.out.push_back(Output::Log(
-                Level::Info,
-                "Heartbeat shutdown already underway.".into(),
-            ));
+            if self.restart && !self.exited {
+                self.restart = false;
+                self.out.push_back(Output::Log(
+                    Level::Info,
+                    "Heartbeat restart cancelled: shutting down instead.".into(),
+                ));
+            } else {
+                self.out.push_back(Output::Log(
+                    Level::Info,
+                    "Heartbeat shutdown already underway.".into(),
+                ));
+            }
             return;
         }
         self.shutting_down = true;
@@ -158,7 +182,15 @@ impl Node {
     }
 
     /// Shuts down like [`Node::shutdown`], then asks for a restart ([`Output::Restart`]).
+    /// Ignored while a shutdown is underway: the stop wins.
     pub fn restart(&mut self, now: Instant) {
+        if self.shutting_down {
+            self.out.push_back(Output::Log(
+                Level::Info,
+                "Heartbeat shutdown already underway: no restart.".into(),
+            ));
+            return;
+        }
         self.restart = true;
         self.shutdown(now);
     }
@@ -215,6 +247,12 @@ impl Node {
                             self.out.push_back(Output::StopGroup { job, key })
                         }
                         Action::Log(l, s) => self.out.push_back(Output::Log(l, s)),
+                        Action::Probe { job, key } => {
+                            self.out.push_back(Output::ProbeGroup { job, key })
+                        }
+                        Action::Announce { key } => {
+                            self.out.push_back(Output::AnnounceGroup { key })
+                        }
                         Action::ShutdownComplete => {
                             if self.exit_at.is_none() {
                                 self.exit_at = Some(now + SHUTDOWN_LINGER);
@@ -251,24 +289,27 @@ impl Node {
                 }
             }
             Event::PartitionReturn { node } => {
-                // The original restarts itself here when it manages resources (v1 on/off):
-                // it gives up everything, the peer takes over, and the normal start-up
-                // negotiation (with auto_failback) settles who runs what. Legacy mode
-                // gives the groups back through ip-request instead (see takeover).
-                let nice = self.takeover.as_ref().is_some_and(|t| {
-                    t.config().auto_failback != crate::takeover::AutoFailback::Legacy
-                });
-                if nice && !self.shutting_down {
-                    self.out.push_back(Output::Log(
-                        Level::Crit,
-                        format!("Node {node} returned after a partition: both sides may hold the same resources."),
-                    ));
-                    self.out.push_back(Output::Log(
-                        Level::Info,
-                        "Heartbeat restart triggered.".into(),
-                    ));
-                    self.restart = true;
-                    self.shutdown(now);
+                // The original restarts itself here when it manages resources: it gives
+                // up everything, so nobody holds the groups for many seconds. We do not:
+                // the takeover sorts out, group by group, what runs on both nodes (see
+                // `holder`). Legacy mode gives the groups back through ip-request.
+                if let Some(t) = self.takeover.as_mut() {
+                    t.partition_return(now, &node);
+                }
+            }
+            Event::Resumed { .. } => {
+                // We were stopped: the peers may have declared us dead and taken our
+                // groups. Behave as a node back from a partition towards each of them.
+                let me = self.membership.name().to_string();
+                let peers: Vec<String> = self
+                    .membership
+                    .peers()
+                    .iter()
+                    .filter(|p| p.name != me && p.status != NodeStatus::Dead)
+                    .map(|p| p.name.clone())
+                    .collect();
+                if let Some(t) = self.takeover.as_mut() {
+                    t.resumed(now, &peers);
                 }
             }
             Event::NodeRestarted { node } => {

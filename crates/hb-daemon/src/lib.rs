@@ -7,12 +7,15 @@
 //! until the core's next deadline.
 
 pub mod api;
+pub mod arpwatch;
 pub mod cli;
 pub mod jobs;
 pub mod pinger;
 pub mod probes;
+pub mod reload;
 pub mod respawner;
 pub mod run;
+pub mod send_errors;
 pub mod setup;
 pub mod start;
 

@@ -7,19 +7,23 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hb_core::{Level as CoreLevel, Node, Output};
 use hb_io::fifo::{Fifo, FifoItem};
 use hb_io::log::{Level, Logger};
-use hb_io::media::{datagram_buffer, Medium, MediumSpec};
+use hb_io::media::{datagram_buffer, Medium};
 use hb_io::signals::{Signal, SignalFd};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::api::View;
+use crate::arpwatch::ArpWatch;
 use crate::jobs::Jobs;
 use crate::pinger::Pinger;
 use crate::probes::{Probes, PROBE_BASE};
+use crate::reload::Reloader;
 use crate::respawner::Respawner;
+use crate::send_errors::SendErrors;
 use hb_api::socket::ApiSocket;
 use hb_core::checks::CheckAction;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Tokens of the poll: media are `0..n`.
 const SIGNALS: Token = Token(usize::MAX - 1);
@@ -30,6 +34,9 @@ const CHECK_CHILDREN: Token = Token(usize::MAX - 4);
 const API_BASE: usize = 1 << 22;
 const PING: Token = Token(usize::MAX - 5);
 const RESPAWN_CHILDREN: Token = Token(usize::MAX - 6);
+/// The configuration reread on SIGHUP is done (its helper thread wakes the loop).
+const RELOAD: Token = Token(usize::MAX - 7);
+const ARP: Token = Token(usize::MAX - 8);
 /// How long the exit waits for respawned clients to end after SIGTERM.
 const CLIENT_STOP_WAIT: Duration = Duration::from_secs(10);
 
@@ -44,8 +51,8 @@ pub const CHECK_MSG: &str = "hb-check";
 /// Everything the loop needs, prepared by the caller (config loaded, daemonized).
 pub struct LoopSetup {
     pub node: Node,
-    /// Each medium with the UDP port it uses.
-    pub media: Vec<(MediumSpec, u16)>,
+    /// The media, opened (their start lines logged).
+    pub media: Vec<Medium>,
     pub jobs: Option<Jobs>,
     pub fifo: Option<Fifo>,
     /// Whether nice_failback is in effect (for `HA_NICEFAILBACK` of rc.d scripts).
@@ -60,10 +67,13 @@ pub struct LoopSetup {
     pub cfg: ha_config::Config,
     /// The client API socket to create when communication comes up (None: no API).
     pub api_path: Option<std::path::PathBuf>,
+    /// apiauth with its users and groups looked up at start (never in the loop), and the
+    /// warnings about names that do not exist (logged when the API is created).
+    pub api_auth: (hb_api::proto::AuthTable, Vec<String>),
     pub pinger: Option<Pinger>,
     pub respawner: Option<Respawner>,
-    /// Called on SIGHUP: what to do (see [`crate::start`]).
-    pub on_hup: Box<dyn FnMut(&Logger) -> HupAction>,
+    /// SIGHUP: rereads the files on a helper thread (see [`crate::reload`]).
+    pub reload: Reloader,
 }
 
 /// What a SIGHUP leads to.
@@ -124,33 +134,30 @@ struct Loop {
     peer_unhealthy: HashMap<(String, String), bool>,
     cfg: ha_config::Config,
     api_path: Option<std::path::PathBuf>,
+    api_auth: Option<(hb_api::proto::AuthTable, Vec<String>)>,
     api: Option<ApiSocket>,
     /// Ping nodes' statuses (`ping`, `dead`), for the API.
     ping: HashMap<String, String>,
     pinger: Option<Pinger>,
     respawner: Option<Respawner>,
+    /// Address probes and announcements (with resources only).
+    arp: Option<ArpWatch>,
     comm_seen: bool,
     /// The loop ends once the respawned clients have stopped (or the wait is over).
     exit_pending: Option<(LoopEnd, Instant)>,
-    send_errors_logged: u32,
+    /// Send errors, per medium: logged at most once per interval, with the count suppressed.
+    send_errors: SendErrors,
     exit: Option<LoopEnd>,
 }
 
 /// Runs the node until it has shut down; returns how it ended.
-pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result<LoopEnd> {
+pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Result<LoopEnd> {
     let mut poll = Poll::new()?;
-    let mut media = Vec::new();
-    for (i, (spec, port)) in setup.media.iter().enumerate() {
-        let mut m = Medium::open(spec, *port).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot open {} medium on {}: {e}", spec.kind(), spec.dev()),
-            )
-        })?;
+    let mut media = setup.media;
+    for (i, m) in media.iter_mut().enumerate() {
         m.register(poll.registry(), Token(i))?;
-        log.log(Level::Info, &m.start_log_line());
-        media.push(m);
     }
+    let send_errors = SendErrors::new(media.iter().map(|m| m.dev.as_str()));
     let sfd = signals.as_raw_fd();
     poll.registry()
         .register(&mut SourceFd(&sfd), SIGNALS, Interest::READABLE)?;
@@ -169,7 +176,19 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
     if let Some(r) = &setup.respawner {
         r.runner.register(poll.registry(), RESPAWN_CHILDREN)?;
     }
-    let mut on_hup = setup.on_hup;
+    let mut reload = setup.reload;
+    reload.set_waker(Arc::new(mio::Waker::new(poll.registry(), RELOAD)?));
+    let arp = match (&setup.jobs, poll.registry().try_clone()) {
+        (Some(_), Ok(r)) => Some(ArpWatch::new(&setup.cfg.haresources, r, ARP)),
+        (Some(_), Err(e)) => {
+            log.log(
+                Level::Warn,
+                &format!("no address probes (they guard takeovers): {e}"),
+            );
+            None
+        }
+        (None, _) => None,
+    };
     let mut l = Loop {
         node: setup.node,
         media,
@@ -186,6 +205,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         peer_unhealthy: HashMap::new(),
         cfg: setup.cfg,
         api_path: setup.api_path,
+        api_auth: Some(setup.api_auth),
         api: None,
         ping: setup
             .pinger
@@ -199,9 +219,10 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
             .unwrap_or_default(),
         pinger: setup.pinger,
         respawner: setup.respawner,
+        arp,
         comm_seen: false,
         exit_pending: None,
-        send_errors_logged: 0,
+        send_errors,
         exit: None,
     };
     l.node.membership.set_loadavg(hb_io::state::loadavg());
@@ -232,6 +253,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
             l.api.as_ref().and_then(|a| a.server().poll_timeout()),
             l.pinger.as_ref().and_then(|p| p.nodes.poll_timeout()),
             l.respawner.as_ref().and_then(|r| r.policy.poll_timeout()),
+            l.arp.as_ref().and_then(ArpWatch::poll_timeout),
             l.exit_pending
                 .as_ref()
                 .map(|(_, d)| (*d).min(Instant::now() + Duration::from_millis(100))),
@@ -251,6 +273,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                     for s in signals.read_pending()? {
                         match s {
                             Signal::Term | Signal::Int => {
+                                l.stop_wins();
                                 l.node.shutdown(now);
                                 if let Some(r) = l.respawner.as_mut() {
                                     r.policy.shutdown(now);
@@ -258,18 +281,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                             }
                             Signal::Hup => {
                                 log.reopen();
-                                match on_hup(log) {
-                                    HupAction::Keep => {}
-                                    HupAction::NewKeys(k) => l.node.membership.set_keys(k),
-                                    HupAction::Restart => {
-                                        if l.node.takeover.is_some() {
-                                            log.log(Level::Info, "Heartbeat restart triggered: releasing resources first.");
-                                            l.node.restart(now);
-                                        } else {
-                                            l.exit = Some(LoopEnd::Restart);
-                                        }
-                                    }
-                                }
+                                reload.hup(log);
                             }
                             Signal::Usr1 | Signal::Usr2 => {
                                 let d = log.debug_level();
@@ -294,6 +306,11 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                         }
                     }
                 }
+                RELOAD => {
+                    if let Some(action) = reload.poll(log) {
+                        l.hup_action(now, action, log);
+                    }
+                }
                 FIFO => {
                     let items = match l.fifo.as_mut().map(Fifo::read_all) {
                         Some(Ok(items)) => items,
@@ -314,6 +331,12 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                 PING => {
                     if let Some(p) = l.pinger.as_mut() {
                         p.readable(now);
+                    }
+                }
+                ARP => {
+                    let done = l.arp.as_mut().map(ArpWatch::readable).unwrap_or_default();
+                    for (job, result) in done {
+                        l.node.probe_done(now, job, result);
                     }
                 }
                 RESPAWN_CHILDREN => {
@@ -350,14 +373,15 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                     l.reap(now, log);
                 }
                 Token(i) => {
-                    if let Some(m) = l.media.get(i) {
+                    if let Some(m) = l.media.get_mut(i) {
                         let dev = m.dev.clone();
                         let node = &mut l.node;
-                        if let Err(e) = m.recv_all(&mut buf, |data, _from| {
+                        if let Err(e) = m.recv_all(now, &mut buf, |data, _from| {
                             node.handle_datagram(now, &dev, data)
                         }) {
                             log.log(Level::Error, &format!("receive error on {dev}: {e}"));
                         }
+                        log_notices(m, log);
                     }
                 }
             }
@@ -373,6 +397,20 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                 l.finish_groups(now, done);
             }
         }
+        if let Some(a) = l.arp.as_mut() {
+            if a.poll_timeout().is_some_and(|t| t <= now) {
+                for (job, result) in a.handle_timeout(now) {
+                    l.node.probe_done(now, job, result);
+                }
+            }
+        }
+    }
+}
+
+/// Logs what a medium itself reports (a serial line lost, stuck or back).
+fn log_notices(m: &mut Medium, log: &Logger) {
+    while let Some((level, text)) = m.poll_notice() {
+        log.log(level, &text);
     }
 }
 
@@ -513,6 +551,40 @@ impl Loop {
         }
     }
 
+    /// What a reread configuration leads to.
+    fn hup_action(&mut self, now: Instant, action: HupAction, log: &Logger) {
+        match action {
+            HupAction::Keep => {}
+            HupAction::NewKeys(k) => self.node.membership.set_keys(k),
+            HupAction::Restart => {
+                if self.node.shutting_down() {
+                    log.log(
+                        Level::Info,
+                        "Heartbeat shutdown already underway: no restart.",
+                    );
+                } else if self.node.takeover.is_some() {
+                    log.log(
+                        Level::Info,
+                        "Heartbeat restart triggered: releasing resources first.",
+                    );
+                    self.node.restart(now);
+                } else {
+                    self.exit = Some(LoopEnd::Restart);
+                }
+            }
+        }
+    }
+
+    /// A stop (TERM, INT) always wins over a restart in place that is about to end the loop.
+    fn stop_wins(&mut self) {
+        if let Some((end @ LoopEnd::Restart, _)) = self.exit_pending.as_mut() {
+            *end = LoopEnd::Exit(crate::exit::OK);
+        }
+        if matches!(self.exit, Some(LoopEnd::Restart)) {
+            self.exit = Some(LoopEnd::Exit(crate::exit::OK));
+        }
+    }
+
     /// The end of a shutdown: stop the respawned clients (last first), then let the loop
     /// end once they are gone.
     fn end(&mut self, now: Instant, how: LoopEnd) {
@@ -609,7 +681,7 @@ impl Loop {
     fn api_turn(&mut self, now: Instant, registry: &mio::Registry, log: &Logger) {
         if self.api.is_none() && crate::api::comm_up(&self.node) {
             if let Some(path) = self.api_path.clone() {
-                let (auth, warnings) = hb_api::sys::auth_table(&self.cfg.hacf.effective_apiauth());
+                let (auth, warnings) = self.api_auth.take().unwrap_or_default();
                 for w in warnings {
                     log.log(Level::Warn, &w);
                 }
@@ -700,14 +772,19 @@ impl Loop {
     fn drain(&mut self, log: &Logger) {
         for _ in 0..1000 {
             while let Some(d) = self.node.poll_transmit() {
-                for m in &self.media {
-                    if let Err(e) = m.send(&d) {
-                        if self.send_errors_logged < 20 {
-                            self.send_errors_logged += 1;
-                            log.log(Level::Error, &e.to_string());
+                let now = Instant::now();
+                let keys = &self.node.membership.config().keys;
+                for (i, m) in self.media.iter_mut().enumerate() {
+                    if let Err(e) = m.send(now, &d, keys) {
+                        if let Some(line) = self.send_errors.failed(i, now, &e) {
+                            log.log(Level::Error, &line);
                         }
                     }
+                    log_notices(m, log);
                 }
+            }
+            for line in self.send_errors.flush(Instant::now()) {
+                log.log(Level::Error, &line);
             }
             let Some(out) = self.node.poll_output() else {
                 return;
@@ -717,6 +794,25 @@ impl Loop {
                 Output::Log(l, text) => log.log(core_level(l), &text),
                 Output::StartGroup { job, key } => self.group(now, job, &key, true, log),
                 Output::StopGroup { job, key } => self.group(now, job, &key, false, log),
+                Output::ProbeGroup { job, key } => {
+                    let result = match self.arp.as_mut() {
+                        Some(a) => a.probe(now, job, &key),
+                        None => Some(hb_core::holder::ProbeResult::Unprobed {
+                            why: "no address probes in this daemon".into(),
+                        }),
+                    };
+                    if let Some(r) = result {
+                        self.node.probe_done(now, job, r);
+                    }
+                }
+                Output::AnnounceGroup { key } => {
+                    if let Some(Err(e)) = self.arp.as_mut().map(|a| a.announce(now, &key)) {
+                        log.log(
+                            Level::Warn,
+                            &format!("cannot announce the addresses of {key}: {e}"),
+                        );
+                    }
+                }
                 Output::Delivered { msg, from } => {
                     if msg.msg_type() != Some("status") {
                         if let Some(api) = self.api.as_mut() {

@@ -101,7 +101,12 @@ fn text(b: &[u8]) -> String {
 
 /// `hb_... [word] --fifo F --config-dir <empty dir>` with a reader on F: status, bytes.
 fn send(program: &str, word: Option<&str>) -> (Output, Vec<u8>) {
-    let d = TempDir::new(&format!("send-{}", word.unwrap_or("none")));
+    // Per program too: the hb_standby and hb_takeover tests run at the same time.
+    let name = Path::new(program)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    let d = TempDir::new(&format!("send-{name}-{}", word.unwrap_or("none")));
     let f = d.path("fifo");
     mkfifo(&f);
     let mut r = reader(&f);
@@ -371,6 +376,7 @@ fn legacy_config_warns_but_sends() {
 /// which both append to). Their log line differs by installation (3.0.6 logs through
 /// ocf-shellfuncs), so it is not compared.
 #[test]
+#[ignore = "needs the original heartbeat installed: compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn same_as_the_original_scripts() {
     let dirs = [
         "/usr/share/heartbeat",
@@ -382,8 +388,7 @@ fn same_as_the_original_scripts() {
         .map(Path::new)
         .find(|d| d.join("hb_standby").exists() && Path::new("/etc/ha.d/shellfuncs").exists())
     else {
-        eprintln!("original hb_standby not installed: comparison skipped");
-        return;
+        panic!("the original hb_standby is not installed (apt-get install heartbeat)");
     };
     let d = TempDir::new("orig");
     let cases: &[&[&str]] = &[

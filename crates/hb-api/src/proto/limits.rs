@@ -17,7 +17,8 @@ use hb_wire::LogLimiter;
 /// (`starting`, `resource`, `shutdone`, `ip-request`, `ip-request-resp`, `stonith`), the
 /// API's own notices and answers (`hbapi-clstat`, `hbapi-resp`, `query-cstatus`,
 /// `respond-cstatus`, `ifstat`), the FIFO's admin messages (`addnode`, `delnode`,
-/// `setweight`, `setsite`) and our service checks (`hb-check`).
+/// `setweight`, `setsite`), our service checks (`hb-check`) and our after-partition list
+/// of the groups a node runs (`hb-holding`).
 ///
 /// Clients keep sending anything else: ipfail's `num_ping_nodes`, `you_are_dead`,
 /// `abort_giveup` and `ask_resources`, `hb_takeover` (what the tool of that name sends),
@@ -42,15 +43,16 @@ const DAEMON_ONLY: &[&str] = &[
     "setweight",
     "setsite",
     "hb-check",
+    "hb-holding",
 ];
 
 /// Whether a message of type `t` may only come from a daemon: membership (`status`,
 /// `reqnodes`, `repnodes`, every `NS_` type), v1 resources (`starting`, `resource`,
 /// `shutdone`, `ip-request`, `ip-request-resp`, `stonith`), the API's own notices and
 /// answers (`hbapi-clstat`, `hbapi-resp`, `query-cstatus`, `respond-cstatus`, `ifstat`),
-/// the FIFO's admin messages (`addnode`, `delnode`, `setweight`, `setsite`) and our
-/// service checks (`hb-check`). Compared exactly, as the daemons dispatch on the exact
-/// type.
+/// the FIFO's admin messages (`addnode`, `delnode`, `setweight`, `setsite`), our service
+/// checks (`hb-check`) and our list of held groups (`hb-holding`). Compared exactly, as
+/// the daemons dispatch on the exact type.
 pub fn daemon_only(t: &str) -> bool {
     t.starts_with("NS_") || DAEMON_ONLY.contains(&t)
 }

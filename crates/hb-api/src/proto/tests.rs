@@ -1108,6 +1108,7 @@ const DAEMON_ONLY_SAMPLE: &[&str] = &[
     "setweight",
     "setsite",
     "hb-check",
+    "hb-holding",
 ];
 
 fn ping_auth() -> AuthTable {
@@ -1201,8 +1202,8 @@ fn what_ipfail_sends_still_goes_to_the_cluster() {
     assert!(h.logs().is_empty());
 }
 
-/// Each message type hb-core and the daemon originate (`Message::with_type("...")` and
-/// `("t", "...")` in their sources, and the daemon's check message) is refused from clients,
+/// Each message type hb-core and the daemon originate (`Message::with_type("...")`,
+/// `("t", "...")` and the `..._MSG` constants in their sources) is refused from clients,
 /// but for the two a client may legitimately send (ipfail's `ask_resources`, and
 /// `hb_takeover` as the tool of that name sends it).
 #[test]
@@ -1218,7 +1219,7 @@ fn every_type_the_daemon_originates_is_refused_from_clients() {
             let all = std::fs::read_to_string(&path).unwrap();
             // Not the files' own tests.
             let src = all.split("#[cfg(test)]").next().unwrap_or("");
-            for pat in ["with_type(\"", "(\"t\", \"", "CHECK_MSG: &str = \""] {
+            for pat in ["with_type(\"", "(\"t\", \"", "_MSG: &str = \""] {
                 for (i, _) in src.match_indices(pat) {
                     let rest = &src[i + pat.len()..];
                     if let Some(end) = rest.find('"') {
@@ -1228,7 +1229,7 @@ fn every_type_the_daemon_originates_is_refused_from_clients() {
             }
         }
     }
-    for t in ["status", "shutdone", "NS_ackmsg", "hb-check", "ip-request"] {
+    for t in ["status", "shutdone", "NS_ackmsg", "hb-check", "hb-holding", "ip-request"] {
         assert!(types.contains(t), "{t} not found in the sources: {types:?}");
     }
     for t in &types {

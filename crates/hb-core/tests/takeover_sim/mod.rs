@@ -15,6 +15,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::time::{Duration, Instant};
 
+use hb_core::holder::ProbeResult;
 use hb_core::rng::Rng;
 use hb_core::takeover::{Action, AutoFailback, GroupDef, JobId, Takeover, TakeoverConfig};
 use hb_core::Level;
@@ -76,6 +77,12 @@ enum Ev {
     CommUp {
         node: usize,
         inc: u64,
+    },
+    ProbeDone {
+        node: usize,
+        inc: u64,
+        job: JobId,
+        result: ProbeResult,
     },
 }
 
@@ -144,6 +151,10 @@ pub struct Sim {
     /// Broken rules seen on the way (a group started on two running nodes, a second job
     /// for a group with one in flight, a node exiting with groups running).
     pub violations: Vec<String>,
+    /// The service network is cut too: address probes reach nobody.
+    pub service_cut: bool,
+    /// How long a probe nobody answers takes.
+    pub probe_time: Duration,
     queue: BinaryHeap<Queued>,
     order: u64,
 }
@@ -177,6 +188,8 @@ impl Sim {
             fail_starts: BTreeMap::new(),
             trace: Vec::new(),
             violations: Vec::new(),
+            service_cut: false,
+            probe_time: Duration::from_millis(45),
             queue: BinaryHeap::new(),
             order: 0,
         }
@@ -374,6 +387,35 @@ impl Sim {
                 }
                 Action::StartGroup { job, key } => self.job(i, job, key, true),
                 Action::StopGroup { job, key } => self.job(i, job, key, false),
+                Action::Probe { job, key } => {
+                    // Another running node that runs the group answers at once (unless
+                    // the service network is cut); else the probe ends silent.
+                    let holder = (0..self.nodes.len()).find(|&j| {
+                        j != i && self.nodes[j].up && self.nodes[j].running.contains(&key)
+                    });
+                    let (after, result) = match holder {
+                        Some(j) if !self.service_cut => (
+                            Duration::from_millis(1),
+                            ProbeResult::Answered {
+                                addr: key.clone(),
+                                by: self.names[j].clone(),
+                            },
+                        ),
+                        _ => (self.probe_time, ProbeResult::Silent),
+                    };
+                    let at = self.now + after;
+                    let inc = self.nodes[i].inc;
+                    self.push(
+                        at,
+                        Ev::ProbeDone {
+                            node: i,
+                            inc,
+                            job,
+                            result,
+                        },
+                    );
+                }
+                Action::Announce { .. } => {}
                 Action::Log(..) => {}
                 Action::ShutdownComplete => {
                     if !self.nodes[i].running.is_empty() || !self.nodes[i].jobs.is_empty() {
@@ -515,6 +557,20 @@ impl Sim {
                     tk.node_dead(now, &name);
                 }
                 self.drain(to);
+            }
+            Ev::ProbeDone {
+                node,
+                inc,
+                job,
+                result,
+            } => {
+                if !self.nodes[node].up || self.nodes[node].inc != inc {
+                    return;
+                }
+                if let Some(tk) = self.nodes[node].tk.as_mut() {
+                    tk.probe_done(now, job, result);
+                }
+                self.drain(node);
             }
             Ev::CommUp { node, inc } => {
                 if !self.nodes[node].up || self.nodes[node].inc != inc {
@@ -742,6 +798,8 @@ impl Sim {
                 Action::StopGroup { job, key } => format!("STOP {key} job {}", job.0),
                 Action::Log(l, t) => format!("log {l:?} {t}"),
                 Action::ShutdownComplete => "SHUTDOWN COMPLETE".to_string(),
+                Action::Probe { job, key } => format!("PROBE {key} job {}", job.0),
+                Action::Announce { key } => format!("ANNOUNCE {key}"),
             };
             s.push_str(&format!(
                 "{:>10.4} {} {}\n",
