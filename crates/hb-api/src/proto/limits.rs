@@ -23,7 +23,7 @@ use hb_wire::LogLimiter;
 /// Clients keep sending anything else: ipfail's `num_ping_nodes`, `you_are_dead`,
 /// `abort_giveup` and `ask_resources`, `hb_takeover` (what the tool of that name sends),
 /// their own types.
-const DAEMON_ONLY: &[&str] = &[
+pub const DAEMON_ONLY: &[&str] = &[
     "status",
     "reqnodes",
     "repnodes",

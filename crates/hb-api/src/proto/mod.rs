@@ -62,7 +62,7 @@ use hb_wire::Message;
 
 pub use auth::{AuthEntry, AuthTable};
 pub use cnum::{atoi, scan_hex, scan_long, scan_uint};
-pub use limits::daemon_only;
+pub use limits::{daemon_only, DAEMON_ONLY};
 
 use limits::{Limit, Limiters, Pacer};
 
