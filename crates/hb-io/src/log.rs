@@ -4,6 +4,7 @@
 //! `heartbeat[PID]: YYYY/MM/DD_HH:MM:SS LEVEL: text`, local time, LEVEL one of
 //! `EMERG ALERT CRIT ERROR WARN notice info debug`.
 //! - `logfile` gets every level but `debug`; `debugfile` gets every level; stderr every level.
+//!   `debug` lines are dropped while the debug level is 0 (no `-d`, no SIGUSR1).
 //! - Like the original, each line opens the file in append mode, writes and closes it, so a
 //!   logrotate that just renames the file (Debian's /etc/logrotate.d/heartbeat has no postrotate)
 //!   is followed at the next line; [`Logger::reopen`] only reconnects syslog.
@@ -327,12 +328,17 @@ impl Logger {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Log one line at `level` to every configured sink.
+    /// Log one line at `level` to every configured sink. A `Debug` line is written only
+    /// while the debug level is above 0 (`-d`, SIGUSR1), as the original's callers only
+    /// write theirs under `ANYDEBUG`.
     pub fn log(&self, level: Level, text: &str) {
+        let mut st = self.state();
+        if level == Level::Debug && st.debug_level == 0 {
+            return;
+        }
         let pid = std::process::id();
         let now = SystemTime::now();
         let line = format_line(pid, now, level, text);
-        let mut st = self.state();
         if st.stderr {
             let _ = io::stderr().write_all(line.as_bytes());
         }
@@ -695,6 +701,29 @@ mod tests {
         }
         // SAFETY: as above.
         unsafe { libc::umask(old_umask) };
+        std::fs::remove_dir_all(&d).expect("cleanup");
+    }
+
+    #[test]
+    fn debug_lines_need_a_debug_level() {
+        let d = temp_dir("nodebug");
+        let debugfile = d.join("ha-debug");
+        let lg = Logger::new(LogConfig {
+            logfile: Some(d.join("ha-log")),
+            debugfile: Some(debugfile.clone()),
+            debug_level: 0,
+            ..LogConfig::default()
+        });
+        lg.log(Level::Debug, "Signing on API client 42 ('casual')");
+        lg.log(Level::Info, "an info line");
+        let dbg = std::fs::read_to_string(&debugfile).expect("debugfile");
+        assert_eq!(dbg.lines().count(), 1, "no debug line at level 0: {dbg}");
+        check_line(dbg.trim_end(), "info", "an info line");
+        // SIGUSR1 turns debugging on: debug lines are written from then on.
+        lg.set_debug_level(1);
+        lg.log(Level::Debug, "now written");
+        let dbg = std::fs::read_to_string(&debugfile).expect("debugfile");
+        assert_eq!(dbg.lines().count(), 2, "{dbg}");
         std::fs::remove_dir_all(&d).expect("cleanup");
     }
 
