@@ -782,13 +782,6 @@ pub const ACTED_ON: &[&str] = &[
     "baud",
 ];
 
-/// The syslog facility names the original knows (`none`: no syslog, 3.0.6).
-pub const FACILITIES: &[&str] = &[
-    "auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "mark", "news", "security",
-    "syslog", "user", "uucp", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
-    "local7", "none",
-];
-
 /// ha.cf, parsed, defaulted and checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HaCf {
@@ -1110,7 +1103,7 @@ impl<'a> Parser<'a> {
                 None => Err(malformed_time(name, v)),
             },
             "logfacility" => {
-                if FACILITIES.contains(&v) {
+                if hb_log::parse_facility(v).is_ok() {
                     Ok(())
                 } else {
                     Err(format!("Log facility({v}) not valid (daemon, local0-local7, ..., or none)"))

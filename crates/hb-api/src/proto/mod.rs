@@ -152,14 +152,9 @@ pub trait Processes {
     fn signal(&mut self, pid: i32, sig: i32) -> bool;
 }
 
-/// Severity of a log line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Error,
-    Warn,
-    Info,
-    Debug,
-}
+/// Severity of a log line (the log layer's).
+pub use hb_log::Level;
+use hb_log::LogLimiter;
 
 /// Limits and settings.
 #[derive(Clone, Debug)]
@@ -299,8 +294,7 @@ pub struct Server {
     logs: VecDeque<(Level, String)>,
     closing: VecDeque<usize>,
     next_audit: Option<Instant>,
-    refused_logged: Option<Instant>,
-    refused_unlogged: u64,
+    refused: LogLimiter,
 }
 
 impl Server {
@@ -315,8 +309,7 @@ impl Server {
             logs: VecDeque::new(),
             closing: VecDeque::new(),
             next_audit: None,
-            refused_logged: None,
-            refused_unlogged: 0,
+            refused: LogLimiter::new(Duration::from_secs(1)),
         }
     }
 
@@ -360,11 +353,8 @@ impl Server {
     /// Logs a connection refused for lack of room: the first at once, then at most one
     /// line a second with the count of those not logged.
     pub fn refuse(&mut self, now: Instant, peer: Creds) {
-        let due = self.refused_logged.map_or(true, |t| {
-            now.saturating_duration_since(t) >= Duration::from_secs(1)
-        });
-        if due {
-            let more = match self.refused_unlogged {
+        if let Some(unlogged) = self.refused.hit(now) {
+            let more = match unlogged {
                 0 => String::new(),
                 n => format!(" ({n} more refused since the last message)"),
             };
@@ -375,10 +365,6 @@ impl Server {
                     self.cfg.max_clients, peer.pid, peer.uid
                 ),
             );
-            self.refused_logged = Some(now);
-            self.refused_unlogged = 0;
-        } else {
-            self.refused_unlogged += 1;
         }
     }
 
