@@ -7,6 +7,7 @@
 //! - [`state`]: the files of /var/lib/heartbeat (generation, uuid), the pid file, load average.
 //! - [`daemon`]: daemonizing, and the `-k`, `-s`, `-r` helpers of the command line.
 //! - [`realtime`]: real-time scheduling and locked memory (`realtime`, `rtprio`).
+//! - [`watchdog`]: the `watchdog` device: opened at start, a byte per heartbeat, `V` at a clean stop.
 //!
 //! The logger is crate `hb-log`; users, groups, the node name and checksums are crate `hb-sys`.
 //!
@@ -20,3 +21,4 @@ pub mod realtime;
 pub mod serial;
 pub mod signals;
 pub mod state;
+pub mod watchdog;
