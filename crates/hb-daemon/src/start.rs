@@ -422,8 +422,8 @@ fn run(
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&crm, std::fs::Permissions::from_mode(0o750));
         if let (Some(uid), Some(gid)) = (
-            hb_api::sys::lookup_user("hacluster"),
-            hb_api::sys::lookup_group("haclient"),
+            hb_sys::user_by_name("hacluster").map(|u| u.uid),
+            hb_sys::group_by_name("haclient"),
         ) {
             let _ = std::os::unix::fs::chown(&crm, Some(uid), Some(gid));
         }

@@ -43,6 +43,8 @@ pub struct LogConfig {
     /// Say on stderr when syslog cannot be reached (once, until it works again); off for
     /// programs whose original used `syslog(3)`, which says nothing.
     pub report_syslog_errors: bool,
+    /// The least severe level sent to syslog (`Debug`: every line).
+    pub syslog_max: Level,
 }
 
 impl Default for LogConfig {
@@ -57,6 +59,7 @@ impl Default for LogConfig {
             file_owner: None,
             file_mode: LOG_FILE_MODE,
             report_syslog_errors: true,
+            syslog_max: Level::Debug,
         }
     }
 }
@@ -91,6 +94,7 @@ struct State {
 pub struct Logger {
     entity: String,
     report_syslog_errors: bool,
+    syslog_max: Level,
     file_owner: Option<(u32, u32)>,
     file_mode: u32,
     logfile: Option<PathBuf>,
@@ -113,6 +117,7 @@ impl Logger {
         Logger {
             entity: cfg.entity,
             report_syslog_errors: cfg.report_syslog_errors,
+            syslog_max: cfg.syslog_max,
             file_owner: cfg.file_owner,
             file_mode: cfg.file_mode,
             logfile: cfg.logfile,
@@ -150,7 +155,7 @@ impl Logger {
         if st.stderr {
             let _ = io::stderr().write_all(line.as_bytes());
         }
-        if st.facility.is_some() {
+        if st.facility.is_some() && level <= self.syslog_max {
             d.sinks += 1;
             if !self.to_syslog(&mut st, entity, level, &syslog_text(pid, shown, text)) {
                 d.failed += 1;
