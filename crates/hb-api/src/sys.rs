@@ -1,5 +1,5 @@
-//! The few system calls the API needs: peer credentials, `kill`, and the apiauth table with
-//! its users and groups looked up (through `hb-sys`).
+//! The few system calls the API needs: peer credentials, `kill`, the open-files limit, and
+//! the apiauth table with its users and groups looked up (through `hb-sys`).
 
 use std::io;
 use std::os::unix::io::AsRawFd;
@@ -47,6 +47,35 @@ impl Processes for RealProcesses {
         // SAFETY: kill has no memory effects.
         let rc = unsafe { libc::kill(pid, sig) };
         rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+}
+
+/// Raises the soft limit of open files to `want` if it is lower (up to the hard limit);
+/// returns the soft limit now in force (`want` if it cannot be read).
+// rlim_t is u64 on the usual targets, not on every one.
+#[allow(clippy::useless_conversion)]
+pub fn raise_nofile(want: u64) -> u64 {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: rl is valid for writes.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
+        return want;
+    }
+    let (cur, max) = (u64::from(rl.rlim_cur), u64::from(rl.rlim_max));
+    if cur >= want {
+        return cur;
+    }
+    let new = libc::rlimit {
+        rlim_cur: want.min(max) as libc::rlim_t,
+        rlim_max: rl.rlim_max,
+    };
+    // SAFETY: new is a valid rlimit.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } == 0 {
+        u64::from(new.rlim_cur)
+    } else {
+        cur
     }
 }
 

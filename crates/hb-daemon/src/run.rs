@@ -759,14 +759,26 @@ impl Loop {
                 log.log(level, &text);
             }
             let mut sends = Vec::new();
-            while let Some(m) = api.server_mut().poll_send() {
-                sends.push(m);
+            while let Some(out) = api.server_mut().poll_send(now) {
+                sends.push(out);
             }
             if sends.is_empty() {
                 return;
             }
-            for m in sends {
-                self.node.handle_local_message(now, m);
+            for out in sends {
+                match crate::api::check_sendable(&self.node, &out.msg) {
+                    Ok(()) => self.node.handle_local_message(now, out.msg),
+                    Err(why) => {
+                        if let Some(api) = self.api.as_mut() {
+                            let view = View {
+                                node: &self.node,
+                                cfg: &self.cfg,
+                                ping: &self.ping,
+                            };
+                            api.server_mut().send_failed(&view, &out, &why);
+                        }
+                    }
+                }
             }
             self.drain(log);
         }

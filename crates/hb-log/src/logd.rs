@@ -252,6 +252,8 @@ impl Logd {
         let (config, issues) = load(path)?;
         let mut lc = config.log_config(SENDER_ENTITY);
         lc.file_owner = hb_sys::cluster_file_owner();
+        // logd writes every line it is given, debug ones included.
+        lc.debug_needs_level = false;
         Ok(Logd {
             logger: Logger::new(lc),
             config,

@@ -45,6 +45,10 @@ pub struct LogConfig {
     pub report_syslog_errors: bool,
     /// The least severe level sent to syslog (`Debug`: every line).
     pub syslog_max: Level,
+    /// Drop `Debug` lines while the debug level is 0 (the daemon: the original's callers
+    /// write theirs under `ANYDEBUG` only, so no `-d`, no SIGUSR1, no debug line); off for
+    /// writers whose callers choose their debug lines themselves (ipfail, logd).
+    pub debug_needs_level: bool,
 }
 
 impl Default for LogConfig {
@@ -60,6 +64,7 @@ impl Default for LogConfig {
             file_mode: LOG_FILE_MODE,
             report_syslog_errors: true,
             syslog_max: Level::Debug,
+            debug_needs_level: true,
         }
     }
 }
@@ -95,6 +100,7 @@ pub struct Logger {
     entity: String,
     report_syslog_errors: bool,
     syslog_max: Level,
+    debug_needs_level: bool,
     file_owner: Option<(u32, u32)>,
     file_mode: u32,
     logfile: Option<PathBuf>,
@@ -118,6 +124,7 @@ impl Logger {
             entity: cfg.entity,
             report_syslog_errors: cfg.report_syslog_errors,
             syslog_max: cfg.syslog_max,
+            debug_needs_level: cfg.debug_needs_level,
             file_owner: cfg.file_owner,
             file_mode: cfg.file_mode,
             logfile: cfg.logfile,
@@ -138,8 +145,13 @@ impl Logger {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Log one line at `level` to every configured sink, under the logger's entity.
+    /// Log one line at `level` to every configured sink, under the logger's entity. A
+    /// `Debug` line is dropped while the debug level is 0 when
+    /// [`LogConfig::debug_needs_level`] says so.
     pub fn log(&self, level: Level, text: &str) {
+        if level == Level::Debug && self.debug_needs_level && self.debug_level() == 0 {
+            return;
+        }
         self.log_as(&self.entity, level, true, text);
     }
 
@@ -437,6 +449,36 @@ mod tests {
         }
         // SAFETY: as above.
         unsafe { libc::umask(old_umask) };
+        std::fs::remove_dir_all(&d).expect("cleanup");
+    }
+
+    #[test]
+    fn debug_lines_need_a_debug_level() {
+        let d = temp_dir("nodebug");
+        let debugfile = d.join("ha-debug");
+        let lg = Logger::new(LogConfig {
+            logfile: Some(d.join("ha-log")),
+            debugfile: Some(debugfile.clone()),
+            ..LogConfig::default()
+        });
+        lg.log(Level::Debug, "Signing on API client 42 ('casual')");
+        lg.log(Level::Info, "an info line");
+        let dbg = std::fs::read_to_string(&debugfile).expect("debugfile");
+        assert_eq!(dbg.lines().count(), 1, "no debug line at level 0: {dbg}");
+        check_line(dbg.trim_end(), "heartbeat", Some("info"), "an info line");
+        // SIGUSR1 turns debugging on: debug lines are written from then on.
+        lg.set_debug_level(1);
+        lg.log(Level::Debug, "now written");
+        let dbg = std::fs::read_to_string(&debugfile).expect("debugfile");
+        assert_eq!(dbg.lines().count(), 2, "{dbg}");
+        // A writer whose callers choose their debug lines (ipfail, logd) writes them.
+        let free = Logger::new(LogConfig {
+            debugfile: Some(debugfile.clone()),
+            debug_needs_level: false,
+            ..LogConfig::default()
+        });
+        free.log(Level::Debug, "ipfail's");
+        assert_eq!(std::fs::read_to_string(&debugfile).unwrap().lines().count(), 3);
         std::fs::remove_dir_all(&d).expect("cleanup");
     }
 

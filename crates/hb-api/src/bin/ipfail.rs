@@ -210,6 +210,7 @@ fn run() -> i32 {
         logfile: env_path("HA_logfile"),
         debugfile: env_path("HA_debugfile"),
         report_syslog_errors: false,
+        debug_needs_level: false,
         ..LogConfig::default()
     }));
     let mut api = Client {

@@ -125,6 +125,7 @@ fn run() -> i32 {
         logfile: env_path("HA_logfile"),
         debugfile: env_path("HA_debugfile"),
         report_syslog_errors: false,
+        debug_needs_level: false,
         syslog_max: Level::Info,
         ..LogConfig::default()
     });
