@@ -26,7 +26,7 @@ struct Reread {
 }
 
 fn read_files(dir: &Path) -> Reread {
-    let loaded = ha_config::load_dir(dir);
+    let loaded = ha_config::load_dir(dir, &ha_config::SystemResolver::new());
     let checks = match &loaded {
         Ok(l) => ha_config::load_checks(dir, &l.config.haresources).map(|_| ()),
         Err(_) => Ok(()),
@@ -216,7 +216,7 @@ mod tests {
         }
 
         fn reloader(&self) -> Reloader {
-            let cfg = ha_config::load_dir(&self.etc())
+            let cfg = ha_config::load_dir(&self.etc(), &ha_config::SystemResolver::new())
                 .expect("good config")
                 .config;
             let mut r = Reloader::new(&self.etc(), &cfg);

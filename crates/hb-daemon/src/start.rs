@@ -77,40 +77,46 @@ pub fn this_node_name(config_dir: &Path) -> String {
 
 fn config_test(opts: &Options) -> i32 {
     let name = this_node_name(&opts.config_dir);
-    let report = ha_config::config_test(&opts.config_dir, Some(&name));
+    let report = ha_config::config_test(
+        &opts.config_dir,
+        Some(&name),
+        &ha_config::SystemResolver::new(),
+    );
     print!("{}", report.text());
     report.exit_code()
 }
 
 fn reload(opts: &Options) -> i32 {
     match state::read_pidfile(&opts.pid_file) {
-        state::PidStatus::Running(pid) => match ha_config::load_dir(&opts.config_dir) {
-            Ok(_) => {
-                eprintln!("Signalling heartbeat pid {pid} to reread config files");
-                // SAFETY: plain kill(2) on a pid read from our pid file.
-                if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
-                    let e = std::io::Error::last_os_error();
-                    eprintln!("ERROR: Could not signal pid {pid}: {e}");
-                    return if e.kind() == std::io::ErrorKind::PermissionDenied {
-                        exit::PERMISSION
-                    } else {
-                        exit::GENERIC
-                    };
+        state::PidStatus::Running(pid) => {
+            match ha_config::load_dir(&opts.config_dir, &ha_config::SystemResolver::new()) {
+                Ok(_) => {
+                    eprintln!("Signalling heartbeat pid {pid} to reread config files");
+                    // SAFETY: plain kill(2) on a pid read from our pid file.
+                    if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
+                        let e = std::io::Error::last_os_error();
+                        eprintln!("ERROR: Could not signal pid {pid}: {e}");
+                        return if e.kind() == std::io::ErrorKind::PermissionDenied {
+                            exit::PERMISSION
+                        } else {
+                            exit::GENERIC
+                        };
+                    }
+                    exit::OK
                 }
-                exit::OK
+                Err(errs) => {
+                    eprint!("{errs}");
+                    eprintln!("Config errors: Heartbeat pid {pid} NOT restarted");
+                    exit::GENERIC
+                }
             }
-            Err(errs) => {
-                eprint!("{errs}");
-                eprintln!("Config errors: Heartbeat pid {pid} NOT restarted");
-                exit::GENERIC
-            }
-        },
+        }
         _ => start(opts),
     }
 }
 
 fn start(opts: &Options) -> i32 {
-    let loaded = match ha_config::load_dir(&opts.config_dir) {
+    let loaded = match ha_config::load_dir(&opts.config_dir, &ha_config::SystemResolver::new()) {
         Ok(l) => l,
         Err(errs) => {
             eprint!("{errs}");
