@@ -23,7 +23,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use hb_core::fence::FenceResult;
-use hb_io::log::{Level, Logger};
+use hb_log::{Level, Logger};
 use hb_runner::{JobId, JobSpec, JobStatus, Runner};
 
 /// What a finished job means.
