@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::diag::Diagnostic;
 use crate::hacf::Medium;
-use crate::{resolve_script, Config, INIT_DIRS};
+use crate::{locate_script, Config, INIT_DIRS};
 
 /// The machine, as the checks see it (a fake one in tests).
 pub trait Machine {
@@ -91,11 +91,9 @@ impl Machine for SystemMachine {
     }
 
     fn resource_script(&self, ha_dir: &Path, name: &str) -> bool {
-        let init: Vec<&Path> = INIT_DIRS.iter().map(Path::new).collect();
-        resolve_script(ha_dir, &init, name).is_some()
+        locate_script(&ha_dir.join("resource.d"), INIT_DIRS, name).is_some()
     }
 }
-
 
 fn numeric(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
