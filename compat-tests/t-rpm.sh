@@ -223,6 +223,9 @@ for f in ResourceManager mach_down req_resource hb_addnode hb_delnode; do
   expect_entry "-rwxr-xr-x root root | $HALIB/$f"
 done
 expect_entry "lrwxrwxrwx root root | $HALIB/send_arp"
+expect_entry "-rwxr-xr-x root root | $HALIB/dopd"
+expect_entry "-rwxr-xr-x root root | $HALIB/drbd-peer-outdater"
+expect_entry "drwxr-x--- hacluster haclient | /var/run/heartbeat/crm"
 expect_entry "-r-xr-sr-x hacluster haclient | /usr/bin/cl_status"
 expect_entry "drwxr-xr-x root root | /etc/ha.d"
 # Stock scripts are %config (c): an administrator's edited copy is saved as .rpmsave, never
@@ -510,6 +513,10 @@ for f in $HALIB/BasicSanityCheck /etc/ha.d/resource.d/ICP $HALIB/plugins; do
   [ ! -e "$ROOT$f" ] || fail "the upgrade left 2.0.8's $f"
 done
 [ "$(sha256sum <"$ROOT$HALIB/ResourceManager")" != "$old_rm_sha" ] || fail "the upgrade left 2.0.8's ResourceManager"
+# 2.0.8's HALIB programs that we ship are ours now.
+for f in ResourceManager mach_down req_resource hb_addnode hb_delnode send_arp dopd drbd-peer-outdater; do
+  assert_eq "the package owning $HALIB/$f after the upgrade" "$(rrpm -qf "$HALIB/$f")" "$OURS_NEVR"
+done
 [ -e "$ROOT/usr/lib64/libpils.so.2" ] || fail "heartbeat-pils' files went away"
 sed "s%@HALIB@%$HALIB%g" "$REPO/packaging/heartbeat.init" | cmp -s - "$ROOT/etc/init.d/heartbeat" ||
   fail "/etc/init.d/heartbeat is not ours after the upgrade"

@@ -193,6 +193,17 @@ if [ -x "$bindir/ipfail" ]; then
 	say "installed ipfail in $halib"
 fi
 
+# DRBD's outdate-peer daemon and handler (crates/hb-dopd), at 2.0.8's paths: ha.cf's
+# "respawn hacluster HALIB/dopd" and drbd.conf's outdate-peer handler point there.
+for b in dopd drbd-peer-outdater; do
+	if [ -x "$bindir/$b" ]; then
+		put file 0755 root root "$bindir/$b" "$halib/$b"
+		say "installed $b in $halib"
+	else
+		say "SKIP $halib/$b: not built (crates/hb-dopd)"
+	fi
+done
+
 # --- cl_status: setgid haclient, as 2.0.8 installs it
 install -d "$destdir/usr/bin"
 if [ -x "$bindir/cl_status" ]; then
@@ -271,6 +282,9 @@ mkdir_ 0700 nobody root /var/lib/heartbeat/cores/nobody
 mkdir_ 0700 hacluster root /var/lib/heartbeat/cores/hacluster
 install -d "$destdir/var/run"
 mkdir_ 0755 root root /var/run/heartbeat
+# dopd (running as hacluster) opens its socket here, as in 2.0.8's package; the daemon also
+# makes it at start when /var/run was emptied at boot.
+mkdir_ 0750 hacluster haclient /var/run/heartbeat/crm
 
 # --- documentation: the guides, the sample configuration
 install -d "$destdir/usr/share/doc"

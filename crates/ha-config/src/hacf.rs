@@ -231,7 +231,6 @@ pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
     const V3: &str = "a heartbeat 3 directive (2.0.8 refuses it); heartbeat 3 features are not \
                       implemented";
     match name {
-        "watchdog" => Some("this daemon does not open or feed a watchdog device"),
         "stonith" | "stonith_host" => Some(
             "no STONITH device is used: a dead peer is not fenced before its resources are taken",
         ),
@@ -381,7 +380,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d("deadping", V, None, true, A, "ping deadtime"),
     d("initdead", V, None, true, A, "initial deadtime"),
     d("warntime", V, None, true, A, "warning time"),
-    d("watchdog", V, None, true, N, "watchdog device"),
+    d("watchdog", V, None, true, A, "watchdog device"),
     d("baud", V, Some("19200"), true, A, "baud rate"),
     d("udpport", V, None, true, A, "UDP port number"),
     d("logfacility", V, None, true, A, "syslog log facility"),
@@ -778,6 +777,7 @@ pub const ACTED_ON: &[&str] = &[
     "autojoin",
     "realtime",
     "rtprio",
+    "watchdog",
     "serial",
     "baud",
 ];

@@ -264,7 +264,7 @@ pub fn machine_checks(
                 "ha.cf",
                 None,
                 format!(
-                    "watchdog device {} does not exist (load the softdog module?)",
+                    "watchdog device {} does not exist: the daemon will run without a watchdog, logging 'Cannot open watchdog device' (load the driver of the machine's watchdog, or softdog)",
                     w.display()
                 ),
             ));

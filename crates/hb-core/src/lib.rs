@@ -65,6 +65,9 @@ pub enum Event {
     Resumed { late: std::time::Duration },
     /// Our communication is up: we are `active`.
     CommUp,
+    /// One of our own heartbeats (status messages) was sent and processed: the daemon feeds
+    /// the watchdog (the original does it as it processes its own status message).
+    OwnHeartbeat,
     /// A message for the upper layers (resources, clients), ours included.
     Message { from: String, msg: Message },
 }

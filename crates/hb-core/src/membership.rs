@@ -821,6 +821,7 @@ impl Membership {
             p.announced_dt = Some(Duration::from_millis(dt));
         }
         if i == self.me {
+            self.events.push_back(Event::OwnHeartbeat);
             return;
         }
         if let Some(iv) = warntime_late {

@@ -46,6 +46,8 @@ pub enum Output {
         link: String,
         up: bool,
     },
+    /// One of our heartbeats went out: feed the watchdog device.
+    Heartbeat,
     /// The node may exit now (shutdown complete and the linger time over).
     Exit,
     /// Like `Exit`, but the daemon must start again at once (a new generation): the
@@ -203,6 +205,26 @@ impl Node {
         self.pump(now);
     }
 
+    /// Gives one group to `to` (see [`Takeover::give_group`]); false when nothing is done.
+    pub fn give_group(&mut self, now: Instant, key: &str, to: &str) -> bool {
+        let done = self
+            .takeover
+            .as_mut()
+            .is_some_and(|t| t.give_group(now, key, to));
+        self.pump(now);
+        done
+    }
+
+    /// Asks for one group back (see [`Takeover::ask_group`]); false when nothing is done.
+    pub fn ask_group(&mut self, now: Instant, key: &str) -> bool {
+        let done = self
+            .takeover
+            .as_mut()
+            .is_some_and(|t| t.ask_group(now, key));
+        self.pump(now);
+        done
+    }
+
     /// Local hb_takeover for a set.
     pub fn takeover(&mut self, now: Instant, set: &str) {
         if let Some(t) = self.takeover.as_mut() {
@@ -283,6 +305,7 @@ impl Node {
             Event::LinkStatus { node, link, up } => {
                 self.out.push_back(Output::LinkStatus { node, link, up })
             }
+            Event::OwnHeartbeat => self.out.push_back(Output::Heartbeat),
             Event::NodeDead { node } => {
                 if let Some(t) = self.takeover.as_mut() {
                     t.node_dead(now, &node);

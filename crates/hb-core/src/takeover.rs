@@ -59,6 +59,12 @@
 //!   auto_failback does not name (see [`crate::holder`]).
 //! - A group is started while a peer is declared dead only once its IP addresses are
 //!   silent ([`Action::Probe`]): a peer alive behind a cut heartbeat path keeps them.
+//! - One group can be handed to a peer alone ([`Takeover::give_group`], for a failing service
+//!   check): released here, then `ip-request-resp dest=PEER`, the answer to an `ip-request`,
+//!   which an original peer acts on with its rc.d/ip-request-resp although nobody asked; and
+//!   asked back alone with `ip-request` ([`Takeover::ask_group`]). The standby messages move
+//!   whole sets. The `rsc_hold` announcements do not change (the original's do not either
+//!   when rc.d scripts move a group).
 //! - No STONITH device support: a peer that may hold resources is reported
 //!   `stonith result=n_stnth` with the original's warnings.
 //! - More than two nodes, which the original does not support (every other node is
@@ -952,6 +958,60 @@ impl Takeover {
         let mut m = Message::with_type("ask_resources");
         m.push_str("rsc_hold", set).push_str("info", "me");
         self.send(m);
+    }
+
+    /// Gives one group to `to` and nothing else (its service check fails here): the group
+    /// is released here, then `ip-request-resp dest=TO ipaddr=KEY weown=yes ok=OK` tells
+    /// `to` to take it. That is what a node answering an `ip-request` sends, and every
+    /// original node acts on it whatever its auto_failback mode: its rc.d/ip-request-resp runs
+    /// `ResourceManager takegroup KEY` (our node takes the group directly). The standby
+    /// messages could not do it: they move whole sets (local, foreign, all).
+    /// Nothing happens (false) for an unknown group, one not running or starting here, an
+    /// unknown or dead `to`, or during a shutdown.
+    pub fn give_group(&mut self, now: Instant, key: &str, to: &str) -> bool {
+        self.expire(now);
+        let to = to.to_ascii_lowercase();
+        let ok = !self.shutdown_in_progress
+            && to != self.cfg.me
+            && self.peer(&to).is_some_and(|p| p.status != "dead")
+            && self.group_index(key).is_some_and(|g| {
+                self.groups[g].running || self.groups[g].job.is_some_and(|(_, start)| start)
+            });
+        if ok {
+            self.log(Level::Info, format!("Giving resource group {key} to {to}."));
+            self.items.push(Item::new(Work::IpRequest {
+                key: key.to_string(),
+                to,
+            }));
+        }
+        self.after(now);
+        ok
+    }
+
+    /// Asks for one group back (its service check passes here again): `ip-request
+    /// ipaddr=KEY`. The node that runs it releases it and answers `ip-request-resp
+    /// dest=US`, which makes us take it (an original node does this with its
+    /// rc.d/ip-request; a node that does not run it answers `weown=no`, and we take it too,
+    /// as the original's rc.d/ip-request-resp does). Nothing happens (false) for an unknown
+    /// group, one running or starting here, or during a shutdown.
+    pub fn ask_group(&mut self, now: Instant, key: &str) -> bool {
+        self.expire(now);
+        let ok = !self.shutdown_in_progress
+            && self.comm_up
+            && self.group_index(key).is_some_and(|g| {
+                !self.groups[g].running && !self.groups[g].job.is_some_and(|(_, start)| start)
+            });
+        if ok {
+            self.log(
+                Level::Info,
+                format!("Asking for resource group {key} back."),
+            );
+            let mut m = Message::with_type("ip-request");
+            m.push_str("ipaddr", key);
+            self.send(m);
+        }
+        self.after(now);
+        ok
     }
 
     /// hb_takeover [all|local|foreign|failback] on this node: sends

@@ -72,6 +72,8 @@ pub struct LoopSetup {
     pub api_auth: (hb_api::proto::AuthTable, Vec<String>),
     pub pinger: Option<Pinger>,
     pub respawner: Option<Respawner>,
+    /// The `watchdog` device, opened: a byte per heartbeat, `V` at a clean stop.
+    pub watchdog: Option<hb_io::watchdog::Watchdog>,
     /// SIGHUP: rereads the files on a helper thread (see [`crate::reload`]).
     pub reload: Reloader,
 }
@@ -140,11 +142,14 @@ struct Loop {
     ping: HashMap<String, String>,
     pinger: Option<Pinger>,
     respawner: Option<Respawner>,
+    watchdog: Option<hb_io::watchdog::Watchdog>,
     /// Address probes and announcements (with resources only).
     arp: Option<ArpWatch>,
     comm_seen: bool,
     /// The loop ends once the respawned clients have stopped (or the wait is over).
     exit_pending: Option<(LoopEnd, Instant)>,
+    /// A restart in place does not happen before this (the peer must see us dead first).
+    restart_not_before: Option<Instant>,
     /// Send errors, per medium: logged at most once per interval, with the count suppressed.
     send_errors: SendErrors,
     exit: Option<LoopEnd>,
@@ -219,9 +224,11 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
             .unwrap_or_default(),
         pinger: setup.pinger,
         respawner: setup.respawner,
+        watchdog: setup.watchdog,
         arp,
         comm_seen: false,
         exit_pending: None,
+        restart_not_before: None,
         send_errors,
         exit: None,
     };
@@ -236,13 +243,18 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         l.api_turn(Instant::now(), poll.registry(), log);
         l.side_turn(Instant::now(), log);
         l.drain(log);
-        if let Some((_, deadline)) = &l.exit_pending {
-            let done = l.respawner.as_ref().is_none_or(|r| r.policy.all_stopped());
+        if let Some((how, deadline)) = &l.exit_pending {
+            let done = l.respawner.as_ref().is_none_or(|r| r.policy.all_stopped())
+                && !(matches!(how, LoopEnd::Restart)
+                    && l.restart_not_before.is_some_and(|t| Instant::now() < t));
             if done || Instant::now() >= *deadline {
                 l.exit = l.exit_pending.take().map(|(e, _)| e);
             }
         }
         if let Some(end) = l.exit.take() {
+            // Every exit the loop decides on (also one for an error) ends the watchdog
+            // cleanly, as the original's cleanexit; only a crash or a freeze leaves it armed.
+            l.close_watchdog(log);
             return Ok(end);
         }
         let now = Instant::now();
@@ -264,13 +276,23 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         match poll.poll(&mut events, Some(timeout)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => {
+                l.close_watchdog(log);
+                return Err(e);
+            }
         }
         let now = Instant::now();
         for ev in events.iter() {
             match ev.token() {
                 SIGNALS => {
-                    for s in signals.read_pending()? {
+                    let pending = match signals.read_pending() {
+                        Ok(p) => p,
+                        Err(e) => {
+                            l.close_watchdog(log);
+                            return Err(e);
+                        }
+                    };
+                    for s in pending {
                         match s {
                             Signal::Term | Signal::Int => {
                                 l.stop_wins();
@@ -509,16 +531,29 @@ impl Loop {
                     self.finish_groups(now, done);
                 }
                 CheckAction::GiveAway(key) => {
-                    let set = match self.node.takeover.as_ref() {
-                        Some(t) if t.is_local_group(&key) => "local",
-                        _ => "foreign",
-                    };
-                    log.log(
-                        Level::Warn,
-                        &format!("Giving resource group {key} to the peer: its service check fails here (standby [{set}])"),
-                    );
-                    self.given_away.insert(key);
-                    self.node.standby(now, set);
+                    // Only this group moves: to a live peer whose check of it does not fail.
+                    let to = live_peers.iter().find(|n| {
+                        !self
+                            .peer_unhealthy
+                            .get(&((*n).clone(), key.clone()))
+                            .copied()
+                            .unwrap_or(false)
+                    });
+                    match to {
+                        Some(to) => {
+                            log.log(
+                                Level::Warn,
+                                &format!("Service check of {key} fails here: handing the group over to {to}"),
+                            );
+                            if self.node.give_group(now, &key, to) {
+                                self.given_away.insert(key);
+                            }
+                        }
+                        None => log.log(
+                            Level::Warn,
+                            &format!("Resource group {key} stays here: no live node can take it"),
+                        ),
+                    }
                 }
                 CheckAction::HealthChanged { key, healthy } => {
                     changed = true;
@@ -541,7 +576,7 @@ impl Loop {
                         && !held.contains(&key)
                     {
                         log.log(Level::Info, &format!("Service check of {key} is ok again: asking for the group back (auto_failback on)"));
-                        self.node.takeover(now, "local");
+                        self.node.ask_group(now, &key);
                     }
                 }
             }
@@ -587,11 +622,24 @@ impl Loop {
 
     /// The end of a shutdown: stop the respawned clients (last first), then let the loop
     /// end once they are gone.
+    /// A restart in place waits, silent, for the dead time plus a second (rounded up to whole
+    /// seconds, as the original's restart does: "make sure they notice we're dead"), so that the
+    /// peer declares this node dead before it comes back: an original peer fails back to a node
+    /// it saw die and come back, not always to one that restarted under its eyes while it was
+    /// still taking the groups over.
     fn end(&mut self, now: Instant, how: LoopEnd) {
         if let Some(r) = self.respawner.as_mut() {
             r.policy.stop_all(now);
         }
-        self.exit_pending = Some((how, now + CLIENT_STOP_WAIT));
+        let mut deadline = now + CLIENT_STOP_WAIT;
+        if matches!(how, LoopEnd::Restart) {
+            let dead = self.cfg.hacf.deadtime;
+            let secs = dead.as_secs() + u64::from(dead.subsec_nanos() > 0) + 1;
+            let t = now + Duration::from_secs(secs);
+            self.restart_not_before = Some(t);
+            deadline = deadline.max(t);
+        }
+        self.exit_pending = Some((how, deadline));
     }
 
     /// Respawned clients that ended: the policy decides; the API forgets their sign-ons.
@@ -847,7 +895,15 @@ impl Loop {
                             .link_status_changed(&view, &node, &link, up);
                     }
                 }
+                Output::Heartbeat => {
+                    if let Some(w) = self.watchdog.as_mut() {
+                        for (l, text) in w.tickle() {
+                            log.log(l, &text);
+                        }
+                    }
+                }
                 Output::Exit => {
+                    self.close_watchdog(log);
                     log.log(
                         Level::Info,
                         &format!(
@@ -857,7 +913,21 @@ impl Loop {
                     );
                     self.end(now, LoopEnd::Exit(crate::exit::OK));
                 }
-                Output::Restart => self.end(now, LoopEnd::Restart),
+                Output::Restart => {
+                    // The new image opens the device again.
+                    self.close_watchdog(log);
+                    self.end(now, LoopEnd::Restart)
+                }
+            }
+        }
+    }
+
+    /// A planned stop: the magic `V`, then close, so that the device does not reboot the
+    /// machine.
+    fn close_watchdog(&mut self, log: &Logger) {
+        if let Some(mut w) = self.watchdog.take() {
+            for (l, text) in w.close() {
+                log.log(l, &text);
             }
         }
     }

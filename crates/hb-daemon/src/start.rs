@@ -177,6 +177,10 @@ fn start(opts: &Options) -> i32 {
     for w in &loaded.warnings {
         eprintln!("WARN: {w}");
     }
+    let legacy = legacy_warnings(&cfg, opts);
+    for w in legacy {
+        eprintln!("WARN: {w}");
+    }
     // The node's identity, before daemonizing: whatever stops the start here reaches the
     // terminal and the exit status.
     let gen = match state::increment_generation(&opts.state_dir) {
@@ -235,6 +239,9 @@ fn start(opts: &Options) -> i32 {
     for w in &loaded.warnings {
         log.log(Level::Warn, &w.to_string());
     }
+    for w in legacy {
+        log.log(Level::Warn, w);
+    }
     for (path, mode) in log.readable_by_all() {
         log.log(
             Level::Warn,
@@ -258,6 +265,20 @@ struct Identity {
     generation: state::Generation,
     uuid: [u8; 16],
     uuid_created: bool,
+}
+
+/// 2.0.8's start-up warnings for `auto_failback legacy` (also the mode of a ha.cf without an
+/// auto_failback line), when the daemon manages resources.
+fn legacy_warnings(cfg: &ha_config::Config, opts: &Options) -> &'static [&'static str] {
+    if cfg.hacf.auto_failback == ha_config::AutoFailback::Legacy && !opts.no_resources {
+        &[
+            "Deprecated 'legacy' auto_failback option selected.",
+            "Please convert to 'auto_failback on'.",
+            "See documentation for conversion details.",
+        ]
+    } else {
+        &[]
+    }
 }
 
 /// The WARN line for an hb_generation that held no usable generation.
@@ -406,6 +427,24 @@ fn run(
             );
         }
     }
+    // 2.0.8's package ships /var/run/heartbeat/crm (0750 hacluster:haclient), where the
+    // respawned dopd (running as hacluster) opens DRBD's outdater socket; /var/run is a
+    // tmpfs on current systems, so make it when it is missing.
+    let crm = opts
+        .pid_file
+        .parent()
+        .unwrap_or(std::path::Path::new("/var/run"))
+        .join("heartbeat/crm");
+    if !crm.exists() && std::fs::create_dir_all(&crm).is_ok() {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&crm, std::fs::Permissions::from_mode(0o750));
+        if let (Some(uid), Some(gid)) = (
+            hb_api::sys::lookup_user("hacluster"),
+            hb_api::sys::lookup_group("haclient"),
+        ) {
+            let _ = std::os::unix::fs::chown(&crm, Some(uid), Some(gid));
+        }
+    }
     let manage = !opts.no_resources;
     if manage {
         // As the original: the resource scripts' scratch directory starts empty at every
@@ -551,6 +590,15 @@ fn run(
             }
         }
     }
+    // The watchdog device, as the original's master opens it (a device that cannot be
+    // opened is logged and the daemon runs on without it, as the original).
+    let watchdog = cfg.hacf.watchdog.as_ref().and_then(|path| {
+        let (w, lines) = hb_io::watchdog::Watchdog::open(path, cfg.hacf.deadtime);
+        for (level, line) in lines {
+            log.log(level, &line);
+        }
+        w
+    });
     let takeover = manage.then(|| takeover_config(cfg, &name));
     let node = Node::new(membership, takeover, Instant::now());
     let setup = LoopSetup {
@@ -564,6 +612,7 @@ fn run(
         status_file: Some(opts.state_dir.join(CHECK_STATUS_FILE)),
         pinger,
         respawner,
+        watchdog,
         cfg: cfg.clone(),
         api_path: Some(
             opts.pid_file

@@ -8,6 +8,7 @@
 //! - [`state`]: the files of /var/lib/heartbeat (generation, uuid), the pid file, load average, node name.
 //! - [`daemon`]: daemonizing, and the `-k`, `-s`, `-r` helpers of the command line.
 //! - [`realtime`]: real-time scheduling and locked memory (`realtime`, `rtprio`).
+//! - [`watchdog`]: the `watchdog` device: opened at start, a byte per heartbeat, `V` at a clean stop.
 //!
 //! Nothing here panics on bad input from files or the network: every fallible step returns an error.
 
@@ -20,3 +21,4 @@ pub mod realtime;
 pub mod serial;
 pub mod signals;
 pub mod state;
+pub mod watchdog;

@@ -4,7 +4,10 @@
 //! Our daemon runs resource groups itself ([`hb_runner::resource::GroupOp`]); this
 //! program runs the same state machine, the same resource parser and script lookup, one
 //! script at a time in the foreground, with 2.0.8's command line, output, log lines and
-//! exit statuses:
+//! exit statuses. (The scripts are started with `std::process::Command`, not the
+//! daemon's `hb_runner::Runner`: they must write straight into `$HA_DEBUGLOG` as
+//! 2.0.8's did, and a daemon a start script leaves behind must not keep a pipe to a
+//! program that is about to exit.)
 //!
 //! | verb | what it does | stdout | status |
 //! |---|---|---|---|
@@ -50,7 +53,9 @@
 //! - A key found on several lines takes the first line (2.0.8 ran the words of all of
 //!   them as one group, node names included).
 //! - The daemon is killed through its pid file, not by name (`pkill -9 heartbeat
-//!   ipfail ccm`); the reboot is the same.
+//!   ipfail ccm`); the reboot is the same. When the status check after the failed stops
+//!   is what timed out, nothing is killed or rebooted: a CRIT line says so (2.0.8 would
+//!   still be waiting for that status).
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
@@ -61,7 +66,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hb_runner::resource::group::{
-    GroupConfig, GroupEvent, GroupOp, GroupOutcome, GroupPoll, Step, StepExit, StopRetries,
+    GroupConfig, GroupEvent, GroupKind, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
+    StopRetries,
 };
 use hb_runner::resource::{locate_script, ownership_from_status_stdout, ResourceSpec, ScriptOp};
 
@@ -554,12 +560,21 @@ impl Rm {
     }
 
     /// Drives a group operation to its end, one script at a time.
-    fn drive(&self, mut op: GroupOp, line: &str, sink: &Sink, err: &mut dyn Write) -> GroupOutcome {
+    /// Returns the outcome and whether the last script run timed out.
+    fn drive(
+        &self,
+        mut op: GroupOp,
+        line: &str,
+        sink: &Sink,
+        err: &mut dyn Write,
+    ) -> (GroupOutcome, bool) {
+        let mut last_timed_out = false;
         loop {
             let now = Instant::now();
             match op.poll(now) {
                 GroupPoll::Run(step) => {
                     let exit = self.step(&step, sink, sink.stdio(), err);
+                    last_timed_out = exit == StepExit::TimedOut;
                     let _ = op.handle_exit(Instant::now(), exit);
                 }
                 GroupPoll::Wait(at) => std::thread::sleep(at.saturating_duration_since(now)),
@@ -568,7 +583,7 @@ impl Rm {
                     while let Some(ev) = op.poll_event() {
                         self.event(ev, line, err);
                     }
-                    return outcome;
+                    return (outcome, last_timed_out);
                 }
             }
             while let Some(ev) = op.poll_event() {
@@ -605,31 +620,7 @@ impl Rm {
         err: &mut dyn Write,
         recovery: &dyn Recovery,
     ) -> i32 {
-        let Some((node, resources)) = self.group(key, err) else {
-            return 0;
-        };
-        let line = format!("{node} {}", resources.join(" "));
-        self.log(err, &format!("info: Acquiring resource group: {line}"));
-        match self.drive(
-            GroupOp::take(&resources, self.group_config),
-            &line,
-            sink,
-            err,
-        ) {
-            GroupOutcome::Done => 0,
-            GroupOutcome::StartFailed { .. } => {
-                // 2.0.8 names the set with a test that never matches its own output
-                // (every `ourkeys` line ends in a blank), so it always asks for foreign.
-                self.standby_later("foreign");
-                // And its release of the group resets the status variable the start's
-                // code was kept in (shell functions share variables): 0.
-                0
-            }
-            GroupOutcome::StopFailed { exit, .. } => {
-                self.stop_failure(err, recovery);
-                exit.code().unwrap_or(1)
-            }
-        }
+        self.group_op(GroupKind::Take, key, sink, err, recovery)
     }
 
     /// `givegroup KEY`: the exit status.
@@ -640,27 +631,66 @@ impl Rm {
         err: &mut dyn Write,
         recovery: &dyn Recovery,
     ) -> i32 {
+        self.group_op(GroupKind::Give, key, sink, err, recovery)
+    }
+
+    fn group_op(
+        &self,
+        kind: GroupKind,
+        key: &str,
+        sink: &Sink,
+        err: &mut dyn Write,
+        recovery: &dyn Recovery,
+    ) -> i32 {
         let Some((node, resources)) = self.group(key, err) else {
             return 0;
         };
         let line = format!("{node} {}", resources.join(" "));
-        self.log(err, &format!("info: Releasing resource group: {line}"));
-        match self.drive(
-            GroupOp::give(&resources, self.group_config),
-            &line,
-            sink,
-            err,
-        ) {
-            GroupOutcome::StopFailed { exit, .. } => {
-                self.stop_failure(err, recovery);
+        let doing = match kind {
+            GroupKind::Take => "Acquiring",
+            GroupKind::Give => "Releasing",
+        };
+        self.log(err, &format!("info: {doing} resource group: {line}"));
+        let op = GroupOp::new(kind, &resources, self.group_config);
+        let (outcome, timed_out) = self.drive(op, &line, sink, err);
+        match outcome {
+            GroupOutcome::Done => 0,
+            GroupOutcome::StartFailed { .. } => {
+                // 2.0.8 names the set with a test that never matches its own output
+                // (every `ourkeys` line ends in a blank), so it always asks for foreign.
+                self.standby_later("foreign");
+                // And its release of the group resets the status variable the start's
+                // code was kept in (shell functions share variables): 0.
+                0
+            }
+            GroupOutcome::StopFailed { exit, resource, .. } => {
+                self.stop_failure(err, recovery, &resource, timed_out);
                 exit.code().unwrap_or(1)
             }
-            _ => 0,
         }
     }
 
-    fn stop_failure(&self, err: &mut dyn Write, recovery: &dyn Recovery) {
+    /// A stop failed for good and the resource may still run. `unknown`: its status did
+    /// not answer in time (2.0.8 would still be waiting for it): we do not reboot on a
+    /// guess, the admin is told.
+    fn stop_failure(
+        &self,
+        err: &mut dyn Write,
+        recovery: &dyn Recovery,
+        resource: &str,
+        unknown: bool,
+    ) {
         self.log(err, "CRIT: Resource STOP failure. Reboot required!");
+        if unknown {
+            self.log(
+                err,
+                &format!(
+                    "CRIT: the status of {resource} did not answer in time: not rebooting; \
+                     stop it by hand or reboot this node"
+                ),
+            );
+            return;
+        }
         self.log(err, "CRIT: Killing heartbeat ungracefully!");
         recovery.recover(self, err);
     }

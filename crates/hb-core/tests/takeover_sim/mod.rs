@@ -343,6 +343,28 @@ impl Sim {
         self.drain(i);
     }
 
+    /// Node `i` gives `key` to `to` (a failing service check); returns what the machine said.
+    pub fn give_group(&mut self, i: usize, key: &str, to: &str) -> bool {
+        let now = self.now;
+        let done = self.nodes[i]
+            .tk
+            .as_mut()
+            .is_some_and(|tk| tk.give_group(now, key, to));
+        self.drain(i);
+        done
+    }
+
+    /// Node `i` asks for `key` back.
+    pub fn ask_group(&mut self, i: usize, key: &str) -> bool {
+        let now = self.now;
+        let done = self.nodes[i]
+            .tk
+            .as_mut()
+            .is_some_and(|tk| tk.ask_group(now, key));
+        self.drain(i);
+        done
+    }
+
     // ------------------------------------------------------------- engine
 
     /// Hands out node `i`'s actions: messages to the network (and back to itself at
@@ -779,6 +801,18 @@ impl Sim {
             .filter(|r| r.node == i)
             .filter_map(|r| match &r.action {
                 Action::StartGroup { key: k, .. } if k == key => Some(r.at),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Times at which node `i` was asked to stop `key`.
+    pub fn stops_of(&self, i: usize, key: &str) -> Vec<Duration> {
+        self.trace
+            .iter()
+            .filter(|r| r.node == i)
+            .filter_map(|r| match &r.action {
+                Action::StopGroup { key: k, .. } if k == key => Some(r.at),
                 _ => None,
             })
             .collect()
