@@ -676,7 +676,11 @@ fn corosync_sketch(cfg: &Config, target: Target) -> String {
 pub fn export_dir(dir: &Path, target: Target) -> Result<Export, ConfigErrors> {
     // Interfaces, users and devices are the daemon's business, not the export's: a copy of
     // /etc/ha.d exports anywhere.
-    let loaded = ha_config::load_dir_on(dir, &ha_config::AnyMachine)?;
+    let loaded = ha_config::load_dir_on(
+        dir,
+        &ha_config::AnyMachine,
+        &ha_config::SystemResolver::new(),
+    )?;
     let checks = ha_config::load_checks(dir, &loaded.config.haresources)?;
     let mut e = export(&loaded.config, &checks, &Env::system(dir), target);
     let mut w: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();

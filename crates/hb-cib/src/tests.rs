@@ -4,7 +4,7 @@ use super::*;
 use ha_config::{parse_authkeys, parse_checks, parse_hacf, parse_haresources, Config};
 
 fn config(hacf: &str, hares: &str) -> Config {
-    let (h, d) = parse_hacf(hacf, "ha.cf");
+    let (h, d) = parse_hacf(hacf, "ha.cf", &ha_config::NoResolver);
     let h = h.unwrap_or_else(|| panic!("ha.cf: {d:?}"));
     let (r, d) = parse_haresources(hares, "haresources");
     let r = r.unwrap_or_else(|| panic!("haresources: {d:?}"));
