@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::diag::Diagnostic;
 use crate::hacf::Medium;
-use crate::{resolve_script, Config, INIT_DIRS};
+use crate::{locate_script, Config, INIT_DIRS};
 
 /// The machine, as the checks see it (a fake one in tests).
 pub trait Machine {
@@ -213,8 +213,7 @@ impl Machine for SystemMachine {
     }
 
     fn resource_script(&self, ha_dir: &Path, name: &str) -> bool {
-        let init: Vec<&Path> = INIT_DIRS.iter().map(Path::new).collect();
-        resolve_script(ha_dir, &init, name).is_some()
+        locate_script(&ha_dir.join("resource.d"), INIT_DIRS, name).is_some()
     }
 
     fn stonith_type(&self, kind: &str) -> Result<bool, String> {
@@ -225,7 +224,6 @@ impl Machine for SystemMachine {
         std::fs::File::open(path).is_ok_and(|f| f.metadata().is_ok_and(|m| m.is_file()))
     }
 }
-
 
 fn numeric(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())

@@ -816,6 +816,9 @@ fn haresources() {
     assert!(is_bare_ip("10.0.0.1") && is_bare_ip("10.0.0.1/24/eth0") && is_bare_ip("1.2.3.4.5"));
     assert!(!is_bare_ip("IPaddr::10.0.0.1") && !is_bare_ip("10.0.0") && !is_bare_ip("a.1.2.3"));
     assert_eq!(Resource::parse("Delay::::5").args, vec!["5"]);
+    // An address followed by "::" runs IPaddr, as ResourceManager does (not a script named
+    // after the address).
+    assert_eq!(Resource::parse("1.2.3.4::x").script, "IPaddr");
     // A continuation joins as is (no blank added), as ResourceManager's sed does.
     let (h, _) = parse_haresources("a x\\\ny z\n", "haresources");
     assert_eq!(h.unwrap().groups[0].resources[0].spec, "xy");
@@ -846,34 +849,6 @@ fn haresources() {
     // Windows line ends are tolerated.
     let (h, _) = parse_haresources("a IPaddr::192.0.2.9\r\n", "haresources");
     assert_eq!(h.unwrap().groups[0].key(), "IPaddr::192.0.2.9");
-}
-
-#[test]
-fn resolve_script_order() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempdir("scripts");
-    let ha = dir.join("ha.d");
-    let init = dir.join("init.d");
-    std::fs::create_dir_all(ha.join("resource.d")).unwrap();
-    std::fs::create_dir_all(&init).unwrap();
-    let mk = |p: &Path, mode| {
-        std::fs::write(p, "#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-    };
-    mk(&init.join("both"), 0o755);
-    mk(&ha.join("resource.d/both"), 0o755);
-    mk(&init.join("svc"), 0o755);
-    mk(&ha.join("resource.d/noexec"), 0o644);
-    let dirs = [init.as_path()];
-    assert_eq!(
-        resolve_script(&ha, &dirs, "both"),
-        Some(ha.join("resource.d/both"))
-    );
-    assert_eq!(resolve_script(&ha, &dirs, "svc"), Some(init.join("svc")));
-    assert_eq!(resolve_script(&ha, &dirs, "noexec"), None);
-    assert_eq!(resolve_script(&ha, &dirs, "missing"), None);
-    assert_eq!(resolve_script(&ha, &dirs, "../init.d/svc"), None);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
