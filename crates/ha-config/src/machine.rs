@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::diag::Diagnostic;
 use crate::hacf::Medium;
-use crate::{resolve_script, Config, INIT_DIRS};
+use crate::{locate_script, Config, INIT_DIRS};
 
 /// The machine, as the checks see it (a fake one in tests).
 pub trait Machine {
@@ -57,10 +57,6 @@ impl Machine for AnyMachine {
     }
 }
 
-fn cstring(s: &str) -> Option<CString> {
-    CString::new(s).ok()
-}
-
 impl Machine for SystemMachine {
     fn interface_exists(&self, name: &str) -> bool {
         !name.is_empty()
@@ -71,31 +67,11 @@ impl Machine for SystemMachine {
     }
 
     fn user_exists(&self, name: &str) -> bool {
-        let Some(c) = cstring(name) else {
-            return false;
-        };
-        let mut buf = vec![0 as libc::c_char; 16384];
-        // SAFETY: getpwnam_r with a valid C string, a zeroed passwd and a buffer we own.
-        unsafe {
-            let mut pw: libc::passwd = std::mem::zeroed();
-            let mut out: *mut libc::passwd = std::ptr::null_mut();
-            let rc = libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut out);
-            rc == 0 && !out.is_null()
-        }
+        hb_sys::user_by_name(name).is_some()
     }
 
     fn group_exists(&self, name: &str) -> bool {
-        let Some(c) = cstring(name) else {
-            return false;
-        };
-        let mut buf = vec![0 as libc::c_char; 65536];
-        // SAFETY: getgrnam_r with a valid C string, a zeroed group and a buffer we own.
-        unsafe {
-            let mut gr: libc::group = std::mem::zeroed();
-            let mut out: *mut libc::group = std::ptr::null_mut();
-            let rc = libc::getgrnam_r(c.as_ptr(), &mut gr, buf.as_mut_ptr(), buf.len(), &mut out);
-            rc == 0 && !out.is_null()
-        }
+        hb_sys::group_by_name(name).is_some()
     }
 
     fn is_executable(&self, path: &Path) -> bool {
@@ -115,26 +91,7 @@ impl Machine for SystemMachine {
     }
 
     fn resource_script(&self, ha_dir: &Path, name: &str) -> bool {
-        let init: Vec<&Path> = INIT_DIRS.iter().map(Path::new).collect();
-        resolve_script(ha_dir, &init, name).is_some()
-    }
-}
-
-/// `uname -n`.
-pub(crate) fn uname_nodename() -> Option<String> {
-    // SAFETY: uname(2) fills a zeroed utsname we own.
-    unsafe {
-        let mut u: libc::utsname = std::mem::zeroed();
-        if libc::uname(&mut u) != 0 {
-            return None;
-        }
-        let bytes: Vec<u8> = u
-            .nodename
-            .iter()
-            .take_while(|c| **c != 0)
-            .map(|c| *c as u8)
-            .collect();
-        String::from_utf8(bytes).ok()
+        locate_script(&ha_dir.join("resource.d"), INIT_DIRS, name).is_some()
     }
 }
 

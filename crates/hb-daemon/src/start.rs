@@ -8,7 +8,7 @@ use std::time::Instant;
 use hb_core::takeover::{AutoFailback as TakeoverFailback, GroupDef, TakeoverConfig};
 use hb_core::{MembershipConfig, Node};
 use hb_io::daemon::StartReport;
-use hb_io::log::{Level, LogConfig, Logger};
+use hb_log::{Level, LogConfig, Logger};
 use hb_io::signals::{Signal, SignalFd};
 use hb_io::state;
 
@@ -77,40 +77,46 @@ pub fn this_node_name(config_dir: &Path) -> String {
 
 fn config_test(opts: &Options) -> i32 {
     let name = this_node_name(&opts.config_dir);
-    let report = ha_config::config_test(&opts.config_dir, Some(&name));
+    let report = ha_config::config_test(
+        &opts.config_dir,
+        Some(&name),
+        &ha_config::SystemResolver::new(),
+    );
     print!("{}", report.text());
     report.exit_code()
 }
 
 fn reload(opts: &Options) -> i32 {
     match state::read_pidfile(&opts.pid_file) {
-        state::PidStatus::Running(pid) => match ha_config::load_dir(&opts.config_dir) {
-            Ok(_) => {
-                eprintln!("Signalling heartbeat pid {pid} to reread config files");
-                // SAFETY: plain kill(2) on a pid read from our pid file.
-                if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
-                    let e = std::io::Error::last_os_error();
-                    eprintln!("ERROR: Could not signal pid {pid}: {e}");
-                    return if e.kind() == std::io::ErrorKind::PermissionDenied {
-                        exit::PERMISSION
-                    } else {
-                        exit::GENERIC
-                    };
+        state::PidStatus::Running(pid) => {
+            match ha_config::load_dir(&opts.config_dir, &ha_config::SystemResolver::new()) {
+                Ok(_) => {
+                    eprintln!("Signalling heartbeat pid {pid} to reread config files");
+                    // SAFETY: plain kill(2) on a pid read from our pid file.
+                    if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
+                        let e = std::io::Error::last_os_error();
+                        eprintln!("ERROR: Could not signal pid {pid}: {e}");
+                        return if e.kind() == std::io::ErrorKind::PermissionDenied {
+                            exit::PERMISSION
+                        } else {
+                            exit::GENERIC
+                        };
+                    }
+                    exit::OK
                 }
-                exit::OK
+                Err(errs) => {
+                    eprint!("{errs}");
+                    eprintln!("Config errors: Heartbeat pid {pid} NOT restarted");
+                    exit::GENERIC
+                }
             }
-            Err(errs) => {
-                eprint!("{errs}");
-                eprintln!("Config errors: Heartbeat pid {pid} NOT restarted");
-                exit::GENERIC
-            }
-        },
+        }
         _ => start(opts),
     }
 }
 
 fn start(opts: &Options) -> i32 {
-    let loaded = match ha_config::load_dir(&opts.config_dir) {
+    let loaded = match ha_config::load_dir(&opts.config_dir, &ha_config::SystemResolver::new()) {
         Ok(l) => l,
         Err(errs) => {
             eprint!("{errs}");
@@ -169,10 +175,11 @@ fn start(opts: &Options) -> i32 {
             .hacf
             .logfacility
             .as_deref()
-            .and_then(|f| hb_io::log::parse_facility(f).ok().flatten()),
+            .and_then(|f| hb_log::parse_facility(f).ok().flatten()),
         stderr: opts.foreground,
         debug_level: opts.debug,
-        file_owner: log_file_owner(),
+        file_owner: hb_sys::cluster_file_owner(),
+        ..LogConfig::default()
     };
     for w in &loaded.warnings {
         eprintln!("WARN: {w}");
@@ -306,20 +313,6 @@ fn start_failed(
     code
 }
 
-/// Who gets the log files the daemon creates: as root, hacluster and haclient (the original
-/// chowns its files to them, so that clients running as hacluster can append); else nobody.
-/// Looked up once, at start.
-fn log_file_owner() -> Option<(u32, u32)> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return None;
-    }
-    Some((
-        hb_api::sys::lookup_user("hacluster")?,
-        hb_api::sys::lookup_group("haclient")?,
-    ))
-}
-
 /// Where the daemon writes its service checks' states for `heartbeat -s` (in the state
 /// directory).
 pub const CHECK_STATUS_FILE: &str = "checks.status";
@@ -435,8 +428,8 @@ fn run(
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&crm, std::fs::Permissions::from_mode(0o750));
         if let (Some(uid), Some(gid)) = (
-            hb_api::sys::lookup_user("hacluster"),
-            hb_api::sys::lookup_group("haclient"),
+            hb_sys::user_by_name("hacluster").map(|u| u.uid),
+            hb_sys::group_by_name("haclient"),
         ) {
             let _ = std::os::unix::fs::chown(&crm, Some(uid), Some(gid));
         }

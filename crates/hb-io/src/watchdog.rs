@@ -24,7 +24,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::log::Level;
+use hb_log::Level;
 
 /// `_IOWR('W', 6, int)` of linux/watchdog.h.
 const WDIOC_SETTIMEOUT: libc::c_ulong = 0xC004_5706;
