@@ -803,8 +803,12 @@ impl Loop {
                 return;
             }
             for out in sends {
+                // One check before the message is numbered. (Once the membership's send
+                // reports such a failure itself, its error can go to send_failed instead.)
                 match crate::api::check_sendable(&self.node, &out.msg) {
-                    Ok(()) => self.node.handle_local_message(now, out.msg),
+                    Ok(()) => {
+                        let _ = self.node.handle_local_message(now, out.msg);
+                    }
                     Err(why) => {
                         if let Some(api) = self.api.as_mut() {
                             let view = View {
