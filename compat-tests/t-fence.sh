@@ -24,6 +24,7 @@
 #   bash compat-tests/t-fence.sh
 #   PAIRS=ours/ours bash compat-tests/t-fence.sh
 # shellcheck disable=SC2086 # lists of pids and the fields of a result line are meant to be split
+# shellcheck disable=SC2034 # LAB_P and LAB_FAILED are read by lib.sh
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -48,7 +49,13 @@ done
 PLUG=hbfence$$
 PLUGIN=$PLUGIN_DIR/$PLUG
 # The plugin leaves with the run, whatever happens (the lab's own cleanup comes after).
-trap 'rc=$?; rm -f "$PLUGIN"; (exit $rc); lab_cleanup' EXIT
+fence_exit() {
+  local rc=$?
+  rm -f "$PLUGIN"
+  (exit "$rc")
+  lab_cleanup
+}
+trap fence_exit EXIT
 cat >"$PLUGIN" <<'EOF'
 #!/bin/sh
 # External STONITH plugin of compat-tests/t-fence.sh, installed for one run. Parameters (environment, in the

@@ -1561,24 +1561,25 @@ struct StonithMachine {
     installed: bool,
 }
 
+/// Everything else holds.
 impl Machine for StonithMachine {
-    fn interface_exists(&self, _: &str) -> bool {
-        true
+    fn interface_exists(&self, n: &str) -> bool {
+        AnyMachine.interface_exists(n)
     }
-    fn user_exists(&self, _: &str) -> bool {
-        true
+    fn user_exists(&self, n: &str) -> bool {
+        AnyMachine.user_exists(n)
     }
-    fn group_exists(&self, _: &str) -> bool {
-        true
+    fn group_exists(&self, n: &str) -> bool {
+        AnyMachine.group_exists(n)
     }
-    fn is_executable(&self, _: &Path) -> bool {
-        true
+    fn is_executable(&self, p: &Path) -> bool {
+        AnyMachine.is_executable(p)
     }
-    fn char_device(&self, _: &Path) -> Option<bool> {
-        Some(true)
+    fn char_device(&self, p: &Path) -> Option<bool> {
+        AnyMachine.char_device(p)
     }
-    fn resource_script(&self, _: &Path, _: &str) -> bool {
-        true
+    fn resource_script(&self, d: &Path, n: &str) -> bool {
+        AnyMachine.resource_script(d, n)
     }
     fn stonith_type(&self, kind: &str) -> Result<bool, String> {
         if self.installed {

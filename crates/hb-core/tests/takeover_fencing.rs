@@ -228,13 +228,7 @@ fn a_crashed_node_is_reset_too_and_one_holding_nothing_is_not() {
 fn the_device_is_checked_at_comm_up_and_every_hour() {
     let mut s = cluster(AutoFailback::On, 9);
     s.fence_status_ok = false;
-    let checks = |s: &Sim| {
-        s.trace
-            .iter()
-            .filter(|r| r.node == 1 && matches!(r.action, Action::FenceStatus))
-            .map(|r| r.at)
-            .collect::<Vec<_>>()
-    };
+    let checks = |s: &Sim| s.times_of(1, |a| matches!(a, Action::FenceStatus));
     assert_eq!(checks(&s).len(), 1, "{}", s.dump());
     s.run_for(STATUS_INTERVAL * 2 + Duration::from_secs(10));
     let c = checks(&s);

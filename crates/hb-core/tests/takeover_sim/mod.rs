@@ -965,40 +965,28 @@ impl Sim {
         self.logs(i).iter().any(|(_, _, s)| s.contains(text))
     }
 
-    /// Times at which node `i` was asked to start `key`.
-    pub fn starts_of(&self, i: usize, key: &str) -> Vec<Duration> {
+    /// Times at which node `i` produced an action `pick` selects.
+    pub fn times_of(&self, i: usize, pick: impl Fn(&Action) -> bool) -> Vec<Duration> {
         self.trace
             .iter()
-            .filter(|r| r.node == i)
-            .filter_map(|r| match &r.action {
-                Action::StartGroup { key: k, .. } if k == key => Some(r.at),
-                _ => None,
-            })
+            .filter(|r| r.node == i && pick(&r.action))
+            .map(|r| r.at)
             .collect()
+    }
+
+    /// Times at which node `i` was asked to start `key`.
+    pub fn starts_of(&self, i: usize, key: &str) -> Vec<Duration> {
+        self.times_of(i, |a| matches!(a, Action::StartGroup { key: k, .. } if k == key))
     }
 
     /// Times at which node `i` asked for a reset of `target`.
     pub fn fences_of(&self, i: usize, target: &str) -> Vec<Duration> {
-        self.trace
-            .iter()
-            .filter(|r| r.node == i)
-            .filter_map(|r| match &r.action {
-                Action::Fence { node } if node == target => Some(r.at),
-                _ => None,
-            })
-            .collect()
+        self.times_of(i, |a| matches!(a, Action::Fence { node } if node == target))
     }
 
     /// Times at which node `i` was asked to stop `key`.
     pub fn stops_of(&self, i: usize, key: &str) -> Vec<Duration> {
-        self.trace
-            .iter()
-            .filter(|r| r.node == i)
-            .filter_map(|r| match &r.action {
-                Action::StopGroup { key: k, .. } if k == key => Some(r.at),
-                _ => None,
-            })
-            .collect()
+        self.times_of(i, |a| matches!(a, Action::StopGroup { key: k, .. } if k == key))
     }
 
     pub fn elapsed(&self) -> Duration {
