@@ -7,9 +7,10 @@
 //! arguments vanish, as in the shell); a resource spelled like an IPv4 address
 //! (`10.0.0.1`, `10.0.0.1/24/eth0/10.0.0.255`) means `IPaddr::` that text.
 //!
-//! This is the one resource parser ([`Resource::parse`]) and the one script lookup
-//! ([`locate_script`]): the config test, the daemon, `ResourceManager` and the CIB export
-//! all use them, so `heartbeat -t` checks the very script the daemon will run.
+//! This is the one resource parser ([`Resource::parse`]) and the script half of the one
+//! lookup ([`locate_script`], which [`crate::Lookup`] completes with systemd units): the
+//! config test, the daemon, `ResourceManager` and the CIB export all use them, so
+//! `heartbeat -t` checks the very script the daemon will run.
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -242,6 +243,8 @@ pub fn daemon_node_tokens(text: &str) -> Vec<(usize, String)> {
 /// `resource_dir` (`HA_DIR/resource.d`), then each of `init_dirs` ([`crate::INIT_DIRS`]);
 /// the first that is a regular file (after following symlinks) and executable
 /// (`access(X_OK)`) wins. The path is built by plain concatenation, as the shell does.
+/// The daemon and the tools call [`crate::Lookup::locate`], which looks for a systemd unit
+/// when this finds nothing.
 pub fn locate_script<P: AsRef<Path>>(
     resource_dir: &Path,
     init_dirs: &[P],

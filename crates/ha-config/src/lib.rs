@@ -17,6 +17,8 @@
 //!   users and groups, serial devices): what the daemon uses to start.
 //! - [`config_test`]: the same, with the machine facts as warnings, plus this host among
 //!   the nodes, resource scripts present, and the `accepted, not acted on` lines.
+//! - [`Lookup`]: where a resource's script is (resource.d, the init directories, then a
+//!   systemd unit), for the daemon, ResourceManager, the config test and the CIB export.
 //! - [`checks`]: our own optional `checks` file (native service checks), its parser
 //!   [`parse_checks`] and loader [`load_checks`]; the config test reports its errors.
 
@@ -26,6 +28,7 @@ mod diag;
 mod hacf;
 mod haresources;
 pub mod lines;
+mod lookup;
 mod machine;
 mod resolver;
 
@@ -44,8 +47,9 @@ pub use haresources::{
     daemon_node_tokens, is_bare_ip, is_executable_file, locate_script, parse_haresources,
     render_haresources, Group, Haresources, Resource,
 };
+pub use lookup::{locate_unit, unit_name, Located, Lookup, UNIT_DIRS};
 pub use machine::{
-    machine_checks, shortdesc, stonith_command, stonith_device_id, stonith_types, AnyMachine,
+    machine_checks, resource_notes, shortdesc, stonith_command, stonith_device_id, stonith_types, AnyMachine,
     Machine, SystemMachine, STONITH_COMMANDS,
 };
 pub use resolver::{services_udp_port, NoResolver, Resolver, SystemResolver};
@@ -225,6 +229,8 @@ pub struct ConfigTestReport {
     pub warnings: Vec<Diagnostic>,
     /// `accepted, not acted on` lines.
     pub not_acted_on: Vec<String>,
+    /// What else an admin should know (a resource that runs through systemctl).
+    pub notes: Vec<String>,
 }
 
 impl ConfigTestReport {
@@ -246,7 +252,7 @@ impl ConfigTestReport {
         for w in &self.warnings {
             v.push(format!("WARNING: {w}"));
         }
-        for n in &self.not_acted_on {
+        for n in self.not_acted_on.iter().chain(&self.notes) {
             v.push(format!("NOTE: {n}"));
         }
         if self.errors.is_empty() {
@@ -296,7 +302,9 @@ pub fn config_test_on(
     let p = parse_dir(dir, resolver);
     let mut d = p.diags;
     let mut not_acted_on = Vec::new();
+    let mut notes = Vec::new();
     if let Some(c) = &p.config {
+        notes = resource_notes(c, dir, machine);
         d.extend(
             machine_checks(c, dir, this_host, machine)
                 .into_iter()
@@ -317,6 +325,7 @@ pub fn config_test_on(
         errors,
         warnings,
         not_acted_on,
+        notes,
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::diag::Diagnostic;
 use crate::hacf::Medium;
-use crate::{locate_script, Config, INIT_DIRS};
+use crate::{unit_name, Config, Located, Lookup, INIT_DIRS, UNIT_DIRS};
 
 /// The machine, as the checks see it (a fake one in tests).
 pub trait Machine {
@@ -23,8 +23,9 @@ pub trait Machine {
     fn is_executable(&self, path: &Path) -> bool;
     /// `Some(is a character device)` when `path` exists.
     fn char_device(&self, path: &Path) -> Option<bool>;
-    /// The resource script NAME as the original finds it.
-    fn resource_script(&self, ha_dir: &Path, name: &str) -> bool;
+    /// The resource script NAME as the daemon finds it ([`Lookup::locate`] of
+    /// `HA_DIR/resource.d`, the init directories, the systemd unit directories).
+    fn resource_script(&self, ha_dir: &Path, name: &str) -> Option<Located>;
     /// Whether the STONITH plugin type `kind` is installed (`stonith -L` lists it); `Err`
     /// says why that cannot be known (no `stonith` command). Machines that do not know
     /// answer yes.
@@ -174,8 +175,8 @@ impl Machine for AnyMachine {
     fn char_device(&self, _: &Path) -> Option<bool> {
         Some(true)
     }
-    fn resource_script(&self, _: &Path, _: &str) -> bool {
-        true
+    fn resource_script(&self, ha_dir: &Path, name: &str) -> Option<Located> {
+        Some(Located::Script(ha_dir.join("resource.d").join(name)))
     }
 }
 
@@ -212,8 +213,8 @@ impl Machine for SystemMachine {
             .map(|m| m.file_type().is_char_device())
     }
 
-    fn resource_script(&self, ha_dir: &Path, name: &str) -> bool {
-        locate_script(&ha_dir.join("resource.d"), INIT_DIRS, name).is_some()
+    fn resource_script(&self, ha_dir: &Path, name: &str) -> Option<Located> {
+        Lookup::system(ha_dir.join("resource.d")).locate(name)
     }
 
     fn stonith_type(&self, kind: &str) -> Result<bool, String> {
@@ -391,28 +392,77 @@ pub fn machine_checks(
             ));
         }
     }
+    let mut found: Vec<(&str, Option<Located>)> = Vec::new();
     for g in &c.haresources.groups {
-        let mut seen: Vec<&str> = Vec::new();
+        for r in &g.resources {
+            let first = !found.iter().any(|(n, _)| *n == r.script);
+            if first {
+                found.push((&r.script, m.resource_script(ha_dir, &r.script)));
+            }
+            let located = found.iter().find(|(n, _)| *n == r.script).and_then(|(_, l)| l.as_ref());
+            match located {
+                None if first => d.push(Diagnostic::warning(
+                    "haresources",
+                    Some(g.line),
+                    format!(
+                        "resource script '{}' found neither in {}/resource.d nor in {}{} (the original starts anyway; the group will fail)",
+                        r.script,
+                        ha_dir.display(),
+                        INIT_DIRS.join(" nor "),
+                        match unit_name(&r.script) {
+                            Some(unit) => format!(
+                                ", nor as the systemd unit {unit} in {} (or it is masked)",
+                                UNIT_DIRS.join(", ")
+                            ),
+                            None => String::new(),
+                        }
+                    ),
+                )),
+                Some(Located::Unit { unit, file }) if !r.args.is_empty() => {
+                    d.push(Diagnostic::warning(
+                        "haresources",
+                        Some(g.line),
+                        format!(
+                            "'{}': {} is the systemd unit {unit} ({}), which runs through systemctl and takes no arguments ({}): it is not started and the group will fail; drop the arguments, or write a script in {}/resource.d that takes them",
+                            r.spec,
+                            r.script,
+                            file.display(),
+                            r.args.join(" "),
+                            ha_dir.display()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    d
+}
+
+/// The config test's notes on resources found as systemd units (beyond the original):
+/// `haresources:LINE: 'NAME' runs through systemctl: ...`, once per name.
+pub fn resource_notes(c: &Config, ha_dir: &Path, m: &dyn Machine) -> Vec<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut notes = Vec::new();
+    for g in &c.haresources.groups {
         for r in &g.resources {
             if seen.contains(&r.script.as_str()) {
                 continue;
             }
             seen.push(&r.script);
-            if !m.resource_script(ha_dir, &r.script) {
-                d.push(Diagnostic::warning(
-                    "haresources",
-                    Some(g.line),
-                    format!(
-                        "resource script '{}' found neither in {}/resource.d nor in {} (the original starts anyway; the group will fail)",
-                        r.script,
-                        ha_dir.display(),
-                        INIT_DIRS.join(" nor ")
-                    ),
+            if let Some(Located::Unit { unit, file }) = m.resource_script(ha_dir, &r.script) {
+                notes.push(format!(
+                    "haresources:{}: '{}' runs through systemctl: no script of that name in {}/resource.d nor in {}, but the systemd unit {unit} ({}); start, stop and status are `systemctl start`, `systemctl stop` and `systemctl is-active` of {unit}",
+                    g.line,
+                    r.script,
+                    ha_dir.display(),
+                    INIT_DIRS.join(" nor "),
+                    file.display()
                 ));
             }
         }
     }
-    d
+    notes
 }
 
 #[cfg(test)]

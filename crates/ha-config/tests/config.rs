@@ -1125,6 +1125,8 @@ fn write_dir(tag: &str, hacf: &str, hares: &str, keys: &str, mode: u32) -> PathB
 #[derive(Default)]
 struct Fake {
     missing: Vec<&'static str>,
+    /// Resource names found only as systemd units.
+    units: Vec<&'static str>,
 }
 
 impl Machine for Fake {
@@ -1143,8 +1145,17 @@ impl Machine for Fake {
     fn char_device(&self, path: &Path) -> Option<bool> {
         (!self.missing.iter().any(|m| Path::new(m) == path)).then_some(true)
     }
-    fn resource_script(&self, _ha_dir: &Path, name: &str) -> bool {
-        !self.missing.contains(&name)
+    fn resource_script(&self, ha_dir: &Path, name: &str) -> Option<Located> {
+        if self.missing.contains(&name) {
+            None
+        } else if self.units.contains(&name) {
+            Some(Located::Unit {
+                unit: format!("{name}.service"),
+                file: Path::new("/usr/lib/systemd/system").join(format!("{name}.service")),
+            })
+        } else {
+            Some(Located::Script(ha_dir.join("resource.d").join(name)))
+        }
     }
 }
 
@@ -1267,6 +1278,7 @@ fn machine_facts_refuse_the_daemon_but_only_warn_in_the_config_test() {
             "grp",
             "Missing",
         ],
+        ..Fake::default()
     };
     let e = load_dir_on(&dir, &m, &NoResolver).unwrap_err().to_string();
     for want in [
@@ -1293,6 +1305,41 @@ fn machine_facts_refuse_the_daemon_but_only_warn_in_the_config_test() {
         assert!(t.contains(want), "want {want:?} in:\n{t}");
     }
     assert!(!t.contains("resource script 'IPaddr'"), "{t}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn config_test_says_which_resources_run_through_systemctl() {
+    let dir = write_dir(
+        "units",
+        BASE,
+        "a 198.51.100.254 httpd mariadb::--fast Missing\nb httpd\n",
+        KEYS,
+        0o600,
+    );
+    let m = Fake {
+        missing: vec!["Missing"],
+        units: vec!["httpd", "mariadb"],
+    };
+    // The daemon starts (a unit given arguments fails at run time, as a missing script).
+    assert!(load_dir_on(&dir, &m, &NoResolver).is_ok());
+    let r = config_test_on(&dir, Some("a"), &m, &NoResolver);
+    assert_eq!(r.exit_code(), 0, "{}", r.text());
+    let t = r.text();
+    for want in [
+        "NOTE: haresources:1: 'httpd' runs through systemctl: no script of that name in",
+        "but the systemd unit httpd.service (/usr/lib/systemd/system/httpd.service); start, stop and status are `systemctl start`, `systemctl stop` and `systemctl is-active` of httpd.service",
+        "NOTE: haresources:1: 'mariadb' runs through systemctl",
+        "WARNING: haresources:1: 'mariadb::--fast': mariadb is the systemd unit mariadb.service (/usr/lib/systemd/system/mariadb.service), which runs through systemctl and takes no arguments (--fast): it is not started and the group will fail",
+        "WARNING: haresources:1: resource script 'Missing' found neither in",
+        "nor as the systemd unit Missing.service in /etc/systemd/system, /run/systemd/system, /usr/lib/systemd/system, /lib/systemd/system (or it is masked)",
+    ] {
+        assert!(t.contains(want), "want {want:?} in:\n{t}");
+    }
+    // One note per name; the address is a script, not a unit.
+    assert_eq!(t.matches("'httpd' runs through systemctl").count(), 1, "{t}");
+    assert!(!t.contains("IPaddr' runs"), "{t}");
+    assert_eq!(r.notes.len(), 2, "{:?}", r.notes);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -1528,6 +1575,7 @@ fn serial_ports_are_checked_on_the_machine() {
     // (it may run away from the node) and says so.
     let m = Fake {
         missing: vec!["/dev/ttyS9"],
+        ..Fake::default()
     };
     let e = load_dir_on(&dir, &m, &NoResolver).unwrap_err();
     assert_eq!(
@@ -1578,7 +1626,7 @@ impl Machine for StonithMachine {
     fn char_device(&self, p: &Path) -> Option<bool> {
         AnyMachine.char_device(p)
     }
-    fn resource_script(&self, d: &Path, n: &str) -> bool {
+    fn resource_script(&self, d: &Path, n: &str) -> Option<Located> {
         AnyMachine.resource_script(d, n)
     }
     fn stonith_type(&self, kind: &str) -> Result<bool, String> {

@@ -68,7 +68,7 @@ impl Machine for Namespace {
     fn char_device(&self, path: &Path) -> Option<bool> {
         SystemMachine.char_device(path)
     }
-    fn resource_script(&self, ha_dir: &Path, name: &str) -> bool {
+    fn resource_script(&self, ha_dir: &Path, name: &str) -> Option<ha_config::Located> {
         SystemMachine.resource_script(ha_dir, name)
     }
 }

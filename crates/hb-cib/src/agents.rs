@@ -30,10 +30,9 @@ use ha_config::Resource;
 pub struct Env {
     /// The configuration directory (its `resource.d` and `conf/OCF`).
     pub ha_dir: PathBuf,
-    /// Init script directories, in the original's order.
-    pub init_dirs: Vec<PathBuf>,
-    /// systemd unit directories.
-    pub systemd_dirs: Vec<PathBuf>,
+    /// Where the daemon finds each resource (resource.d, the init directories, the systemd
+    /// unit directories): the export maps what heartbeat runs.
+    pub lookup: ha_config::Lookup,
     /// The OCF agents' root (`/usr/lib/ocf/resource.d`, one directory per provider).
     pub ocf_dir: PathBuf,
     /// The `stonith` program of cluster-glue, asked for the parameter names of a plugin
@@ -46,16 +45,7 @@ impl Env {
     pub fn system(ha_dir: &Path) -> Env {
         Env {
             ha_dir: ha_dir.to_path_buf(),
-            init_dirs: ha_config::INIT_DIRS.iter().map(PathBuf::from).collect(),
-            systemd_dirs: [
-                "/etc/systemd/system",
-                "/run/systemd/system",
-                "/usr/lib/systemd/system",
-                "/lib/systemd/system",
-            ]
-            .iter()
-            .map(PathBuf::from)
-            .collect(),
+            lookup: ha_config::Lookup::system(ha_dir.join("resource.d")),
             ocf_dir: PathBuf::from("/usr/lib/ocf/resource.d"),
             stonith_cmd: Some(PathBuf::from("stonith")),
         }
@@ -320,31 +310,33 @@ pub fn map_resource(r: &Resource, env: &Env) -> Mapping {
             r.args.first().map_or("all", String::as_str)
         ));
     }
-    // The script the daemon would run (the one lookup): in resource.d, or an init script.
-    let resource_dir = env.ha_dir.join("resource.d");
-    let found = ha_config::locate_script(&resource_dir, &env.init_dirs, &r.script);
-    if let Some(resource_d) = found.as_ref().filter(|p| p.starts_with(&resource_dir)) {
-        return Mapping::NotMapped(format!(
-            "'{}': {} is a heartbeat resource script, and Pacemaker 2 has no class for those (1.1's `heartbeat` class is gone): write an OCF agent for it, or, if it is LSB-compliant (status exits 3 when stopped) and takes no arguments, install it as /etc/init.d/{} and use lsb:{}",
-            r.spec,
-            resource_d.display(),
-            r.script,
-            r.script
-        ));
-    }
-    let init = found;
-    let unit = env
-        .systemd_dirs
-        .iter()
-        .map(|d| d.join(format!("{}.service", r.script)))
-        .find(|p| p.exists());
-    let (class, found) = match (&init, &unit) {
+    // What the daemon would run (the one lookup): a script of resource.d, an init script,
+    // or a systemd unit.
+    let found = env.lookup.locate(&r.script);
+    let init = match &found {
+        Some(ha_config::Located::Script(p)) if p.starts_with(&env.lookup.resource_dir) => {
+            return Mapping::NotMapped(format!(
+                "'{}': {} is a heartbeat resource script, and Pacemaker 2 has no class for those (1.1's `heartbeat` class is gone): write an OCF agent for it, or, if it is LSB-compliant (status exits 3 when stopped) and takes no arguments, install it as /etc/init.d/{} and use lsb:{}",
+                r.spec,
+                p.display(),
+                r.script,
+                r.script
+            ));
+        }
+        Some(ha_config::Located::Script(p)) => Some(p),
+        _ => None,
+    };
+    let unit = match &found {
+        Some(ha_config::Located::Unit { file, .. }) => Some(file),
+        _ => None,
+    };
+    let (class, found) = match (init, unit) {
         (Some(p), _) => ("lsb", Some(p.display().to_string())),
         (None, Some(p)) => ("systemd", Some(p.display().to_string())),
         (None, None) => ("service", None),
     };
     if !r.args.is_empty() {
-        let what = match (&init, &unit) {
+        let what = match (init, unit) {
             (Some(p), _) => format!("the init script {}", p.display()),
             (None, Some(p)) => format!("the systemd unit {}", p.display()),
             _ => "an init script".to_string(),
@@ -624,8 +616,11 @@ mod tests {
     fn env_in(dir: &Path) -> Env {
         Env {
             ha_dir: dir.join("ha.d"),
-            init_dirs: vec![dir.join("init.d")],
-            systemd_dirs: vec![dir.join("systemd")],
+            lookup: ha_config::Lookup {
+                resource_dir: dir.join("ha.d/resource.d"),
+                init_dirs: vec![dir.join("init.d")],
+                unit_dirs: vec![dir.join("systemd")],
+            },
             ocf_dir: dir.join("ocf"),
             stonith_cmd: None,
         }

@@ -20,8 +20,11 @@ fn env() -> Env {
     let none = Path::new("/nonexistent-hb-cib");
     Env {
         ha_dir: none.join("ha.d"),
-        init_dirs: vec![none.join("init.d")],
-        systemd_dirs: vec![],
+        lookup: ha_config::Lookup {
+            resource_dir: none.join("ha.d/resource.d"),
+            init_dirs: vec![none.join("init.d")],
+            unit_dirs: vec![],
+        },
         ocf_dir: none.join("ocf"),
         stonith_cmd: None,
     }

@@ -14,8 +14,8 @@ use hb_log::{Level, Logger};
 use hb_runner::resource::group::{
     GroupConfig, GroupEvent, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
 };
-use ha_config::locate_script;
-use hb_runner::resource::ScriptOp;
+use ha_config::Lookup;
+use hb_runner::resource::{Invocation, ScriptOp, SYSTEMCTL};
 use hb_runner::{JobId as RunJob, JobSpec, Runner};
 use hb_wire::{Message, Value};
 
@@ -38,6 +38,8 @@ struct GroupJob {
     line: String,
     op: GroupOp,
     step: Option<(RunJob, Step, bool)>,
+    /// What the running step runs (a script, or systemctl for a unit).
+    invocation: Option<Invocation>,
 }
 
 /// The daemon's children.
@@ -45,7 +47,10 @@ pub struct Jobs {
     pub runner: Runner,
     groups: HashMap<String, (String, Vec<String>)>,
     ha_dir: PathBuf,
-    init_dirs: Vec<PathBuf>,
+    /// Where resources are found: resource.d, the init directories, the systemd units.
+    pub lookup: Lookup,
+    /// The program that runs a unit's steps (looked up in PATH unless a path).
+    pub systemctl: PathBuf,
     group_config: GroupConfig,
     active: Vec<GroupJob>,
     rc_queue: VecDeque<(String, Vec<(String, String)>)>,
@@ -66,7 +71,8 @@ impl Jobs {
             runner,
             groups,
             ha_dir: ha_dir.to_path_buf(),
-            init_dirs: ha_config::INIT_DIRS.iter().map(PathBuf::from).collect(),
+            lookup: Lookup::system(ha_dir.join("resource.d")),
+            systemctl: PathBuf::from(SYSTEMCTL),
             group_config: GroupConfig {
                 stop_retries,
                 ..GroupConfig::default()
@@ -110,6 +116,7 @@ impl Jobs {
             line,
             op,
             step: None,
+            invocation: None,
         });
         self.advance(now, log)
     }
@@ -130,39 +137,39 @@ impl Jobs {
                 }
                 match g.op.poll(now) {
                     GroupPoll::Run(step) => {
-                        let res_dir = self.ha_dir.join("resource.d");
-                        match locate_script(&res_dir, &self.init_dirs, &step.script) {
-                            None => {
+                        let Some(found) = self.lookup.locate(&step.script) else {
+                            log.log(
+                                Level::Error,
+                                &format!("Cannot locate resource script {}", step.script),
+                            );
+                            let _ = g.op.handle_exit(now, StepExit::NoScript);
+                            continue;
+                        };
+                        let inv = match Invocation::new(&found, &step, &self.systemctl) {
+                            Ok(inv) => inv,
+                            Err(e) => {
+                                log.log(Level::Error, &format!("{}: {e}", step.resource));
+                                let _ = g.op.handle_exit(now, StepExit::SpawnFailed);
+                                continue;
+                            }
+                        };
+                        if step.op != ScriptOp::Status {
+                            log.log(Level::Info, &format!("Running {}", inv.line()));
+                        }
+                        let mut spec = JobSpec::new(&inv.program);
+                        spec.args = inv.args.clone();
+                        spec.capture_stdout = step.op == ScriptOp::Status;
+                        match self.runner.spawn(spec) {
+                            Ok(id) => {
+                                g.step = Some((id, step, false));
+                                g.invocation = Some(inv);
+                            }
+                            Err(e) => {
                                 log.log(
                                     Level::Error,
-                                    &format!("Cannot locate resource script {}", step.script),
+                                    &format!("cannot run {}: {e}", inv.program.display()),
                                 );
-                                let _ = g.op.handle_exit(now, StepExit::NoScript);
-                            }
-                            Some(path) => {
-                                if step.op != ScriptOp::Status {
-                                    log.log(
-                                        Level::Info,
-                                        &format!(
-                                            "Running {} {}",
-                                            path.display(),
-                                            step.args.join(" ")
-                                        ),
-                                    );
-                                }
-                                let mut spec = JobSpec::new(&path);
-                                spec.args = step.args.clone();
-                                spec.capture_stdout = step.op == ScriptOp::Status;
-                                match self.runner.spawn(spec) {
-                                    Ok(id) => g.step = Some((id, step, false)),
-                                    Err(e) => {
-                                        log.log(
-                                            Level::Error,
-                                            &format!("cannot run {}: {e}", path.display()),
-                                        );
-                                        let _ = g.op.handle_exit(now, StepExit::SpawnFailed);
-                                    }
-                                }
+                                let _ = g.op.handle_exit(now, StepExit::SpawnFailed);
                             }
                         }
                     }
@@ -237,6 +244,10 @@ impl Jobs {
                         StepExit::TimedOut
                     } else {
                         StepExit::from_job(&exit)
+                    };
+                    let se = match g.invocation.take() {
+                        Some(inv) => inv.exit(se),
+                        None => se,
                     };
                     if step.op != ScriptOp::Status && !se.success() {
                         match se.code() {
@@ -365,6 +376,130 @@ mod tests {
     use hb_log::LogConfig;
     use std::os::unix::fs::PermissionsExt;
 
+    /// Takes or gives the group `key` and runs the loop's part until it ends (20 s at most).
+    fn run_group(
+        jobs: &mut Jobs,
+        job: CoreJob,
+        key: &str,
+        take: bool,
+        log: &Logger,
+    ) -> Vec<(CoreJob, bool)> {
+        let mut done = jobs.group(Instant::now(), job, key, take, log);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while done.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            jobs.runner.on_readable();
+            done = jobs.reap(Instant::now(), log);
+            if done.is_empty() && jobs.poll_timeout().is_some_and(|t| t <= Instant::now()) {
+                done = jobs.handle_timeout(Instant::now(), log);
+            }
+        }
+        done
+    }
+
+    /// A group with a systemd unit, through the daemon's own job code and the real runner:
+    /// `systemctl` is a stand-in first in the scripts' PATH that records its arguments and
+    /// answers `is-active` from a state file (no systemd runs here).
+    #[test]
+    fn a_unit_in_a_group_runs_through_systemctl() {
+        let d = std::env::temp_dir().join(format!("hb-daemon-jobs-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        for sub in ["resource.d", "units", "bin"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        let calls = d.join("calls");
+        let exe = |path: &Path, text: &str| {
+            std::fs::write(path, text).unwrap();
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        exe(
+            &d.join("resource.d/Addr"),
+            &format!(
+                "#!/bin/sh\necho \"Addr $*\" >> {c}\nfor op; do :; done\ncase \"$op\" in status) [ -e {d}/addr.on ] && echo running || echo stopped;; start) touch {d}/addr.on;; stop) rm -f {d}/addr.on;; esac\nexit 0\n",
+                c = calls.display(),
+                d = d.display()
+            ),
+        );
+        exe(
+            &d.join("bin/systemctl"),
+            &format!(
+                "#!/bin/sh\necho \"systemctl $*\" >> {c}\ncase \"$1\" in\n is-active) if [ -e {d}/$2.on ]; then echo active; else echo inactive; exit 3; fi;;\n start) [ -e {d}/$2.broken ] && exit 1; touch {d}/$2.on;;\n stop) rm -f {d}/$2.on;;\nesac\nexit 0\n",
+                c = calls.display(),
+                d = d.display()
+            ),
+        );
+        std::fs::write(d.join("units/hbtest-web.service"), "[Service]\nExecStart=/bin/true\n")
+            .unwrap();
+        let logfile = d.join("ha-log");
+        let log = Logger::new(LogConfig {
+            logfile: Some(logfile.clone()),
+            ..LogConfig::default()
+        });
+        let path = format!("{}:/usr/bin:/bin", d.join("bin").display());
+        let runner = Runner::new(vec![("PATH".into(), path)]).unwrap();
+        let groups = HashMap::from([
+            (
+                "Addr::x".to_string(),
+                ("a".to_string(), vec!["Addr::x".to_string(), "hbtest-web".to_string()]),
+            ),
+            (
+                "hbtest-web::opt".to_string(),
+                ("a".to_string(), vec!["hbtest-web::opt".to_string()]),
+            ),
+        ]);
+        let mut jobs = Jobs::new(runner, groups, &d);
+        jobs.lookup.init_dirs.clear();
+        jobs.lookup.unit_dirs = vec![d.join("units")];
+        // The unit given arguments fails its stops too (as a missing script): retry fast.
+        jobs.group_config.stop_retries = hb_runner::resource::group::StopRetries::Limited(1);
+        jobs.group_config.stop_retry_interval = Duration::from_millis(10);
+        let take = |jobs: &mut Jobs, key: &str, take: bool| {
+            let _ = std::fs::remove_file(&calls);
+            let done = run_group(jobs, CoreJob(1), key, take, &log);
+            (done, std::fs::read_to_string(&calls).unwrap_or_default())
+        };
+
+        let (done, seen) = take(&mut jobs, "Addr::x", true);
+        assert_eq!(done, vec![(CoreJob(1), true)]);
+        assert_eq!(
+            seen,
+            "Addr x status\nAddr x start\nsystemctl is-active hbtest-web.service\nsystemctl start hbtest-web.service\n"
+        );
+        assert!(d.join("hbtest-web.service.on").exists());
+        // Taken again: is-active says active, which reads as running: nothing starts.
+        let (done, seen) = take(&mut jobs, "Addr::x", true);
+        assert_eq!(done, vec![(CoreJob(1), true)]);
+        assert_eq!(seen, "Addr x status\nsystemctl is-active hbtest-web.service\n");
+        // Given: right to left.
+        let (done, seen) = take(&mut jobs, "Addr::x", false);
+        assert_eq!(done, vec![(CoreJob(1), true)]);
+        assert_eq!(seen, "systemctl stop hbtest-web.service\nAddr x stop\n");
+        assert!(!d.join("hbtest-web.service.on").exists());
+        // A unit that fails to start: the group is released, as for a script.
+        std::fs::write(d.join("hbtest-web.service.broken"), "").unwrap();
+        let (done, seen) = take(&mut jobs, "Addr::x", true);
+        assert_eq!(done, vec![(CoreJob(1), false)]);
+        assert_eq!(
+            seen,
+            "Addr x status\nAddr x start\nsystemctl is-active hbtest-web.service\nsystemctl start hbtest-web.service\nsystemctl stop hbtest-web.service\nAddr x stop\n"
+        );
+        // A unit given arguments never runs: its start fails, and so does the group.
+        let (done, seen) = take(&mut jobs, "hbtest-web::opt", true);
+        assert_eq!(done, vec![(CoreJob(1), false)]);
+        assert_eq!(seen, "", "systemctl must not run");
+
+        let text = std::fs::read_to_string(&logfile).unwrap();
+        for want in [
+            "Running systemctl start hbtest-web.service",
+            "Running systemctl stop hbtest-web.service",
+            "Return code 1 from hbtest-web start",
+            "hbtest-web::opt: hbtest-web.service is a systemd unit, run through systemctl, which takes no arguments (opt): not run",
+        ] {
+            assert!(text.contains(want), "want {want:?} in:\n{text}");
+        }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
     #[test]
     fn a_stop_that_fails_for_good_says_reboot_required_once() {
         let d = std::env::temp_dir().join(format!("hb-daemon-jobs-{}", std::process::id()));
@@ -392,16 +527,7 @@ mod tests {
         jobs.group_config.stop_retries = hb_runner::resource::group::StopRetries::Limited(1);
         jobs.group_config.stop_retry_interval = Duration::from_millis(10);
         let job = CoreJob(1);
-        let mut done = jobs.group(Instant::now(), job, "stuck", false, &log);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while done.is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-            jobs.runner.on_readable();
-            done = jobs.reap(Instant::now(), &log);
-            if done.is_empty() && jobs.poll_timeout().is_some_and(|t| t <= Instant::now()) {
-                done = jobs.handle_timeout(Instant::now(), &log);
-            }
-        }
+        let done = run_group(&mut jobs, job, "stuck", false, &log);
         assert_eq!(done, vec![(job, false)]);
         let text = std::fs::read_to_string(&logfile).unwrap();
         assert_eq!(

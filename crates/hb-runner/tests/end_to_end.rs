@@ -1,5 +1,7 @@
 //! GroupOp driven through the real Runner with real resource scripts, the way the daemon
-//! will: locate the script, spawn it, kill it at the step's deadline, feed the exit back.
+//! does: locate the script, spawn it, kill it at the step's deadline, feed the exit back.
+//! (A group with a systemd unit runs through the daemon's own code in hb-daemon's
+//! `jobs::tests::a_unit_in_a_group_runs_through_systemctl`.)
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -8,7 +10,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use hb_runner::resource::{
-    GroupConfig, GroupOp, GroupOutcome, GroupPoll, StepExit, StopRetries,
+    GroupConfig, GroupOp, GroupOutcome, GroupPoll, Invocation, StepExit, StopRetries, SYSTEMCTL,
 };
 use hb_runner::{JobSpec, Runner};
 
@@ -84,11 +86,17 @@ impl Lab {
                 GroupPoll::Finished(outcome) => return outcome,
                 GroupPoll::Wait(_) => sleep(Duration::from_millis(5)),
                 GroupPoll::Run(step) => {
-                    match ha_config::locate_script(&self.resource_d, &[&self.init_d], &step.script) {
+                    let lookup = ha_config::Lookup {
+                        resource_dir: self.resource_d.clone(),
+                        init_dirs: vec![self.init_d.clone()],
+                        unit_dirs: Vec::new(),
+                    };
+                    let found = lookup.locate(&step.script);
+                    match found.and_then(|f| Invocation::new(&f, &step, Path::new(SYSTEMCTL)).ok()) {
                         None => op.handle_exit(now, StepExit::NoScript).unwrap(),
-                        Some(path) => {
-                            let mut spec = JobSpec::new(path);
-                            spec.args = step.args.clone();
+                        Some(inv) => {
+                            let mut spec = JobSpec::new(&inv.program);
+                            spec.args = inv.args.clone();
                             spec.capture_stdout = true;
                             match runner.spawn(spec) {
                                 Ok(id) => current = Some((id, step.deadline, false)),

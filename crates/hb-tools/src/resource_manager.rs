@@ -27,7 +27,9 @@
 //! found by its key, or else, as 2.0.8's `grep " KEY "` did, by the first line where the
 //! key appears among the resources (a pattern: the dots of an address match any
 //! character). Scripts: `$HA_RESOURCEDIR` (default `$HA_DIR/resource.d`), then the init
-//! directories, with 2.0.8's environment (`LC_ALL` and `LANGUAGE` removed, `HA_DIR`,
+//! directories, then (beyond 2.0.8) a systemd unit `NAME.service`, run through `systemctl`
+//! as the daemon runs it (`start`, `stop`, and `is-active` read as an init script's
+//! `status`), all with 2.0.8's environment (`LC_ALL` and `LANGUAGE` removed, `HA_DIR`,
 //! `HA_FUNCS` and the defaults of shellfuncs exported); start and stop output, and the
 //! log lines, go where 2.0.8 sent them: `takegroup`, `givegroup` and `statgroup` write
 //! everything to `$HA_DEBUGLOG`.
@@ -69,8 +71,8 @@ use hb_runner::resource::group::{
     GroupConfig, GroupEvent, GroupKind, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
     StopRetries,
 };
-use ha_config::{locate_script, Resource};
-use hb_runner::resource::{ownership_from_status_stdout, ScriptOp};
+use ha_config::{Located, Lookup, Resource};
+use hb_runner::resource::{ownership_from_status_stdout, Invocation, ScriptOp, SYSTEMCTL};
 
 use crate::ere::Ere;
 use hb_log::script::{default_tag, ha_debug, ha_log, LogEnv, Style, DEFAULT_DATEFMT, DEFAULT_DEBUGLOG};
@@ -184,10 +186,11 @@ impl Recovery for Reboot {
 pub struct Rm {
     /// `HA_DIR`: haresources and shellfuncs.
     pub config_dir: PathBuf,
-    /// Where resource scripts are looked for first.
-    pub resource_dir: PathBuf,
-    /// Then these.
-    pub init_dirs: Vec<PathBuf>,
+    /// Where resources are found: `$HA_RESOURCEDIR`, the init directories, then the
+    /// systemd unit directories (the daemon's lookup).
+    pub lookup: Lookup,
+    /// The program that runs a systemd unit's steps (looked up in `PATH`).
+    pub systemctl: PathBuf,
     /// This node.
     pub curhost: String,
     pub log: LogEnv,
@@ -261,8 +264,8 @@ impl Rm {
         );
         Rm {
             config_dir: config_dir.to_path_buf(),
-            resource_dir: PathBuf::from(resource_dir),
-            init_dirs: ha_config::INIT_DIRS.iter().map(PathBuf::from).collect(),
+            lookup: Lookup::system(resource_dir),
+            systemctl: PathBuf::from(SYSTEMCTL),
             curhost,
             log: LogEnv::from_env(Style::Shellfuncs, log_get, default_tag(tag_prog, pid)),
             prog: prog.to_string(),
@@ -468,7 +471,7 @@ impl Rm {
 
     /// Runs one step of a group operation (or a lone `status`), logging as `doscript`.
     fn step(&self, step: &Step, sink: &Sink, status_err: Stdio, err: &mut dyn Write) -> StepExit {
-        let Some(path) = locate_script(&self.resource_dir, &self.init_dirs, &step.script) else {
+        let Some(found) = self.lookup.locate(&step.script) else {
             // 2.0.8 says it once looking for the script, and once more when it is about
             // to start or stop it.
             let times = if step.op == ScriptOp::Status { 1 } else { 2 };
@@ -480,18 +483,35 @@ impl Rm {
             }
             return StepExit::NoScript;
         };
-        let (op, before) = step
-            .args
-            .split_last()
-            .map_or(("", &[][..]), |(o, b)| (o.as_str(), b));
-        let line = format!("{} {} {op}", path.display(), before.join(" "));
+        let inv = match Invocation::new(&found, step, &self.systemctl) {
+            Ok(inv) => inv,
+            Err(e) => {
+                self.log(err, &format!("ERROR: {}: {e}", step.resource));
+                return StepExit::SpawnFailed;
+            }
+        };
+        // As 2.0.8 writes it for a script (`PATH ARGS OP`, two blanks without arguments);
+        // a unit's command as it runs.
+        let (line, what) = match &found {
+            Located::Script(path) => {
+                let (op, before) = step
+                    .args
+                    .split_last()
+                    .map_or(("", &[][..]), |(o, b)| (o.as_str(), b));
+                (
+                    format!("{} {} {op}", path.display(), before.join(" ")),
+                    path.display().to_string(),
+                )
+            }
+            Located::Unit { .. } => (inv.line(), inv.line()),
+        };
         let timeout = match step.op {
             ScriptOp::Start => self.group_config.start_timeout,
             ScriptOp::Stop => self.group_config.stop_timeout,
             ScriptOp::Status => self.group_config.status_timeout,
         };
         if step.op == ScriptOp::Status {
-            let exit = self.run_script(&path, &step.args, true, sink, status_err, timeout);
+            let exit = inv.exit(self.run_script(&inv.program, &inv.args, true, sink, status_err, timeout));
             if exit == StepExit::TimedOut {
                 self.log(
                     err,
@@ -505,7 +525,7 @@ impl Rm {
         }
         self.log(err, &format!("info: Running {line}"));
         self.debug(&format!("debug: Starting {line}"));
-        let exit = self.run_script(&path, &step.args, false, sink, sink.stdio(), timeout);
+        let exit = self.run_script(&inv.program, &inv.args, false, sink, sink.stdio(), timeout);
         let rc = exit.code().unwrap_or(1);
         self.debug(&format!("debug: {line} done. RC={rc}"));
         match exit {
@@ -518,7 +538,7 @@ impl Rm {
             ),
             _ if rc != 0 => self.log(
                 err,
-                &format!("ERROR: Return code {rc} from {}", path.display()),
+                &format!("ERROR: Return code {rc} from {what}"),
             ),
             _ => {}
         }

@@ -337,3 +337,67 @@ fn node_list_changes_are_refused_plainly() {
         assert!(e.contains("(c d)"), "{e}");
     }
 }
+
+/// ResourceManager runs a resource found as a systemd unit as the daemon does: through
+/// `systemctl` (a stand-in first in the scripts' PATH: no systemd runs here), with
+/// `is-active` read as an init script's status; the lookup is the daemon's, unit
+/// directories given.
+#[test]
+fn a_unit_runs_through_systemctl() {
+    let s = scratch("unit");
+    let d = s.0.as_path();
+    fs::write(d.join("haresources"), "a R1 hbtest-db\nb hbtest-db::x\n").unwrap();
+    fs::create_dir_all(d.join("units")).unwrap();
+    fs::create_dir_all(d.join("bin")).unwrap();
+    fs::write(d.join("units/hbtest-db.service"), "[Service]\nExecStart=/bin/true\n").unwrap();
+    let sc = d.join("bin/systemctl");
+    fs::write(
+        &sc,
+        r#"#!/bin/sh
+d=$(dirname "$0")/..
+echo "systemctl $*" >> "$d/calls"
+case $1 in
+is-active) if [ -e "$d/run.$2" ]; then echo active; else echo failed; exit 3; fi ;;
+start) touch "$d/run.$2" ;;
+stop) rm -f "$d/run.$2" ;;
+esac
+exit 0
+"#,
+    )
+    .unwrap();
+    fs::set_permissions(&sc, fs::Permissions::from_mode(0o755)).unwrap();
+    let mut rm = rm_for(d, &[]);
+    rm.lookup.init_dirs.clear();
+    rm.lookup.unit_dirs = vec![d.join("units")];
+    rm.child_env
+        .push(("PATH".into(), format!("{}:/usr/bin:/bin", d.join("bin").display())));
+    let rec = Recorder(Mutex::new(0));
+    let status = |rm: &Rm, r: &str| rm.run_verb(&Verb::Status(r.into()), &mut std::io::sink(), &mut std::io::sink(), &rec);
+
+    assert_eq!(status(&rm, "hbtest-db"), 3, "failed reads as stopped");
+    assert_eq!(calls(d), "systemctl is-active hbtest-db.service\n");
+    assert_eq!(rm.takegroup("R1", &Sink::Inherit, &mut std::io::sink(), &rec), 0);
+    assert_eq!(
+        calls(d),
+        "R1 status\nR1 start\nsystemctl is-active hbtest-db.service\nsystemctl start hbtest-db.service\n"
+    );
+    assert_eq!(status(&rm, "hbtest-db"), 0, "active reads as running");
+    calls(d);
+    assert_eq!(rm.statgroup("R1", &Sink::Inherit, &mut std::io::sink()), "ALL");
+    calls(d);
+    assert_eq!(rm.givegroup("R1", &Sink::Inherit, &mut std::io::sink(), &rec), 0);
+    assert_eq!(calls(d), "systemctl stop hbtest-db.service\nR1 stop\n");
+    assert!(!d.join("run.hbtest-db.service").exists());
+    let log = fs::read_to_string(d.join("log")).unwrap();
+    assert!(log.contains("info: Running systemctl start hbtest-db.service"), "{log}");
+    assert!(log.contains("info: Running systemctl stop hbtest-db.service"), "{log}");
+    // Arguments: systemctl is not run, the status reads as stopped, and the log says why.
+    assert_eq!(status(&rm, "hbtest-db::x"), 3);
+    assert_eq!(calls(d), "");
+    let log = fs::read_to_string(d.join("log")).unwrap();
+    assert!(
+        log.contains("ERROR: hbtest-db::x: hbtest-db.service is a systemd unit, run through systemctl, which takes no arguments (x): not run"),
+        "{log}"
+    );
+    assert_eq!(*rec.0.lock().unwrap(), 0);
+}

@@ -123,7 +123,7 @@ pub struct Step {
     pub index: usize,
     /// The resource as written in haresources.
     pub resource: String,
-    /// The script name, to locate with [`ha_config::locate_script`].
+    /// The script name, to locate with [`ha_config::Lookup::locate`].
     pub script: String,
     /// Its arguments, the operation word last.
     pub args: Vec<String>,

@@ -6,15 +6,18 @@
 //! resource is held, and runs groups left to right (take) or right to left (give). This module
 //! reproduces those rules, quirks included, so that the daemon can run the scripts itself with
 //! timeouts ([`group::GroupOp`]) while behaving as ResourceManager would. The splitting of a
-//! resource and the script lookup are configuration's: [`ha_config::Resource::parse`] and
-//! [`ha_config::locate_script`], shared with the config test.
+//! resource and the lookup are configuration's: [`ha_config::Resource::parse`] and
+//! [`ha_config::Lookup::locate`], shared with the config test; [`invoke::Invocation`] says
+//! what a step runs for what the lookup found (a script, or `systemctl` for a systemd unit).
 
 pub mod group;
+pub mod invoke;
 
 pub use group::{
     GroupConfig, GroupEvent, GroupKind, GroupOp, GroupOpError, GroupOutcome, GroupPoll, Step,
     StepExit, StopRetries,
 };
+pub use invoke::{unit_status, Invocation, InvokeError, SYSTEMCTL};
 
 /// The three operations ResourceManager runs on a resource script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
