@@ -28,9 +28,6 @@ pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
     const V3: &str = "a heartbeat 3 directive (2.0.8 refuses it); heartbeat 3 features are not \
                       implemented";
     match name {
-        "stonith" | "stonith_host" => Some(
-            "no STONITH device is used: a dead peer is not fenced before its resources are taken",
-        ),
         "hbgenmethod" => match v {
             "file" => None,
             _ => Some(
@@ -360,7 +357,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         L,
         None,
         false,
-        N,
+        A,
         "a STONITH device: TYPE CONFIGFILE",
     ),
     d(
@@ -368,7 +365,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         L,
         None,
         false,
-        N,
+        A,
         "a STONITH device for a host: HOST TYPE PARAMS",
     ),
     d("apiauth", L, None, false, A, "who may use the client API"),
@@ -577,4 +574,6 @@ pub const ACTED_ON: &[&str] = &[
     "watchdog",
     "serial",
     "baud",
+    "stonith",
+    "stonith_host",
 ];
