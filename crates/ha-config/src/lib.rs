@@ -28,6 +28,7 @@ mod diag;
 mod hacf;
 mod haresources;
 pub mod lines;
+pub mod logging;
 mod lookup;
 mod machine;
 mod resolver;
@@ -229,7 +230,8 @@ pub struct ConfigTestReport {
     pub warnings: Vec<Diagnostic>,
     /// `accepted, not acted on` lines.
     pub not_acted_on: Vec<String>,
-    /// What else an admin should know (a resource that runs through systemctl).
+    /// Other facts the admin should know (where the lines go with logd, a resource that
+    /// runs through systemctl).
     pub notes: Vec<String>,
 }
 
@@ -304,7 +306,10 @@ pub fn config_test_on(
     let mut not_acted_on = Vec::new();
     let mut notes = Vec::new();
     if let Some(c) = &p.config {
-        notes = resource_notes(c, dir, machine);
+        let (ld, ln) = logging::logging_report(&c.hacf, dir);
+        d.extend(ld);
+        notes = ln;
+        notes.extend(resource_notes(c, dir, machine));
         d.extend(
             machine_checks(c, dir, this_host, machine)
                 .into_iter()
