@@ -39,6 +39,9 @@ pub struct MembershipConfig {
     pub wall_clock_at_start: u64,
     /// Seed of every random choice.
     pub seed: u64,
+    /// `log_badpack`: log packets that cannot be decoded or fail authentication (at most
+    /// one line per 10 s). Off, they are only counted, as 2.0.8 keeps quiet about them.
+    pub log_bad_packets: bool,
 }
 
 /// A node's status as we see it.
@@ -416,7 +419,9 @@ impl Membership {
             Ok(d) => self.receive(now, Some(dev), d.msg),
             Err(e) => {
                 self.counters.dropped_decode += 1;
-                self.drop_log(now, format!("dropped packet from {dev}: {e}"));
+                if self.cfg.log_bad_packets {
+                    self.drop_log(now, format!("dropped packet from {dev}: {e}"));
+                }
             }
         }
     }

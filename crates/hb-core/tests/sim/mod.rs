@@ -100,6 +100,7 @@ impl Cluster {
                 generation: 100,
                 wall_clock_at_start: 1_700_000_000,
                 seed: rng.next_u64(),
+                log_bad_packets: true,
             };
             nodes.push(SimNode {
                 m: Membership::new(cfg, t0),
