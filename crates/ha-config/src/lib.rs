@@ -38,7 +38,7 @@ pub use hacf::{
     auto_failback_of, directive, not_acted_on_reason, parse_bool, parse_hacf, parse_time,
     render_hacf, ApiAuth, AutoFailback, DirectiveSpec, GenMethod, HaCf, Medium, MsgFmt, NotActedOn,
     PingGroup, Respawn, Shape, Stonith, Support, UuidFrom, ACTED_ON, DEFAULTS, DEFAULT_APIAUTH,
-    DIRECTIVES, FACILITIES, OTHER_DIRECTIVES,
+    DIRECTIVES, OTHER_DIRECTIVES,
 };
 pub use haresources::{
     daemon_node_tokens, is_bare_ip, parse_haresources, render_haresources, resolve_script, Group,
@@ -382,7 +382,7 @@ pub fn local_node_name(ha_dir: &Path) -> Option<String> {
             }
         }
     }
-    machine::uname_nodename().map(|n| n.to_ascii_lowercase())
+    hb_sys::nodename().ok().map(|n| n.to_ascii_lowercase())
 }
 
 /// Paths of the three files in `dir`.

@@ -57,10 +57,6 @@ impl Machine for AnyMachine {
     }
 }
 
-fn cstring(s: &str) -> Option<CString> {
-    CString::new(s).ok()
-}
-
 impl Machine for SystemMachine {
     fn interface_exists(&self, name: &str) -> bool {
         !name.is_empty()
@@ -71,31 +67,11 @@ impl Machine for SystemMachine {
     }
 
     fn user_exists(&self, name: &str) -> bool {
-        let Some(c) = cstring(name) else {
-            return false;
-        };
-        let mut buf = vec![0 as libc::c_char; 16384];
-        // SAFETY: getpwnam_r with a valid C string, a zeroed passwd and a buffer we own.
-        unsafe {
-            let mut pw: libc::passwd = std::mem::zeroed();
-            let mut out: *mut libc::passwd = std::ptr::null_mut();
-            let rc = libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut out);
-            rc == 0 && !out.is_null()
-        }
+        hb_sys::user_by_name(name).is_some()
     }
 
     fn group_exists(&self, name: &str) -> bool {
-        let Some(c) = cstring(name) else {
-            return false;
-        };
-        let mut buf = vec![0 as libc::c_char; 65536];
-        // SAFETY: getgrnam_r with a valid C string, a zeroed group and a buffer we own.
-        unsafe {
-            let mut gr: libc::group = std::mem::zeroed();
-            let mut out: *mut libc::group = std::ptr::null_mut();
-            let rc = libc::getgrnam_r(c.as_ptr(), &mut gr, buf.as_mut_ptr(), buf.len(), &mut out);
-            rc == 0 && !out.is_null()
-        }
+        hb_sys::group_by_name(name).is_some()
     }
 
     fn is_executable(&self, path: &Path) -> bool {
@@ -120,23 +96,6 @@ impl Machine for SystemMachine {
     }
 }
 
-/// `uname -n`.
-pub(crate) fn uname_nodename() -> Option<String> {
-    // SAFETY: uname(2) fills a zeroed utsname we own.
-    unsafe {
-        let mut u: libc::utsname = std::mem::zeroed();
-        if libc::uname(&mut u) != 0 {
-            return None;
-        }
-        let bytes: Vec<u8> = u
-            .nodename
-            .iter()
-            .take_while(|c| **c != 0)
-            .map(|c| *c as u8)
-            .collect();
-        String::from_utf8(bytes).ok()
-    }
-}
 
 fn numeric(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())

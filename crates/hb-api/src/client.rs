@@ -257,7 +257,9 @@ impl HbApi {
         self.pid = std::process::id() as i32;
         self.casual = name.is_none();
         self.client_id = name.map_or_else(|| self.pid.to_string(), str::to_string);
-        self.node = crate::sys::node_name();
+        self.node = hb_sys::nodename()
+            .map(|n| n.to_lowercase())
+            .unwrap_or_default();
         let mut req = self.boilerplate("signon");
         // SAFETY: no memory effects.
         let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };

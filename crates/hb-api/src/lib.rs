@@ -36,7 +36,7 @@
 //!    medium line, named by its interface, `up`/`dead`; a ping node's one link named like
 //!    the node); `resource_status` (`none`/`local`/`foreign`/`all`, `transition` while
 //!    resource work runs, `None` with `-M`); `parameter` (`HaCf::parameter`);
-//!    `deadtime_ms`/`keepalive_ms`; `log_facility` ([`sys::facility_value`] of
+//!    `deadtime_ms`/`keepalive_ms`; `log_facility` (`hb_log::Facility::code` of
 //!    `logfacility`, else -1); `node_uuid` (optional).
 //! 3. In the event loop: `if api.owns(ev.token()) { api.on_event(registry, &view, ev, now) }`.
 //! 4. Feed it what the core produced:

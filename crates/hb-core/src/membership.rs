@@ -165,8 +165,7 @@ pub struct Membership {
     transmit: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
     counters: Counters,
-    drop_log_at: Option<Instant>,
-    drops_unlogged: u64,
+    drop_log: hb_log::LogLimiter,
     stopped: bool,
     /// The last input's time (to see our own timers overrun: a stopped process).
     last_input: Instant,
@@ -205,8 +204,7 @@ impl Membership {
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             counters: Counters::default(),
-            drop_log_at: None,
-            drops_unlogged: 0,
+            drop_log: hb_log::LogLimiter::new(DROP_LOG_INTERVAL),
             stopped: false,
             last_input: now,
             resumed_at: None,
@@ -429,23 +427,13 @@ impl Membership {
     /// A rate-limited warning about a dropped packet: at most one line per 10 s, with
     /// the number of drops not logged since.
     fn drop_log(&mut self, now: Instant, text: String) {
-        let due = self
-            .drop_log_at
-            .is_none_or(|t| now >= t + DROP_LOG_INTERVAL);
-        if due {
-            let extra = if self.drops_unlogged > 0 {
-                format!(
-                    " ({} more dropped since the last report)",
-                    self.drops_unlogged
-                )
+        if let Some(unlogged) = self.drop_log.hit(now) {
+            let extra = if unlogged > 0 {
+                format!(" ({unlogged} more dropped since the last report)")
             } else {
                 String::new()
             };
             self.log(Level::Warn, format!("{text}{extra}"));
-            self.drop_log_at = Some(now);
-            self.drops_unlogged = 0;
-        } else {
-            self.drops_unlogged += 1;
         }
     }
 

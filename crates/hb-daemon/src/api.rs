@@ -127,7 +127,8 @@ impl ClusterView for View<'_> {
             .hacf
             .logfacility
             .as_deref()
-            .and_then(hb_api::sys::facility_value)
+            .and_then(hb_log::Facility::from_name)
+            .map(hb_log::Facility::code)
             .unwrap_or(-1)
     }
 

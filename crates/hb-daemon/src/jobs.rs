@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hb_core::takeover::JobId as CoreJob;
-use hb_io::log::{Level, Logger};
+use hb_log::{Level, Logger};
 use hb_runner::resource::group::{
     GroupConfig, GroupEvent, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
 };
@@ -361,7 +361,7 @@ fn log_group_event(log: &Logger, ev: &GroupEvent) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hb_io::log::LogConfig;
+    use hb_log::LogConfig;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

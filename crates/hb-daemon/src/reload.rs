@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::Arc;
 
-use hb_io::log::{Level, Logger};
+use hb_log::{Level, Logger};
 
 use crate::run::HupAction;
 use crate::setup;
@@ -173,7 +173,7 @@ impl Reloader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hb_io::log::LogConfig;
+    use hb_log::LogConfig;
     use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, Instant};
 

@@ -4,9 +4,9 @@ use std::io;
 use std::os::unix::io::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hb_core::{Level as CoreLevel, Node, Output};
+use hb_core::{Node, Output};
 use hb_io::fifo::{Fifo, FifoItem};
-use hb_io::log::{Level, Logger};
+use hb_log::{Level, Logger};
 use hb_io::media::{datagram_buffer, Medium};
 use hb_io::signals::{Signal, SignalFd};
 use mio::unix::SourceFd;
@@ -93,19 +93,6 @@ pub enum LoopEnd {
     Exit(i32),
     /// SIGHUP with a changed configuration: the caller re-executes the daemon.
     Restart,
-}
-
-pub fn core_level(l: CoreLevel) -> Level {
-    match l {
-        CoreLevel::Emerg => Level::Emerg,
-        CoreLevel::Alert => Level::Alert,
-        CoreLevel::Crit => Level::Crit,
-        CoreLevel::Error => Level::Error,
-        CoreLevel::Warn => Level::Warn,
-        CoreLevel::Notice => Level::Notice,
-        CoreLevel::Info => Level::Info,
-        CoreLevel::Debug => Level::Debug,
-    }
 }
 
 /// Unix seconds now.
@@ -514,7 +501,7 @@ impl Loop {
             match a {
                 CheckAction::Log(l, s) => {
                     changed = true;
-                    log.log(core_level(l), &s);
+                    log.log(l, &s);
                 }
                 CheckAction::RestartGroup(key) => {
                     log.log(
@@ -692,7 +679,7 @@ impl Loop {
         }
         for e in events {
             match e {
-                hb_core::pingnodes::PingEvent::Log(l, text) => log.log(core_level(l), &text),
+                hb_core::pingnodes::PingEvent::Log(l, text) => log.log(l, &text),
                 hb_core::pingnodes::PingEvent::Link { node, link, up } => {
                     if let Some(api) = self.api.as_mut() {
                         let view = View {
@@ -768,13 +755,7 @@ impl Loop {
                 }
                 api.flush(registry, &view);
             }
-            while let Some((l, text)) = api.server_mut().poll_log() {
-                let level = match l {
-                    hb_api::proto::Level::Error => Level::Error,
-                    hb_api::proto::Level::Warn => Level::Warn,
-                    hb_api::proto::Level::Info => Level::Info,
-                    hb_api::proto::Level::Debug => Level::Debug,
-                };
+            while let Some((level, text)) = api.server_mut().poll_log() {
                 log.log(level, &text);
             }
             let mut sends = Vec::new();
@@ -839,7 +820,7 @@ impl Loop {
             };
             let now = Instant::now();
             match out {
-                Output::Log(l, text) => log.log(core_level(l), &text),
+                Output::Log(l, text) => log.log(l, &text),
                 Output::StartGroup { job, key } => self.group(now, job, &key, true, log),
                 Output::StopGroup { job, key } => self.group(now, job, &key, false, log),
                 Output::ProbeGroup { job, key } => {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use hb_core::takeover::{AutoFailback as TakeoverFailback, GroupDef, TakeoverConfig};
 use hb_core::{MembershipConfig, Node};
 use hb_io::daemon::StartReport;
-use hb_io::log::{Level, LogConfig, Logger};
+use hb_log::{Level, LogConfig, Logger};
 use hb_io::signals::{Signal, SignalFd};
 use hb_io::state;
 
@@ -175,10 +175,11 @@ fn start(opts: &Options) -> i32 {
             .hacf
             .logfacility
             .as_deref()
-            .and_then(|f| hb_io::log::parse_facility(f).ok().flatten()),
+            .and_then(|f| hb_log::parse_facility(f).ok().flatten()),
         stderr: opts.foreground,
         debug_level: debug_level(&cfg, opts),
-        file_owner: log_file_owner(),
+        file_owner: hb_sys::cluster_file_owner(),
+        ..LogConfig::default()
     };
     for w in &loaded.warnings {
         eprintln!("WARN: {w}");
@@ -374,20 +375,6 @@ fn start_failed(
     code
 }
 
-/// Who gets the log files the daemon creates: as root, hacluster and haclient (the original
-/// chowns its files to them, so that clients running as hacluster can append); else nobody.
-/// Looked up once, at start.
-fn log_file_owner() -> Option<(u32, u32)> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return None;
-    }
-    Some((
-        hb_api::sys::lookup_user("hacluster")?,
-        hb_api::sys::lookup_group("haclient")?,
-    ))
-}
-
 /// Where the daemon writes its service checks' states for `heartbeat -s` (in the state
 /// directory).
 pub const CHECK_STATUS_FILE: &str = "checks.status";
@@ -506,8 +493,8 @@ fn run(
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&crm, std::fs::Permissions::from_mode(0o750));
         if let (Some(uid), Some(gid)) = (
-            hb_api::sys::lookup_user("hacluster"),
-            hb_api::sys::lookup_group("haclient"),
+            hb_sys::user_by_name("hacluster").map(|u| u.uid),
+            hb_sys::group_by_name("haclient"),
         ) {
             let _ = std::os::unix::fs::chown(&crm, Some(uid), Some(gid));
         }

@@ -19,7 +19,7 @@
 
 use std::io;
 
-use crate::log::Level;
+use hb_log::Level;
 
 /// The policy the original uses when the platform has it.
 pub const POLICY: libc::c_int = libc::SCHED_RR;

@@ -24,7 +24,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::log::Level;
+use hb_log::Level;
 
 /// `_IOWR('W', 6, int)` of linux/watchdog.h.
 const WDIOC_SETTIMEOUT: libc::c_ulong = 0xC004_5706;
@@ -133,10 +133,7 @@ impl Watchdog {
             Err(e) => {
                 let mut lines = vec![(
                     Level::Error,
-                    format!(
-                        "Watchdog write failure: closing {}!: {e}",
-                        self.path.display()
-                    ),
+                    format!("Watchdog write failure: closing {}!: {e}", self.path.display()),
                 )];
                 lines.extend(self.close());
                 lines
@@ -257,12 +254,7 @@ mod tests {
             .unwrap();
         let (w, lines) = Watchdog::open(&p, Duration::from_secs(1));
         let mut w = w.expect("opened");
-        assert!(
-            lines
-                .iter()
-                .any(|(_, l)| l.starts_with("Using watchdog device:")),
-            "{lines:?}"
-        );
+        assert!(lines.iter().any(|(_, l)| l.starts_with("Using watchdog device:")), "{lines:?}");
         // A FIFO refuses the timeout ioctl: the original's error line.
         assert!(lines.iter().any(|(l, t)| *l == Level::Error
             && t.starts_with("WDIOC_SETTIMEOUT: Failed to set watchdog timer to 2 seconds.")));
@@ -285,10 +277,7 @@ mod tests {
         let p = fifo(&d);
         let (w, lines) = Watchdog::open(&p, Duration::from_secs(1));
         assert!(w.is_none());
-        assert!(
-            lines[0].1.starts_with("Cannot open watchdog device:"),
-            "{lines:?}"
-        );
+        assert!(lines[0].1.starts_with("Cannot open watchdog device:"), "{lines:?}");
         let (w, lines) = Watchdog::open(&d.join("missing"), Duration::from_secs(1));
         assert!(w.is_none() && lines[0].0 == Level::Error);
         let _ = std::fs::remove_dir_all(&d);
@@ -318,12 +307,7 @@ mod tests {
         // SAFETY: ignoring SIGPIPE for this test process (the Rust runtime already does).
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
         let lines = w.tickle();
-        assert!(
-            lines
-                .iter()
-                .any(|(_, t)| t.starts_with("Watchdog write failure: closing")),
-            "{lines:?}"
-        );
+        assert!(lines.iter().any(|(_, t)| t.starts_with("Watchdog write failure: closing")), "{lines:?}");
         assert!(!w.is_open());
         let _ = std::fs::remove_dir_all(&d);
     }

@@ -35,7 +35,7 @@
 //! Log lines (`info: Acquiring resource group: ...`, `info: Running PATH ARGS start`,
 //! `ERROR: Return code N from PATH`, `CRIT: Giving up resources due to failure of R`,
 //! `info: Releasing resource group: ...`, `info: Retrying failed stop operation [R]`, ...)
-//! are written as shellfuncs' `ha_log` writes them ([`crate::log`]).
+//! are written as shellfuncs' `ha_log` writes them ([`hb_log::script`]).
 //!
 //! A stop that keeps failing while the resource still reads as running: as 2.0.8,
 //! `CRIT: Resource STOP failure. Reboot required!`, `CRIT: Killing heartbeat
@@ -72,7 +72,8 @@ use hb_runner::resource::group::{
 use hb_runner::resource::{locate_script, ownership_from_status_stdout, ResourceSpec, ScriptOp};
 
 use crate::ere::Ere;
-use crate::log::{ha_log, LogEnv};
+use hb_log::script::{default_tag, ha_debug, ha_log, LogEnv, Style, DEFAULT_DATEFMT, DEFAULT_DEBUGLOG};
+use hb_log::Level;
 
 /// 2.0.8's usage line (after `usage: PROGRAM `).
 pub const USAGE: &str = "listkeys machine | takegroup key | givegroup key|status resource";
@@ -207,7 +208,7 @@ pub fn halib() -> PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from(crate::log::DEFAULT_HA_BIN))
+        .unwrap_or_else(|| PathBuf::from(crate::DEFAULT_HA_BIN))
 }
 
 impl Rm {
@@ -238,8 +239,8 @@ impl Rm {
             ("HA_RCDIR", format!("{ha_dir}/rc.d")),
             ("HA_FIFO", crate::fifo::DEFAULT_FIFO.to_string()),
             ("HA_BIN", bin.clone()),
-            ("HA_DEBUGLOG", crate::log::DEFAULT_DEBUGLOG.to_string()),
-            ("HA_DATEFMT", crate::log::DEFAULT_DATEFMT.to_string()),
+            ("HA_DEBUGLOG", DEFAULT_DEBUGLOG.to_string()),
+            ("HA_DATEFMT", DEFAULT_DATEFMT.to_string()),
             ("HA_RESOURCEDIR", resource_dir.clone()),
             ("HA_DOCDIR", "/usr/share/doc/heartbeat".to_string()),
         ] {
@@ -262,7 +263,7 @@ impl Rm {
             resource_dir: PathBuf::from(resource_dir),
             init_dirs: ha_config::INIT_DIRS.iter().map(PathBuf::from).collect(),
             curhost,
-            log: LogEnv::from_env(log_get, tag_prog, pid),
+            log: LogEnv::from_env(Style::Shellfuncs, log_get, default_tag(tag_prog, pid)),
             prog: prog.to_string(),
             child_env,
             group_config: GroupConfig {
@@ -277,19 +278,12 @@ impl Rm {
 
     /// Logs one line as `ha_log` (the "stderr" destination is `err`).
     pub fn log(&self, err: &mut dyn Write, text: &str) {
-        ha_log(&self.log, text, &self.prog, err);
+        ha_log(&self.log, Level::Info, text, &self.prog, err);
     }
 
-    /// `ha_debug`: the line to `$HA_DEBUGLOG` only.
+    /// `ha_debug` (its stderr destination is ours, never used: HA_DEBUGLOG has a default).
     fn debug(&self, text: &str) {
-        let date = crate::log::format_date(&self.log.datefmt, crate::log::now());
-        if let Ok(mut f) = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&self.log.debuglog)
-        {
-            let _ = writeln!(f, "{}:\t{date}{text}", self.log.tag);
-        }
+        ha_debug(&self.log, text, &self.prog, &mut std::io::stderr());
     }
 
     /// The sink for `takegroup`, `givegroup`, `statgroup`.

@@ -31,8 +31,8 @@
 //! # Robustness
 //! Decoding never panics and never recurses without bound: datagrams above
 //! [`MAX_DATAGRAM`] bytes, messages with more than [`MAX_FIELDS`] fields or nested deeper
-//! than [`MAX_DEPTH`] are refused; every malformation is a typed [`DecodeError`], and
-//! [`DropCounter`] counts them and rate-limits their log lines.
+//! than [`MAX_DEPTH`] are refused; every malformation is a typed [`DecodeError`] of a
+//! [`DropKind`] (the daemon rate-limits its log lines with `hb_log::LogLimiter`).
 //!
 //! # The `auth` field
 //! [`decode`] keeps the inner `auth` field in the returned message in both forms (the core
@@ -43,15 +43,11 @@ pub mod auth;
 mod base64;
 pub mod classic;
 mod common;
-mod drops;
 mod error;
 mod message;
 pub mod netstring;
 
 pub use auth::{AuthMethod, KeyRing, KeyRingError};
-pub use drops::{
-    suppressed_note, DropCounter, LogDue, LogLimiter, RateLimitedLog, DEFAULT_LOG_INTERVAL,
-};
 pub use error::{DecodeError, DropKind, EncodeError};
 pub use message::{Field, Message, Value};
 

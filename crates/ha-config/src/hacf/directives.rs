@@ -6,7 +6,6 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::parser::Parser;
-use super::table::FACILITIES;
 use super::values::{
     baud_rate, malformed_time, max_rexmit_ms, parse_bool, parse_time, DEFAULT_BAUD,
 };
@@ -220,7 +219,7 @@ fn udpport(p: &mut Parser<'_>, _: &'static str, v: &str, line: usize) -> Res {
 }
 
 fn logfacility(_: &mut Parser<'_>, _: &'static str, v: &str, _: usize) -> Res {
-    if FACILITIES.contains(&v) {
+    if hb_log::parse_facility(v).is_ok() {
         Ok(())
     } else {
         Err(format!(

@@ -31,7 +31,7 @@ use crate::resolver::{NoResolver, Resolver};
 pub use render::render_hacf;
 pub use table::{
     directive, not_acted_on_reason, DirectiveSpec, Shape, Support, ACTED_ON, DEFAULTS, DIRECTIVES,
-    FACILITIES, OTHER_DIRECTIVES,
+    OTHER_DIRECTIVES,
 };
 pub use values::{parse_bool, parse_time};
 

@@ -573,10 +573,3 @@ pub const ACTED_ON: &[&str] = &[
     "coreroot",
     "uuidfrom",
 ];
-
-/// The syslog facility names the original knows (`none`: no syslog, 3.0.6).
-pub const FACILITIES: &[&str] = &[
-    "auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "mark", "news", "security",
-    "syslog", "user", "uucp", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
-    "local7", "none",
-];

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use hb_wire::LogLimiter;
+use hb_log::LogLimiter;
 
 /// Message types only a daemon originates: refused from clients (the original sends what a
 /// signed-on client gives it; a client of group haclient signing on as the built-in `ping`

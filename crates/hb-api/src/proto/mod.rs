@@ -173,14 +173,8 @@ pub trait Processes {
     fn signal(&mut self, pid: i32, sig: i32) -> bool;
 }
 
-/// Severity of a log line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Error,
-    Warn,
-    Info,
-    Debug,
-}
+/// Severity of a log line (the log layer's).
+pub use hb_log::Level;
 
 /// Limits and settings.
 #[derive(Clone, Debug)]
@@ -239,7 +233,7 @@ impl Default for Config {
             cluster_burst: 50,
             client_send_queue: 16,
             max_send_queue: 1024,
-            log_interval: hb_wire::DEFAULT_LOG_INTERVAL,
+            log_interval: hb_log::DEFAULT_LOG_INTERVAL,
             signon_timeout: Duration::from_secs(10),
             audit_interval: Duration::from_secs(9),
         }
@@ -437,7 +431,7 @@ impl Server {
     fn log_limited(&mut self, kind: Limit, level: Level, text: String) {
         let now = self.clock();
         if let Some(n) = self.limiters.hit(kind, now) {
-            self.log(level, format!("{text}{}", hb_wire::suppressed_note(n)));
+            self.log(level, format!("{text}{}", hb_log::suppressed_note(n)));
         }
     }
 
