@@ -323,3 +323,34 @@ fn log_badpack_off_keeps_undecodable_packets_out_of_the_log() {
         assert_eq!(c.status_of(0, 1), "active", "log_badpack {on}");
     }
 }
+
+/// `hopfudge`: every message's `ttl` is the number of nodes (ping nodes included) plus
+/// hopfudge, as 2.0.8 sets it.
+#[test]
+fn hopfudge_and_the_nodes_make_the_ttl() {
+    let c = Cluster::new(
+        2,
+        Net {
+            loss: 0,
+            dup: 0,
+            max_delay: Duration::ZERO,
+        },
+        3,
+    );
+    for (hopfudge, ping_nodes, ttl) in [(1, 0, "3"), (5, 0, "7"), (0, 2, "4")] {
+        let cfg = hb_core::MembershipConfig {
+            hopfudge,
+            ping_nodes,
+            ..c.nodes[0].m.config().clone()
+        };
+        let mut m = hb_core::Membership::new(cfg, c.now);
+        m.handle_timeout(c.now);
+        let bytes = m.poll_transmit().expect("a first heartbeat");
+        let d = hb_wire::decode(&bytes, &c.keys).expect("decodes");
+        assert_eq!(
+            d.msg.get("ttl"),
+            Some(ttl),
+            "hopfudge {hopfudge}, {ping_nodes} ping nodes"
+        );
+    }
+}
