@@ -41,10 +41,13 @@ pub use hacf::{
     DIRECTIVES, OTHER_DIRECTIVES,
 };
 pub use haresources::{
-    daemon_node_tokens, is_bare_ip, parse_haresources, render_haresources, resolve_script, Group,
-    Haresources, Resource,
+    daemon_node_tokens, is_bare_ip, is_executable_file, locate_script, parse_haresources,
+    render_haresources, Group, Haresources, Resource,
 };
-pub use machine::{machine_checks, AnyMachine, Machine, SystemMachine};
+pub use machine::{
+    machine_checks, shortdesc, stonith_command, stonith_device_id, stonith_types, AnyMachine,
+    Machine, SystemMachine, STONITH_COMMANDS,
+};
 pub use resolver::{services_udp_port, NoResolver, Resolver, SystemResolver};
 
 /// The three files, parsed.

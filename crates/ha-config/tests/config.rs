@@ -871,6 +871,9 @@ fn haresources() {
     assert!(is_bare_ip("10.0.0.1") && is_bare_ip("10.0.0.1/24/eth0") && is_bare_ip("1.2.3.4.5"));
     assert!(!is_bare_ip("IPaddr::10.0.0.1") && !is_bare_ip("10.0.0") && !is_bare_ip("a.1.2.3"));
     assert_eq!(Resource::parse("Delay::::5").args, vec!["5"]);
+    // An address followed by "::" runs IPaddr, as ResourceManager does (not a script named
+    // after the address).
+    assert_eq!(Resource::parse("1.2.3.4::x").script, "IPaddr");
     // A continuation joins as is (no blank added), as ResourceManager's sed does.
     let (h, _) = parse_haresources("a x\\\ny z\n", "haresources");
     assert_eq!(h.unwrap().groups[0].resources[0].spec, "xy");
@@ -901,34 +904,6 @@ fn haresources() {
     // Windows line ends are tolerated.
     let (h, _) = parse_haresources("a IPaddr::192.0.2.9\r\n", "haresources");
     assert_eq!(h.unwrap().groups[0].key(), "IPaddr::192.0.2.9");
-}
-
-#[test]
-fn resolve_script_order() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempdir("scripts");
-    let ha = dir.join("ha.d");
-    let init = dir.join("init.d");
-    std::fs::create_dir_all(ha.join("resource.d")).unwrap();
-    std::fs::create_dir_all(&init).unwrap();
-    let mk = |p: &Path, mode| {
-        std::fs::write(p, "#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-    };
-    mk(&init.join("both"), 0o755);
-    mk(&ha.join("resource.d/both"), 0o755);
-    mk(&init.join("svc"), 0o755);
-    mk(&ha.join("resource.d/noexec"), 0o644);
-    let dirs = [init.as_path()];
-    assert_eq!(
-        resolve_script(&ha, &dirs, "both"),
-        Some(ha.join("resource.d/both"))
-    );
-    assert_eq!(resolve_script(&ha, &dirs, "svc"), Some(init.join("svc")));
-    assert_eq!(resolve_script(&ha, &dirs, "noexec"), None);
-    assert_eq!(resolve_script(&ha, &dirs, "missing"), None);
-    assert_eq!(resolve_script(&ha, &dirs, "../init.d/svc"), None);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -1633,4 +1608,82 @@ fn serial_ports_are_checked_on_the_machine() {
         r.text()
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A machine whose STONITH plugins are `null` and `external/ok`, or that has no `stonith`
+/// command at all.
+struct StonithMachine {
+    installed: bool,
+}
+
+/// Everything else holds.
+impl Machine for StonithMachine {
+    fn interface_exists(&self, n: &str) -> bool {
+        AnyMachine.interface_exists(n)
+    }
+    fn user_exists(&self, n: &str) -> bool {
+        AnyMachine.user_exists(n)
+    }
+    fn group_exists(&self, n: &str) -> bool {
+        AnyMachine.group_exists(n)
+    }
+    fn is_executable(&self, p: &Path) -> bool {
+        AnyMachine.is_executable(p)
+    }
+    fn char_device(&self, p: &Path) -> Option<bool> {
+        AnyMachine.char_device(p)
+    }
+    fn resource_script(&self, d: &Path, n: &str) -> bool {
+        AnyMachine.resource_script(d, n)
+    }
+    fn stonith_type(&self, kind: &str) -> Result<bool, String> {
+        if self.installed {
+            Ok(["null", "external/ok"].contains(&kind))
+        } else {
+            Err("no stonith command".into())
+        }
+    }
+    fn readable_file(&self, path: &Path) -> bool {
+        path == Path::new("/etc/ha.d/stonith.cfg")
+    }
+}
+
+#[test]
+fn stonith_lines_apply_to_their_host_and_their_type_must_exist() {
+    let c = ok_with("stonith_host b nosuch x\nstonith_host * null a b\nstonith_host A external/ok p q\nstonith_host c other z");
+    // The last line for `*` or this node wins; lines for other hosts are skipped.
+    let st = c.stonith_for("a").unwrap();
+    assert_eq!((st.kind.as_str(), st.params.as_str()), ("external/ok", "p q"));
+    assert_eq!(c.stonith_for("b").unwrap().kind, "null");
+    assert_eq!(c.stonith_for("c").unwrap().kind, "other");
+    assert!(c.not_acted_on.is_empty(), "{:?}", c.not_acted_on);
+    let yes = StonithMachine { installed: true };
+    let no = StonithMachine { installed: false };
+    let run = |extra: &str, host: &str, m: &StonithMachine| {
+        let dir = write_dir("st", &format!("{BASE}{extra}\n"), RES, KEYS, 0o600);
+        config_test_on(&dir, Some(host), m, &NoResolver)
+    };
+    // A type for another host is not checked; this host's is.
+    let r = run("stonith_host b nosuch x\nstonith_host a null a b", "a", &yes);
+    assert_eq!(r.exit_code(), 0, "{}", r.text());
+    assert!(!r.text().contains("not acted on"), "{}", r.text());
+    // The config test reports this machine's facts as warnings (it may run elsewhere than
+    // on the node); the start refuses them (below).
+    let r = run("stonith_host b nosuch x\nstonith_host a null a b", "b", &yes);
+    assert!(r.text().contains("WARNING: ha.cf:8: Invalid Stonith type [nosuch]"), "{}", r.text());
+    // No stonith command: no node can be reset; refused like an unknown type.
+    let r = run("stonith_host * null a b", "a", &no);
+    assert!(r.text().contains("stonith_host null: cannot reset a node: no stonith command"), "{}", r.text());
+    // `stonith TYPE FILE`: the file must be readable.
+    let r = run("stonith null /etc/ha.d/stonith.cfg", "a", &yes);
+    assert_eq!(r.exit_code(), 0, "{}", r.text());
+    let r = run("stonith null /nonexistent", "a", &yes);
+    assert!(r.text().contains("Invalid Stonith config file [/nonexistent]"), "{}", r.text());
+    // The start refuses the same (load_dir runs the same checks, for the local node).
+    let dir = write_dir("st2", &format!("{BASE}stonith_host * nosuch\n"), RES, KEYS, 0o600);
+    let e = load_dir_on(&dir, &yes, &NoResolver).unwrap_err();
+    assert!(e.to_string().contains("Invalid Stonith type [nosuch]"), "{e}");
+    let dir = write_dir("st3", &format!("{BASE}stonith_host * null a b\n"), RES, KEYS, 0o600);
+    assert!(load_dir_on(&dir, &no, &NoResolver).is_err());
+    assert!(load_dir_on(&dir, &yes, &NoResolver).is_ok());
 }

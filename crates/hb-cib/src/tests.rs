@@ -429,7 +429,7 @@ fn parameters_exist_in_the_agents_metadata() {
         let meta = String::from_utf8_lossy(&out.stdout);
         assert!(meta.contains("<resource-agent"), "{}: no metadata", w.name);
         for spec in ours {
-            let m = match agents::map_resource(&ResourceSpec::parse(spec), &e) {
+            let m = match agents::map_resource(&ha_config::Resource::parse(spec), &e) {
                 Mapping::Mapped(m) => m,
                 Mapping::NotMapped(why) => panic!("{spec}: {why}"),
             };

@@ -9,6 +9,7 @@
 //! - [`membership`]: heartbeats, node and link states, sequencing, acks, retransmission.
 
 pub mod checks;
+pub mod fence;
 pub mod history;
 pub mod holder;
 pub mod membership;

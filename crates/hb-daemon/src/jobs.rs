@@ -14,7 +14,8 @@ use hb_log::{Level, Logger};
 use hb_runner::resource::group::{
     GroupConfig, GroupEvent, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
 };
-use hb_runner::resource::{locate_script, ScriptOp};
+use ha_config::locate_script;
+use hb_runner::resource::ScriptOp;
 use hb_runner::{JobId as RunJob, JobSpec, Runner};
 use hb_wire::{Message, Value};
 

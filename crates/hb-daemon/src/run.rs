@@ -37,6 +37,8 @@ const RESPAWN_CHILDREN: Token = Token(usize::MAX - 6);
 /// The configuration reread on SIGHUP is done (its helper thread wakes the loop).
 const RELOAD: Token = Token(usize::MAX - 7);
 const ARP: Token = Token(usize::MAX - 8);
+/// The STONITH commands' output.
+const FENCE_CHILDREN: Token = Token(usize::MAX - 9);
 /// How long the exit waits for respawned clients to end after SIGTERM.
 const CLIENT_STOP_WAIT: Duration = Duration::from_secs(10);
 
@@ -74,6 +76,8 @@ pub struct LoopSetup {
     pub respawner: Option<Respawner>,
     /// The `watchdog` device, opened: a byte per heartbeat, `V` at a clean stop.
     pub watchdog: Option<hb_io::watchdog::Watchdog>,
+    /// The STONITH device's commands (resets, checks), when one is configured.
+    pub fencer: Option<crate::fencer::Fencer>,
     /// SIGHUP: rereads the files on a helper thread (see [`crate::reload`]).
     pub reload: Reloader,
 }
@@ -130,6 +134,7 @@ struct Loop {
     pinger: Option<Pinger>,
     respawner: Option<Respawner>,
     watchdog: Option<hb_io::watchdog::Watchdog>,
+    fencer: Option<crate::fencer::Fencer>,
     /// Address probes and announcements (with resources only).
     arp: Option<ArpWatch>,
     comm_seen: bool,
@@ -167,6 +172,9 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
     }
     if let Some(r) = &setup.respawner {
         r.runner.register(poll.registry(), RESPAWN_CHILDREN)?;
+    }
+    if let Some(f) = &setup.fencer {
+        f.runner.register(poll.registry(), FENCE_CHILDREN)?;
     }
     let mut reload = setup.reload;
     reload.set_waker(Arc::new(mio::Waker::new(poll.registry(), RELOAD)?));
@@ -212,6 +220,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         pinger: setup.pinger,
         respawner: setup.respawner,
         watchdog: setup.watchdog,
+        fencer: setup.fencer,
         arp,
         comm_seen: false,
         exit_pending: None,
@@ -308,6 +317,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
                             Signal::Chld => {
                                 l.reap(now, log);
                                 l.reap_clients(now, log);
+                                l.reap_fences(now, log);
                                 if let Some(p) = l.probes.as_mut() {
                                     p.reap(now);
                                 }
@@ -347,6 +357,12 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
                     for (job, result) in done {
                         l.node.probe_done(now, job, result);
                     }
+                }
+                FENCE_CHILDREN => {
+                    if let Some(f) = l.fencer.as_mut() {
+                        f.runner.on_readable();
+                    }
+                    l.reap_fences(now, log);
                 }
                 RESPAWN_CHILDREN => {
                     if let Some(r) = l.respawner.as_mut() {
@@ -629,6 +645,27 @@ impl Loop {
         self.exit_pending = Some((how, deadline));
     }
 
+    /// STONITH commands that ended: their results to the core.
+    fn reap_fences(&mut self, now: Instant, log: &Logger) {
+        let done = match self.fencer.as_mut() {
+            Some(f) => f.reap(log),
+            None => return,
+        };
+        for d in done {
+            self.fence_result(now, d);
+        }
+        self.drain(log);
+    }
+
+    fn fence_result(&mut self, now: Instant, d: crate::fencer::Done) {
+        match d {
+            crate::fencer::Done::Reset { node, result } => {
+                self.node.fence_done(now, &node, result)
+            }
+            crate::fencer::Done::Status { ok } => self.node.fence_status_done(now, ok),
+        }
+    }
+
     /// Respawned clients that ended: the policy decides; the API forgets their sign-ons.
     fn reap_clients(&mut self, now: Instant, log: &Logger) {
         let Some(r) = self.respawner.as_mut() else {
@@ -766,8 +803,12 @@ impl Loop {
                 return;
             }
             for out in sends {
+                // One check before the message is numbered. (Once the membership's send
+                // reports such a failure itself, its error can go to send_failed instead.)
                 match crate::api::check_sendable(&self.node, &out.msg) {
-                    Ok(()) => self.node.handle_local_message(now, out.msg),
+                    Ok(()) => {
+                        let _ = self.node.handle_local_message(now, out.msg);
+                    }
                     Err(why) => {
                         if let Some(api) = self.api.as_mut() {
                             let view = View {
@@ -886,6 +927,28 @@ impl Loop {
                         };
                         api.server_mut()
                             .link_status_changed(&view, &node, &link, up);
+                    }
+                }
+                Output::Fence { node } => {
+                    let done = match self.fencer.as_mut() {
+                        Some(f) => f.reset(&node, log),
+                        // Not asked for without a device (set_fencing follows the fencer).
+                        None => Some(crate::fencer::Done::Reset {
+                            node,
+                            result: hb_core::fence::FenceResult::Failed,
+                        }),
+                    };
+                    if let Some(d) = done {
+                        self.fence_result(now, d);
+                    }
+                }
+                Output::FenceStatus => {
+                    let done = match self.fencer.as_mut() {
+                        Some(f) => f.status(log),
+                        None => Some(crate::fencer::Done::Status { ok: false }),
+                    };
+                    if let Some(d) = done {
+                        self.fence_result(now, d);
                     }
                 }
                 Output::Heartbeat => {

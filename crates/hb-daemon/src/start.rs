@@ -654,8 +654,56 @@ fn run(
         }
         w
     });
+    // The STONITH device: resets and checks run as `stonith` commands from the loop.
+    let run_dir = opts
+        .pid_file
+        .parent()
+        .unwrap_or(std::path::Path::new("/var/run"))
+        .join("heartbeat");
+    let fencer = if manage {
+        match crate::fencer::Device::from_config(cfg, &name, &run_dir) {
+            Ok(None) => None,
+            Ok(Some(device)) => match hb_runner::Runner::new(script_env(opts, cfg, &name)) {
+                Ok(r) => {
+                    log.log(
+                        Level::Info,
+                        &format!(
+                            "STONITH device [{}]: {} -t {}",
+                            device.id,
+                            device.command.display(),
+                            device.kind
+                        ),
+                    );
+                    Some(crate::fencer::Fencer::new(r, device))
+                }
+                Err(e) => {
+                    return start_failed(
+                        log,
+                        report,
+                        Some(&opts.pid_file),
+                        exit::GENERIC,
+                        &format!("cannot set up the STONITH runner: {e}"),
+                    )
+                }
+            },
+            Err(e) => {
+                return start_failed(
+                    log,
+                    report,
+                    Some(&opts.pid_file),
+                    exit::NOT_CONFIGURED,
+                    &e,
+                )
+            }
+        }
+    } else {
+        None
+    };
     let takeover = manage.then(|| takeover_config(cfg, &name));
-    let node = Node::new(membership, takeover, Instant::now());
+    let mut node = Node::new(membership, takeover, Instant::now());
+    if let Some(t) = node.takeover.as_mut() {
+        t.set_fencing(fencer.is_some());
+    }
     let setup = LoopSetup {
         node,
         media,
@@ -668,6 +716,7 @@ fn run(
         pinger,
         respawner,
         watchdog,
+        fencer,
         cfg: cfg.clone(),
         api_path: Some(
             opts.pid_file

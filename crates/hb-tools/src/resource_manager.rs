@@ -69,7 +69,8 @@ use hb_runner::resource::group::{
     GroupConfig, GroupEvent, GroupKind, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
     StopRetries,
 };
-use hb_runner::resource::{locate_script, ownership_from_status_stdout, ResourceSpec, ScriptOp};
+use ha_config::{locate_script, Resource};
+use hb_runner::resource::{ownership_from_status_stdout, ScriptOp};
 
 use crate::ere::Ere;
 use hb_log::script::{default_tag, ha_debug, ha_log, LogEnv, Style, DEFAULT_DATEFMT, DEFAULT_DEBUGLOG};
@@ -588,12 +589,12 @@ impl Rm {
 
     /// `status RESOURCE`: whether it runs here.
     pub fn status(&self, resource: &str, err: &mut dyn Write) -> bool {
-        let spec = ResourceSpec::parse(resource);
+        let spec = Resource::parse(resource);
         let step = Step {
             index: 0,
             resource: resource.to_string(),
             script: spec.script.clone(),
-            args: spec.argv(ScriptOp::Status),
+            args: spec.argv(ScriptOp::Status.as_str()),
             op: ScriptOp::Status,
             attempt: 1,
             deadline: Instant::now() + self.group_config.status_timeout,
@@ -719,12 +720,12 @@ impl Rm {
         let mut any = false;
         let mut all = true;
         for r in &resources {
-            let spec = ResourceSpec::parse(r);
+            let spec = Resource::parse(r);
             let step = Step {
                 index: 0,
                 resource: r.clone(),
                 script: spec.script.clone(),
-                args: spec.argv(ScriptOp::Status),
+                args: spec.argv(ScriptOp::Status.as_str()),
                 op: ScriptOp::Status,
                 attempt: 1,
                 deadline: Instant::now() + self.group_config.status_timeout,

@@ -247,7 +247,7 @@ pub struct HaCf {
     pub failfast: Vec<Respawn>,
     /// The `apiauth` lines (see [`HaCf::effective_apiauth`] for the built-in entries).
     pub apiauth: Vec<ApiAuth>,
-    /// `stonith` and `stonith_host` lines (not acted on).
+    /// `stonith` and `stonith_host` lines, in file order (see [`HaCf::stonith_for`]).
     pub stonith_host: Vec<Stonith>,
     pub msgfmt: MsgFmt,
     /// 0-255.
@@ -309,6 +309,16 @@ impl HaCf {
             }
         }
         v
+    }
+
+    /// The STONITH device this node resets its peers with: the last `stonith` line, or
+    /// `stonith_host` line for `*` or `me`, as the original keeps the last one it reads
+    /// (lines for other hosts it skips).
+    pub fn stonith_for(&self, me: &str) -> Option<&Stonith> {
+        self.stonith_host.iter().rev().find(|s| match &s.host {
+            None => true,
+            Some(h) => h == "*" || h.eq_ignore_ascii_case(me),
+        })
     }
 
     /// The recorded value of a directive (what `cl_status hbparameter -p NAME` answers).

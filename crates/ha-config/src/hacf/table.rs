@@ -28,9 +28,6 @@ pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
     const V6: &str = "heartbeat 3 sends heartbeats over IPv6 on it; IPv6 media are not opened here (2.0.8 refuses the directive): use ucast, bcast or mcast";
     const PCMK: &str = "heartbeat 3 uses it only to run Pacemaker (pacemaker on); this daemon runs v1 haresources only, and 2.0.8 refuses the directive";
     match name {
-        "stonith" | "stonith_host" => Some(
-            "2.0.8 resets a dead node through this STONITH device before it takes over the node's resources; no STONITH device is used here: the resources are taken without fencing the dead node",
-        ),
         "use_logd" => match truth {
             Some(false) => None,
             _ => Some(LOGD),
@@ -345,7 +342,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         L,
         None,
         false,
-        N,
+        A,
         "a STONITH device: TYPE CONFIGFILE",
     ),
     d(
@@ -353,7 +350,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         L,
         None,
         false,
-        N,
+        A,
         "a STONITH device for a host: HOST TYPE PARAMS",
     ),
     d("apiauth", L, None, false, A, "who may use the client API"),
@@ -572,4 +569,6 @@ pub const ACTED_ON: &[&str] = &[
     "coredumps",
     "coreroot",
     "uuidfrom",
+    "stonith",
+    "stonith_host",
 ];
