@@ -23,16 +23,15 @@ pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
     let v = value.trim();
     let truth = parse_bool(v);
     const CRM: &str = "2.0.8 uses it only with crm on (release 2 resource management, the CRM); with crm off, the only mode here, 2.0.8 ignores it too";
-    const LOGD: &str = "2.0.8 hands its log lines to ha_logd, which writes them where /etc/logd.cf says; ha_logd is not part of this package: the daemon writes the logfile, debugfile and logfacility of ha.cf itself";
     const COMPRESS: &str = "2.0.8 compresses messages larger than compression_threshold KiB; here messages are never compressed: a v1 cluster's messages stay far below that size, and 2.0.8 reads uncompressed ones";
     const V6: &str = "heartbeat 3 sends heartbeats over IPv6 on it; IPv6 media are not opened here (2.0.8 refuses the directive): use ucast, bcast or mcast";
     const PCMK: &str = "heartbeat 3 uses it only to run Pacemaker (pacemaker on); this daemon runs v1 haresources only, and 2.0.8 refuses the directive";
     match name {
-        "use_logd" => match truth {
-            Some(false) => None,
-            _ => Some(LOGD),
-        },
-        "conn_logd_time" => Some(LOGD),
+        "conn_logd_time" => Some(
+            "2.0.8 connects to ha_logd again at this interval after losing it; logd runs inside \
+             each program here (ha_logd is gone), so there is never a connection to it to make \
+             again",
+        ),
         "use_apphbd" => match truth {
             Some(false) => None,
             _ => Some(
@@ -199,7 +198,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         A,
         "message format in the wire",
     ),
-    d("use_logd", V, None, true, N, "use logging daemon"),
+    d("use_logd", V, None, true, A, "use logging daemon"),
     d(
         "conn_logd_time",
         V,
@@ -539,6 +538,7 @@ pub const ACTED_ON: &[&str] = &[
     "logfile",
     "debugfile",
     "logfacility",
+    "use_logd",
     "keepalive",
     "deadtime",
     "warntime",
