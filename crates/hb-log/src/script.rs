@@ -306,6 +306,13 @@ mod tests {
         e
     }
 
+    /// `ha_log` at info as hb_standby; what it wrote on its stderr.
+    fn log(e: &LogEnv, text: &str) -> String {
+        let mut err = Vec::new();
+        ha_log(e, Level::Info, text, "hb_standby", &mut err);
+        String::from_utf8(err).unwrap()
+    }
+
     #[test]
     fn shellfuncs_defaults() {
         let e = env_of(Style::Shellfuncs, &[]);
@@ -460,31 +467,14 @@ mod tests {
         let debug = dir.join("ha-debug");
         let mut e = env_of(Style::Shellfuncs, &[("HA_DATEFMT", "DATE ")]);
         e.debuglog = Some(debug.clone());
-        let mut err = Vec::new();
-        ha_log(
-            &e,
-            Level::Info,
-            "Going standby [all].",
-            "hb_standby",
-            &mut err,
-        );
-        assert_eq!(
-            String::from_utf8(err).unwrap(),
-            "DATE Going standby [all].\n"
-        );
+        let err = log(&e, "Going standby [all].");
+        assert_eq!(err, "DATE Going standby [all].\n");
         assert_eq!(
             std::fs::read_to_string(&debug).unwrap(),
             "hb_standby[42]:\tDATE Going standby [all].\n"
         );
         e.logfile = Some(logfile.clone());
-        let mut err = Vec::new();
-        ha_log(
-            &e,
-            Level::Info,
-            "Going standby [local].",
-            "hb_standby",
-            &mut err,
-        );
+        let err = log(&e, "Going standby [local].");
         assert!(err.is_empty());
         assert_eq!(
             std::fs::read_to_string(&logfile).unwrap(),
@@ -492,9 +482,7 @@ mod tests {
         );
         // An unwritable destination is reported and the others still get the line.
         e.logfile = Some(dir.join("no/such/dir/log"));
-        let mut err = Vec::new();
-        ha_log(&e, Level::Info, "third", "hb_standby", &mut err);
-        let err = String::from_utf8(err).unwrap();
+        let err = log(&e, "third");
         assert!(err.starts_with("hb_standby: cannot write to "), "{err}");
         assert!(std::fs::read_to_string(&debug)
             .unwrap()
@@ -551,20 +539,13 @@ mod tests {
                 ],
             );
             e.debuglog = Some(debug.clone());
-            let mut err = Vec::new();
-            ha_log(
-                &e,
-                Level::Info,
-                "Going standby [all].",
-                "hb_standby",
-                &mut err,
-            );
-            assert!(err.is_empty(), "{}", String::from_utf8_lossy(&err));
+            let err = log(&e, "Going standby [all].");
+            assert!(err.is_empty(), "{err}");
         }
-        let log = std::fs::read_to_string(&logdfile).unwrap();
+        let written = std::fs::read_to_string(&logdfile).unwrap();
         let pid = std::process::id();
-        assert_eq!(log.lines().count(), 2, "{log}");
-        for l in log.lines() {
+        assert_eq!(written.lines().count(), 2, "{written}");
+        for l in written.lines() {
             assert!(l.starts_with(&format!("IPaddr[7][{pid}]: ")), "{l}");
             assert!(l.ends_with(" Going standby [all]."), "{l}");
         }
@@ -587,9 +568,8 @@ mod tests {
             ],
         );
         e.debuglog = Some(debug.clone());
-        let mut err = Vec::new();
-        ha_log(&e, Level::Info, "fallback", "hb_standby", &mut err);
-        assert!(String::from_utf8_lossy(&err).ends_with("D fallback\n"));
+        let err = log(&e, "fallback");
+        assert!(err.ends_with("D fallback\n"), "{err}");
         assert!(std::fs::read_to_string(&debug)
             .unwrap()
             .ends_with("\tD fallback\n"));

@@ -63,38 +63,32 @@ fn passwd_entry(pw: &libc::passwd) -> User {
     }
 }
 
-/// The user called `name` (`getpwnam_r`).
-pub fn user_by_name(name: &str) -> Option<User> {
-    let cname = CString::new(name).ok()?;
+/// The signature shared by `getpwnam_r` and `getpwuid_r`, the key bound.
+type GetPw<'a> = dyn Fn(*mut libc::passwd, *mut libc::c_char, libc::size_t, *mut *mut libc::passwd) -> libc::c_int
+    + 'a;
+
+/// One `getpw*_r` lookup with a buffer that grows as needed.
+fn lookup_user(call: &GetPw<'_>) -> Option<User> {
     with_buffer(libc::_SC_GETPW_R_SIZE_MAX, |buf| {
-        // SAFETY: passwd is plain data; the pointers passed are valid for the call.
+        // SAFETY: passwd is plain data.
         let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
         let mut out: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: as above; buf is writable for its length.
-        let rc = unsafe {
-            libc::getpwnam_r(
-                cname.as_ptr(),
-                &mut pw,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut out,
-            )
-        };
+        let rc = call(&mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut out);
         (rc, (!out.is_null()).then(|| passwd_entry(&pw)))
     })
 }
 
+/// The user called `name` (`getpwnam_r`).
+pub fn user_by_name(name: &str) -> Option<User> {
+    let cname = CString::new(name).ok()?;
+    // SAFETY: a NUL-terminated name; the other pointers are valid for the call (lookup_user).
+    lookup_user(&|pw, buf, len, out| unsafe { libc::getpwnam_r(cname.as_ptr(), pw, buf, len, out) })
+}
+
 /// The user with id `uid` (`getpwuid_r`).
 pub fn user_by_uid(uid: u32) -> Option<User> {
-    with_buffer(libc::_SC_GETPW_R_SIZE_MAX, |buf| {
-        // SAFETY: passwd is plain data; the pointers passed are valid for the call.
-        let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut out: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: as above; buf is writable for its length.
-        let rc =
-            unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut out) };
-        (rc, (!out.is_null()).then(|| passwd_entry(&pw)))
-    })
+    // SAFETY: the pointers are valid for the call (lookup_user).
+    lookup_user(&|pw, buf, len, out| unsafe { libc::getpwuid_r(uid, pw, buf, len, out) })
 }
 
 /// The id of the group called `name` (`getgrnam_r`).
