@@ -32,7 +32,7 @@
 //! Decoding never panics and never recurses without bound: datagrams above
 //! [`MAX_DATAGRAM`] bytes, messages with more than [`MAX_FIELDS`] fields or nested deeper
 //! than [`MAX_DEPTH`] are refused; every malformation is a typed [`DecodeError`], and
-//! [`DropCounter`] counts them and rate-limits their log lines.
+//! [`DropCounter`] (the one [`RateLimiter`]) counts them and rate-limits their log lines.
 //!
 //! # The `auth` field
 //! [`decode`] keeps the inner `auth` field in the returned message in both forms (the core
@@ -49,8 +49,8 @@ mod message;
 pub mod netstring;
 
 pub use auth::{AuthMethod, KeyRing, KeyRingError};
-pub use drops::{DropCounter, LogDue, RateLimitedLog, DEFAULT_LOG_INTERVAL};
-pub use error::{DecodeError, DropKind, EncodeError};
+pub use drops::{DropCounter, LogDue, RateLimiter, DEFAULT_LOG_INTERVAL};
+pub use error::{printable, DecodeError, DropKind, EncodeError};
 pub use message::{Field, Message, Value};
 
 /// Largest datagram [`decode`] looks at (64 KiB); larger ones are refused unparsed.
