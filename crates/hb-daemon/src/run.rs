@@ -41,6 +41,9 @@ const RESTART_JOB_BASE: u64 = 1 << 60;
 /// (an original heartbeat ignores it).
 pub const CHECK_MSG: &str = "hb-check";
 
+/// How often the packet counters are written for `heartbeat -s`.
+pub const COUNTERS_INTERVAL: Duration = Duration::from_secs(5);
+
 /// Everything the loop needs, prepared by the caller (config loaded, daemonized).
 pub struct LoopSetup {
     pub node: Node,
@@ -56,6 +59,9 @@ pub struct LoopSetup {
     pub probes: Option<Probes>,
     /// Where the check states are written for `heartbeat -s`.
     pub status_file: Option<std::path::PathBuf>,
+    /// Where the packet counters (received, dropped by kind...) are written for
+    /// `heartbeat -s`, every few seconds.
+    pub counters_file: Option<std::path::PathBuf>,
     /// The configuration (for the client API's answers).
     pub cfg: ha_config::Config,
     /// The client API socket to create when communication comes up (None: no API).
@@ -113,6 +119,8 @@ struct Loop {
     auto_failback: bool,
     probes: Option<Probes>,
     status_file: Option<std::path::PathBuf>,
+    counters_file: Option<std::path::PathBuf>,
+    counters_written: Option<Instant>,
     /// Local restarts in progress: job -> (group key, whether this job is the start).
     restarts: HashMap<hb_core::takeover::JobId, (String, bool)>,
     next_restart_job: u64,
@@ -179,6 +187,8 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         auto_failback: setup.auto_failback,
         probes: setup.probes.filter(|p| !p.is_empty()),
         status_file: setup.status_file,
+        counters_file: setup.counters_file,
+        counters_written: None,
         restarts: HashMap::new(),
         next_restart_job: RESTART_JOB_BASE,
         restart_starts: Vec::new(),
@@ -215,6 +225,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         l.api_turn(Instant::now(), poll.registry(), log);
         l.side_turn(Instant::now(), log);
         l.drain(log);
+        l.write_counters(Instant::now());
         if let Some((_, deadline)) = &l.exit_pending {
             let done = l.respawner.as_ref().is_none_or(|r| r.policy.all_stopped());
             if done || Instant::now() >= *deadline {
@@ -305,7 +316,10 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                     };
                     for it in items {
                         match it {
-                            FifoItem::Message(m) => l.node.handle_local_message(now, m),
+                            // A refusal (too big) is logged by the membership.
+                            FifoItem::Message(m) => {
+                                let _ = l.node.handle_local_message(now, m);
+                            }
                             FifoItem::Bad(why) => log.log(Level::Warn, &why),
                         }
                         l.drain(log);
@@ -353,8 +367,8 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                     if let Some(m) = l.media.get(i) {
                         let dev = m.dev.clone();
                         let node = &mut l.node;
-                        if let Err(e) = m.recv_all(&mut buf, |data, _from| {
-                            node.handle_datagram(now, &dev, data)
+                        if let Err(e) = m.recv_all(&mut buf, |data, from| {
+                            node.handle_datagram_from(now, &dev, Some(from), data)
                         }) {
                             log.log(Level::Error, &format!("receive error on {dev}: {e}"));
                         }
@@ -490,7 +504,7 @@ impl Loop {
                     let mut m = hb_wire::Message::with_type(CHECK_MSG);
                     m.push_str("group", &key)
                         .push_str("healthy", if healthy { "yes" } else { "no" });
-                    self.node.handle_local_message(now, m);
+                    let _ = self.node.handle_local_message(now, m);
                     let local = self
                         .node
                         .takeover
@@ -665,9 +679,34 @@ impl Loop {
                 return;
             }
             for m in sends {
-                self.node.handle_local_message(now, m);
+                // A refusal (too big for a datagram) is logged by the membership.
+                let _ = self.node.handle_local_message(now, m);
             }
             self.drain(log);
+        }
+    }
+
+    /// Writes the packet counters for `heartbeat -s`, at most every
+    /// [`COUNTERS_INTERVAL`] (the loop turns at least every keepalive).
+    fn write_counters(&mut self, now: Instant) {
+        let Some(f) = self.counters_file.as_ref() else {
+            return;
+        };
+        if self
+            .counters_written
+            .is_some_and(|t| now < t + COUNTERS_INTERVAL)
+        {
+            return;
+        }
+        self.counters_written = Some(now);
+        let mut text = String::new();
+        for line in self.node.membership.counters().status_lines() {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let tmp = f.with_extension("tmp");
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, f);
         }
     }
 
