@@ -12,7 +12,11 @@
 #   start_node P NODE orig|ours  start a daemon; stop_node P NODE (heartbeat -k); crash_node / revive_node
 #   node_status_from P NODE OTHER  `cl_status nodestatus OTHER` asked on NODE
 #   vip_holder P                 a, b, none or both
-#   client_ping_start P / client_ping_window P   lost-reply window of a client pinging the VIP, in ms
+#   client_ping_start P [--tcp PORT] / client_ping_window P   lost-reply window of a client pinging the VIP,
+#                                in ms (client_tcp_window P: the same for the TCP service, with --tcp;
+#                                client_tcp_from P TEXT: the service has answered TEXT)
+#   service_start P NODE [PORT] / service_stop P NODE / service_ask P ADDR [PORT]   a TCP service answering
+#                                "service on NODE" (default port 12345), and the client asking it
 #   wait_for SECONDS CMD...      poll CMD every 0.1 s until it succeeds, at most SECONDS
 #   log_has NODE REGEX / log_count NODE REGEX / log_file NODE
 #   assert DESC CMD... / assert_eq DESC ACTUAL EXPECTED / fail MSG / skip MSG
@@ -28,12 +32,18 @@
 # $LAB_ROOT is a fresh temporary directory per test run. The EXIT trap tears down every lab made under it
 # (also on failure or Ctrl-C), deletes the directory when the test passed and keeps it (path printed) when not.
 #
+# The client measures with the project's own tool, crates/hb-io/examples/vip_probe.rs (ICMP echo and TCP; no
+# particular `ping` or `nc` is needed): `cargo build --release -p hb-io --example vip_probe` (test-all.sh's
+# cargo test builds it too).
+#
 # Environment: OURS_BIN (our daemon; default <repo>/target/release/heartbeat), ORIG_BIN (found automatically),
-# LAB_KEEP=1 keeps $LAB_ROOT even after a pass, LAB_TMP (parent of $LAB_ROOT, default /tmp).
+# PROBE_BIN (default <repo>/target/release/examples/vip_probe), LAB_KEEP=1 keeps $LAB_ROOT even after a pass,
+# LAB_TMP (parent of $LAB_ROOT, default /tmp).
 
 COMPAT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$COMPAT_DIR/.." && pwd)
 OURS_BIN=${OURS_BIN:-$REPO_DIR/target/release/heartbeat}
+PROBE_BIN=${PROBE_BIN:-$REPO_DIR/target/release/examples/vip_probe}
 VIP=198.51.100.254
 LAB_FAILED=0
 LAB_P=${LAB_P:-}
@@ -117,8 +127,8 @@ wait_for() {
 if [ "$(id -u)" != 0 ]; then
   skip "compat tests need root (network namespaces); not run here."
 fi
-for _t in ip unshare awk ping; do
-  command -v "$_t" >/dev/null || fail "setup: required tool '$_t' not found"
+for _t in ip unshare awk; do
+  command -v "$_t" >/dev/null || fail "setup: required tool '$_t' not found (apt-get install iproute2 util-linux gawk)"
 done
 ORIG_BIN=${ORIG_BIN:-}
 if [ -z "$ORIG_BIN" ]; then
@@ -419,10 +429,20 @@ vip_holder() {
 # ---------------------------------------------------------------------------------------------------------------
 # The client: ping the VIP every 20 ms during a failover.
 
-# client_ping_start P: start pinging the VIP from the client namespace (bounded: stops by itself after 150 s).
+# need_probe: the client's measuring tool must be built.
+need_probe() {
+  [ -x "$PROBE_BIN" ] ||
+    fail "setup: the lab client's tool $PROBE_BIN is not built (cargo build --release -p hb-io --example vip_probe)"
+}
+
+# client_ping_start P [--tcp PORT]: start pinging the VIP from the client namespace every 20 ms with vip_probe
+# (bounded: stops by itself after 150 s); replies are logged as `ping -D` prints them. With --tcp PORT the client
+# also connects to VIP:PORT every 100 ms and logs what the service answered (client_tcp_window).
 client_ping_start() {
   local P=$1
-  ip netns exec "$P-c" ping -D -n -i 0.02 -W 1 -w 150 "$VIP" >"$LAB_ROOT/$P/ping.out" 2>&1 &
+  shift
+  need_probe
+  ip netns exec "$P-c" "$PROBE_BIN" ping "$VIP" --interval-ms 20 --for-s 150 "$@" >"$LAB_ROOT/$P/ping.out" 2>&1 &
   echo $! >"$LAB_ROOT/$P/ping.pid"
   record_pid "$P" $!
 }
@@ -446,6 +466,56 @@ client_ping_window() {
       if (n < 2 || gap == 0) { print "no-window replies=" n; exit 1 }
       printf "%d ms (last reply before %.3f, first after %.3f, %d replies)\n", gap * 1000, before, after, n
     }' "$LAB_ROOT/$P/ping.out"
+}
+
+# client_tcp_window P: after client_ping_window (which stops the client): how long the TCP service did not answer
+# while it moved (client_ping_start --tcp), in ms: from the last answer of the node that answered first to the first
+# answer of another node. Status 1 when the answers never came from a second node.
+client_tcp_window() {
+  awk '
+    / tcp [0-9.]+:[0-9]+: / {
+      t = substr($1, 2, length($1) - 2) + 0
+      who = $0; sub(/^[^ ]+ tcp [^ ]+ /, "", who)
+      n++
+      if (n == 1) first = who
+      if (who == first) { last = t; next }
+      if (!moved) { moved = 1; after = t; to = who }
+    }
+    END {
+      if (!moved) { print "no-move answers=" n " all from \"" first "\""; exit 1 }
+      printf "%d ms (\"%s\" until %.3f, \"%s\" from %.3f)\n", (after - last) * 1000, first, last, to, after
+    }' "$LAB_ROOT/$1/ping.out"
+}
+
+# client_tcp_from P TEXT: the client's TCP probe (client_ping_start --tcp) has had the answer TEXT.
+client_tcp_from() {
+  grep -qF " tcp $VIP:" "$LAB_ROOT/$1/ping.out" && grep -F " tcp $VIP:" "$LAB_ROOT/$1/ping.out" | grep -qF ": $2"
+}
+
+# service_start P NODE [PORT]: a TCP service in NODE's namespace answering "service on NODE" to every connection
+# (vip_probe serve), until service_stop or the end of the test.
+service_start() {
+  local P=$1 n=$2 port=${3:-12345}
+  need_probe
+  ip netns exec "$P-$n" "$PROBE_BIN" serve "$port" "service on $n" >>"$LAB_ROOT/$P/$n/log/service.out" 2>&1 &
+  echo $! >"$LAB_ROOT/$P/$n/service.pid"
+  lab_bg $!
+  # Not a job of the script: its end (service_stop, the cleanup) is not reported as "Killed".
+  disown $!
+}
+
+# service_stop P NODE: stop NODE's service.
+service_stop() {
+  local pid
+  pid=$(cat "$LAB_ROOT/$1/$2/service.pid" 2>/dev/null) || return 0
+  kill "$pid" 2>/dev/null
+  wait_for 3 eval "! pid_alive $pid" || kill -KILL "$pid" 2>/dev/null
+}
+
+# service_ask P ADDR [PORT]: what the service at ADDR says to the client (empty and status 1 when nothing).
+service_ask() {
+  need_probe
+  ip netns exec "$1-c" "$PROBE_BIN" tcp "$2" "${3:-12345}" --timeout-ms 1000 2>/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -21,36 +21,24 @@ for n in a b; do
   echo "IPaddr::198.51.100.254/24/eth0 tcp 127.0.0.1:12345 interval=500ms timeout=300ms fall=2 rise=2" \
     >"$LAB_ROOT/$P/$n/etc/checks"
 done
-# The service: a listener on 12345 answering with its node's name; restartable.
-service_start() {
-  ip netns exec "$P-$1" sh -c "while true; do echo \"service on $1\" | nc -l -N 12345 >/dev/null 2>&1 || sleep 0.1; done" &
-  echo $! >"$LAB_ROOT/$P/$1/service.pid"
-  lab_bg $!
-}
-service_stop() {
-  local pid
-  pid=$(cat "$LAB_ROOT/$P/$1/service.pid")
-  kill "$pid" 2>/dev/null
-  # The loop's current nc as well: everything listening on 12345 in that namespace.
-  for p in $(ip netns pids "$P-$1"); do
-    if tr '\0' ' ' </proc/$p/cmdline 2>/dev/null | grep -q '^nc -l -N 12345'; then kill "$p" 2>/dev/null; fi
-  done
-}
-ask_service() { ip netns exec "$P-c" nc -w 1 -N "$1" 12345 </dev/null 2>/dev/null; }
-service_start a
-service_start b
+# The service: lib.sh's service_start (a listener on 12345 answering "service on NODE"), restartable.
+ask_service() { service_ask "$P" "$1"; }
+service_start "$P" a
+service_start "$P" b
 start_node "$P" a ours
 start_node "$P" b "$IMPL_B"
 out=$(vip_settle "$P" a 30 2) || fail "1. $out"
 note "1. VIP on a; client -> VIP: $(ask_service "$VIP")"
 
 t0=$(now_ms)
-service_stop a
+service_stop "$P" a
 note "2. service on a stopped"
 out=$(vip_settle "$P" b 10 1) || fail "2. $out"
 note "2. VIP on b $(($(now_ms) - t0)) ms after the service on a died"
 assert "2. a's eth0 is still up" eval "ip -n $P-a link show eth0 | grep -q 'state UP'"
-assert "2. a's own address answers the client" eval "ip netns exec $P-c ping -c 1 -W 1 198.51.100.1 >/dev/null"
+need_probe
+a_answers() { ip netns exec "$P-c" "$PROBE_BIN" ping 198.51.100.1 --for-s 1 | grep -q 'bytes from'; }
+assert "2. a's own address answers the client" a_answers
 assert_eq "2. client -> VIP:12345" "$(ask_service "$VIP")" "service on b"
 assert "2. a logged the check failing" log_has a "check tcp 127.0.0.1:12345 for IPaddr::198.51.100.254/24/eth0: failing"
 st=$(node_run "$P" a "$OURS_BIN" -s 2>&1)
@@ -58,7 +46,7 @@ note "2. heartbeat -s on a: $(echo "$st" | tr '\n' '|')"
 assert "2. heartbeat -s shows the failing check" eval "echo \"\$st\" | grep -q 'failing'"
 
 t0=$(now_ms)
-service_start a
+service_start "$P" a
 if [ "$IMPL_B" = ours ] || [ "$IMPL_B" = orig ]; then
   out=$(vip_settle "$P" a 20 2) || fail "3. $out"
   note "3. service on a back: VIP on a again $(($(now_ms) - t0)) ms later"

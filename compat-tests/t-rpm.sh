@@ -204,6 +204,10 @@ expect_entry "-rwxr-xr-x root root | $HALIB/heartbeat"
 expect_entry "-rwxr-xr-x root root | $HALIB/hb_standby"
 expect_entry "-rwxr-xr-x root root | $HALIB/hb_takeover"
 expect_entry "-rwxr-xr-x root root | $HALIB/ipfail"
+for f in ResourceManager mach_down req_resource hb_addnode hb_delnode; do
+  expect_entry "-rwxr-xr-x root root | $HALIB/$f"
+done
+expect_entry "lrwxrwxrwx root root | $HALIB/send_arp"
 expect_entry "-r-xr-sr-x hacluster haclient | /usr/bin/cl_status"
 expect_entry "drwxr-xr-x root root | /etc/ha.d"
 expect_entry "-rwxr-xr-x root root | /etc/ha.d/harc"

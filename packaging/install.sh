@@ -89,7 +89,8 @@ halib=$libdir/heartbeat
 etc=$repo/etc-ha.d
 
 # Everything that must be there before anything is copied.
-for b in heartbeat hb_standby hb_takeover; do
+halib_tools="hb_standby hb_takeover ResourceManager mach_down req_resource hb_addnode hb_delnode"
+for b in heartbeat $halib_tools; do
 	{ [ -f "$bindir/$b" ] && [ -x "$bindir/$b" ]; } ||
 		die "$bindir/$b is missing: build first with 'cargo build --release --workspace' (or give --bindir)"
 done
@@ -148,10 +149,10 @@ link() {
 # --- HALIB: the daemon and its tools
 install -d "$destdir$libdir"
 mkdir_ 0755 root root "$halib"
-for b in heartbeat hb_standby hb_takeover; do
+for b in heartbeat $halib_tools; do
 	put file 0755 root root "$bindir/$b" "$halib/$b"
 done
-say "installed heartbeat, hb_standby, hb_takeover in $halib"
+say "installed heartbeat and $halib_tools in $halib"
 
 ipagent=no
 if [ ! -d "$repo/crates/hb-agents" ]; then

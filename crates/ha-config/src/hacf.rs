@@ -192,24 +192,86 @@ pub struct Stonith {
     pub line: usize,
 }
 
-/// A directive we parse and keep but do not act on (yet).
+/// A line of ha.cf we parse and keep but that does nothing here, and why
+/// ([`not_acted_on_reason`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotActedOn {
     pub directive: String,
     pub value: String,
     pub line: usize,
-    /// Planned by a later part of the project (respawn, ping, apiauth, watchdog).
-    pub planned: bool,
+    /// Why it does nothing (what the daemon does instead).
+    pub reason: &'static str,
 }
 
 /// Whether this daemon acts on a directive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Support {
+    /// Acts on it as 2.0.8 does (for some directives 2.0.8 only records the value, and so
+    /// does this daemon: `HA_<name>` for scripts, `getparm` for clients).
     ActedOn,
-    /// Accepted; a later part of the project acts on it.
-    Planned,
-    /// Accepted and kept, not acted on.
+    /// Accepted and recorded, but it does nothing here where 2.0.8 would act on some values
+    /// ([`not_acted_on_reason`] says which and why).
     NotActedOn,
+}
+
+/// Why the line `NAME VALUE` of ha.cf does nothing in this daemon, or `None` when the daemon
+/// already behaves as the line asks (`hbgenmethod file`, `realtime off`, ...) or acts on the
+/// directive. The config test prints the reason beside every such line.
+pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
+    let v = value.trim();
+    let truth = parse_bool(v);
+    const SERIAL: &str = "serial links are not supported by this daemon: use ucast, bcast or mcast";
+    const CRM: &str = "used only with crm on (release 2 resource management), which this daemon \
+                       does not run; with crm off 2.0.8 ignores it too";
+    const LOGD: &str = "ha_logd is not used: the daemon writes logfile, debugfile and syslog itself";
+    const COMPRESS: &str = "messages are never compressed here; a v1 cluster's messages stay far \
+                            below the size at which 2.0.8 compresses, and it reads them uncompressed";
+    const V3: &str = "a heartbeat 3 directive (2.0.8 refuses it); heartbeat 3 features are not \
+                      implemented";
+    match name {
+        "baud" => Some(SERIAL),
+        "serial" => Some(SERIAL),
+        "watchdog" => Some("this daemon does not open or feed a watchdog device"),
+        "stonith" | "stonith_host" => Some(
+            "no STONITH device is used: a dead peer is not fenced before its resources are taken",
+        ),
+        "hbgenmethod" => match v {
+            "file" => None,
+            _ => Some("the generation always comes from /var/lib/heartbeat/hb_generation (method file)"),
+        },
+        "uuidfrom" => match v {
+            "file" => None,
+            _ => Some("the node's uuid always comes from /var/lib/heartbeat/hb_uuid (uuidfrom file)"),
+        },
+        "debug" => match v {
+            "0" => None,
+            _ => Some("the debug level is set with -d and changed with SIGUSR1/SIGUSR2 only"),
+        },
+        "use_logd" => match truth {
+            Some(false) => None,
+            _ => Some(LOGD),
+        },
+        "conn_logd_time" => Some(LOGD),
+        "use_apphbd" => match truth {
+            Some(false) => None,
+            _ => Some("apphbd is not used: the daemon does not register with it"),
+        },
+        "log_badpack" => match truth {
+            Some(false) => Some("bad packets are always logged (at most one line every 10 s)"),
+            _ => None,
+        },
+        "coredumps" | "coreroot" => Some(
+            "core dumps follow the system's settings (ulimit -c, kernel.core_pattern); the daemon \
+             changes neither",
+        ),
+        "compression" | "compression_threshold" | "traditional_compression" => Some(COMPRESS),
+        "record_config_changes" | "record_pengine_inputs" | "enable_config_writes"
+        | "quorum_server" => Some(CRM),
+        "memreserve" => Some("no memory is preallocated; the daemon's memory use is small and bounded"),
+        "syslogmsgfmt" | "crm_daemon_dir" | "crmd_spawns_pengine" | "pacemaker" | "failfast"
+        | "ucast6" | "mcast6" | "ping6" => Some(V3),
+        _ => None,
+    }
 }
 
 /// How a directive takes its arguments.
@@ -271,7 +333,7 @@ const fn d306(name: &'static str, shape: Shape, description: &'static str) -> Di
 }
 
 use Shape::{Line as L, Value as V, Values as VS};
-use Support::{ActedOn as A, NotActedOn as N, Planned as P};
+use Support::{ActedOn as A, NotActedOn as N};
 
 /// Every directive, in the original's table order (option directives, then whole-line
 /// directives, then media, then what Debian's 3.0.6 adds).
@@ -281,7 +343,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         V,
         Some("linux-ha"),
         true,
-        N,
+        A,
         "the name of cluster",
     ),
     d(
@@ -305,7 +367,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d("deadping", V, None, true, A, "ping deadtime"),
     d("initdead", V, None, true, A, "initial deadtime"),
     d("warntime", V, None, true, A, "warning time"),
-    d("watchdog", V, None, true, P, "watchdog device"),
+    d("watchdog", V, None, true, N, "watchdog device"),
     d("baud", V, Some("19200"), true, N, "baud rate"),
     d("udpport", V, None, true, A, "UDP port number"),
     d("logfacility", V, None, true, A, "syslog log facility"),
@@ -320,7 +382,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         "obsolete spelling of auto_failback",
     ),
     d("auto_failback", V, Some("legacy"), true, A, "auto failback"),
-    d("rtprio", V, None, true, N, "realtime priority"),
+    d("rtprio", V, None, true, A, "realtime priority"),
     d(
         "hbgenmethod",
         V,
@@ -334,7 +396,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         V,
         Some("true"),
         true,
-        N,
+        A,
         "enable realtime behavior?",
     ),
     d("debug", V, None, true, N, "debug level"),
@@ -500,13 +562,13 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         N,
         "a STONITH device for a host: HOST TYPE PARAMS",
     ),
-    d("apiauth", L, None, false, P, "who may use the client API"),
+    d("apiauth", L, None, false, A, "who may use the client API"),
     d(
         "respawn",
         L,
         None,
         false,
-        P,
+        A,
         "a client program started and restarted with heartbeat",
     ),
     d(
@@ -541,13 +603,13 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         N,
         "serial heartbeat medium: DEVICE...",
     ),
-    d("ping", VS, None, false, P, "ping nodes: HOST..."),
+    d("ping", VS, None, false, A, "ping nodes: HOST..."),
     d(
         "ping_group",
         L,
         None,
         false,
-        P,
+        A,
         "a ping node made of several hosts: NAME HOST...",
     ),
     d306("syslogmsgfmt", V, "log to files in syslog format"),
@@ -672,8 +734,13 @@ pub const OTHER_DIRECTIVES: &[&str] = &[
     "ping6",
 ];
 
-/// Directives this daemon acts on (or will, see [`Support::Planned`]).
+/// Directives this daemon acts on (as 2.0.8 does).
 pub const ACTED_ON: &[&str] = &[
+    "cluster",
+    "apiauth",
+    "respawn",
+    "ping",
+    "ping_group",
     "logfile",
     "debugfile",
     "logfacility",
@@ -695,6 +762,8 @@ pub const ACTED_ON: &[&str] = &[
     "env",
     "crm",
     "autojoin",
+    "realtime",
+    "rtprio",
 ];
 
 /// The syslog facility names the original knows (`none`: no syslog, 3.0.6).
@@ -1604,16 +1673,16 @@ pub fn parse_hacf_with(
             Shape::Line => p.whole_line(spec.name, l.rest, l.number),
         }
         let errors_after = p.d.iter().filter(|x| x.is_error()).count();
-        let acted = match spec.support {
-            Support::ActedOn => true,
-            Support::Planned | Support::NotActedOn => false,
+        let reason = match spec.support {
+            Support::ActedOn => None,
+            Support::NotActedOn => not_acted_on_reason(spec.name, l.rest),
         };
-        if !acted && errors_after == errors_before {
+        if let (Some(reason), true) = (reason, errors_after == errors_before) {
             p.not_acted_on.push(NotActedOn {
                 directive: spec.name.to_string(),
                 value: l.rest.to_string(),
                 line: l.number,
-                planned: spec.support == Support::Planned,
+                reason,
             });
         }
     }

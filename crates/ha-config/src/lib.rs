@@ -31,7 +31,7 @@ pub use authkeys::{parse_authkeys, render_authkeys, AuthKey, AuthKeys, MAX_AUTH}
 pub use checks::{load_checks, parse_checks, Check, CheckKind};
 pub use diag::{ConfigErrors, Diagnostic, Severity};
 pub use hacf::{
-    directive, parse_bool, parse_hacf, parse_hacf_with, parse_time, render_hacf, ApiAuth,
+    directive, not_acted_on_reason, parse_bool, parse_hacf, parse_hacf_with, parse_time, render_hacf, ApiAuth,
     AutoFailback, DirectiveSpec, GenMethod, HaCf, Medium, MsgFmt, NotActedOn, ParseOptions,
     PingGroup, Respawn, Shape, Stonith, Support, UuidFrom, ACTED_ON, DEFAULTS, DEFAULT_APIAUTH,
     DIRECTIVES, FACILITIES, OTHER_DIRECTIVES,
@@ -40,7 +40,7 @@ pub use haresources::{
     daemon_node_tokens, is_bare_ip, parse_haresources, render_haresources, resolve_script, Group,
     Haresources, Resource,
 };
-pub use machine::{machine_checks, Machine, SystemMachine};
+pub use machine::{machine_checks, AnyMachine, Machine, SystemMachine};
 
 /// The three files, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -288,11 +288,8 @@ pub fn config_test_on(
         d.extend(checks::check_file_diagnostics(dir, &c.haresources));
         for n in &c.hacf.not_acted_on {
             not_acted_on.push(format!(
-                "ha.cf:{}: {} {}: accepted, not acted on{}",
-                n.line,
-                n.directive,
-                n.value,
-                if n.planned { " yet (planned)" } else { "" }
+                "ha.cf:{}: {} {}: accepted, not acted on: {}",
+                n.line, n.directive, n.value, n.reason
             ));
         }
     }

@@ -1,6 +1,6 @@
 //! /etc/ha.d/checks: every rule of the parser, every error, the loader and the config test.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ha_config::checks::*;
@@ -488,30 +488,6 @@ fn loader_missing_file_is_no_checks() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A machine where everything exists.
-struct Everything;
-
-impl Machine for Everything {
-    fn interface_exists(&self, _: &str) -> bool {
-        true
-    }
-    fn user_exists(&self, _: &str) -> bool {
-        true
-    }
-    fn group_exists(&self, _: &str) -> bool {
-        true
-    }
-    fn is_executable(&self, _: &Path) -> bool {
-        true
-    }
-    fn char_device(&self, _: &Path) -> Option<bool> {
-        Some(true)
-    }
-    fn resource_script(&self, _: &Path, _: &str) -> bool {
-        true
-    }
-}
-
 #[test]
 fn config_test_reports_the_checks_file() {
     use std::os::unix::fs::PermissionsExt;
@@ -524,7 +500,7 @@ fn config_test_reports_the_checks_file() {
     std::fs::write(dir.join("haresources"), "a IPaddr::192.168.0.254/24/eth0\n").unwrap();
     std::fs::write(dir.join("authkeys"), "auth 1\n1 crc\n").unwrap();
     std::fs::set_permissions(dir.join("authkeys"), std::fs::Permissions::from_mode(0o600)).unwrap();
-    let r = config_test_on(&dir, Some("a"), &Everything);
+    let r = config_test_on(&dir, Some("a"), &AnyMachine);
     assert_eq!(r.exit_code(), 0, "{}", r.text());
     assert!(r.warnings.is_empty(), "{}", r.text());
     std::fs::write(
@@ -532,7 +508,7 @@ fn config_test_reports_the_checks_file() {
         "# the user's case\nIPaddr::192.168.0.254/24/eth0 tcp 127.0.0.1:12345\n",
     )
     .unwrap();
-    let r = config_test_on(&dir, Some("a"), &Everything);
+    let r = config_test_on(&dir, Some("a"), &AnyMachine);
     assert_eq!(r.exit_code(), 0, "{}", r.text());
     assert!(r.warnings.is_empty(), "{}", r.text());
     std::fs::write(
@@ -540,7 +516,7 @@ fn config_test_reports_the_checks_file() {
         "192.168.0.254 tcp 127.0.0.1:12345 timeout=5\nIPaddr::192.168.0.1/24/eth0 tcp 127.0.0.1:1\n192.168.0.254 tcp 127.0.0.1:1 interval=2x\n",
     )
     .unwrap();
-    let r = config_test_on(&dir, Some("a"), &Everything);
+    let r = config_test_on(&dir, Some("a"), &AnyMachine);
     assert_eq!(r.exit_code(), 6);
     assert_eq!(
         r.lines(),

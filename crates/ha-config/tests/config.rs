@@ -620,33 +620,36 @@ fn repeated_values_the_last_counts() {
 
 #[test]
 fn not_acted_on_lines() {
-    let c = ok_with("baud 19200\ncompression bz2\nwatchdog /dev/watchdog\nrespawn hacluster /usr/lib/heartbeat/ipfail\nping 198.51.100.100\ncluster x");
-    let n: Vec<(&str, usize, bool)> = c
+    let c = ok_with("baud 19200\ncompression bz2\nwatchdog /dev/watchdog\nrespawn hacluster /usr/lib/heartbeat/ipfail\nping 198.51.100.100\ncluster x\nhbgenmethod time\nrealtime on");
+    let n: Vec<(&str, usize)> = c
         .not_acted_on
         .iter()
-        .map(|n| (n.directive.as_str(), n.line, n.planned))
+        .map(|n| (n.directive.as_str(), n.line))
         .collect();
+    // respawn, ping, cluster and realtime act as in 2.0.8: not listed.
     assert_eq!(
         n,
         vec![
-            ("baud", 8, false),
-            ("compression", 9, false),
-            ("watchdog", 10, true),
-            ("respawn", 11, true),
-            ("ping", 12, true),
-            ("cluster", 13, false)
+            ("baud", 8),
+            ("compression", 9),
+            ("watchdog", 10),
+            ("hbgenmethod", 14),
         ]
     );
-    assert_eq!(
-        c.not_acted_on[3].value,
-        "hacluster /usr/lib/heartbeat/ipfail"
-    );
-    // The directives we act on are never listed.
-    let c = ok_with("auto_failback on\nmsgfmt classic\nhopfudge 1\nmax_rexmit_delay 250\nenv A=b\ncrm off\nlogfile /x\ndebugfile /y\nlogfacility daemon\ndeadping 2");
+    assert_eq!(c.not_acted_on[2].value, "/dev/watchdog");
+    assert!(c.not_acted_on.iter().all(|n| !n.reason.is_empty()));
+    // The directives we act on are never listed, nor values that ask for what the daemon
+    // does anyway.
+    let c = ok_with("auto_failback on\nmsgfmt classic\nhopfudge 1\nmax_rexmit_delay 250\nenv A=b\ncrm off\nlogfile /x\ndebugfile /y\nlogfacility daemon\ndeadping 2\nhbgenmethod file\nuuidfrom file\nrealtime off\nuse_logd no\nuse_apphbd no\nlog_badpack true\ndebug 0\napiauth ipfail uid=root\nping_group g 198.51.100.9\ncluster other");
     assert!(c.not_acted_on.is_empty(), "{:?}", c.not_acted_on);
     for s in DIRECTIVES {
         let acted = ACTED_ON.contains(&s.name);
         assert_eq!(acted, s.support == Support::ActedOn, "{}", s.name);
+        // Every directive that may do nothing says why, for the values that do nothing.
+        let reason = ["yes", "no", "time", "nodename", "1", "x"]
+            .iter()
+            .find_map(|v| not_acted_on_reason(s.name, v));
+        assert_eq!(reason.is_none(), acted, "{}: {reason:?}", s.name);
     }
 }
 
@@ -1315,8 +1318,7 @@ fn machine_facts_refuse_the_daemon_but_only_warn_in_the_config_test() {
         "WARNING: ha.cf:6: interface 'eth1' does not exist on this host\n",
         "WARNING: ha.cf:8: interface 'eth0' does not exist",
         "WARNING: haresources:1: resource script 'Missing' found neither in",
-        "NOTE: ha.cf:9: respawn hacluster /usr/lib/heartbeat/ipfail: accepted, not acted on yet (planned)",
-        "Configuration OK (",
+                "Configuration OK (",
     ] {
         assert!(t.contains(want), "want {want:?} in:\n{t}");
     }
@@ -1348,7 +1350,10 @@ fn config_test_fails_where_the_original_refuses() {
     assert_eq!(r.exit_code(), 0, "{}", r.text());
     assert_eq!(
         r.not_acted_on,
-        vec!["ha.cf:8: compression bz2: accepted, not acted on"]
+        vec![format!(
+            "ha.cf:8: compression bz2: accepted, not acted on: {}",
+            not_acted_on_reason("compression", "bz2").unwrap()
+        )]
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -1370,6 +1375,8 @@ fn shipped_sample_passes_the_config_test() {
     let r = config_test_on(&dir, Some("a"), &Fake::default());
     assert_eq!(r.exit_code(), 0, "{}", r.text());
     assert!(r.warnings.is_empty(), "{}", r.text());
+    // The sample turns on nothing that does nothing here.
+    assert!(r.not_acted_on.is_empty(), "{}", r.text());
     let l = load_dir_on(&dir, &Fake::default()).unwrap();
     let h = &l.config.hacf;
     assert_eq!(h.nodes, vec!["a", "b"]);

@@ -1,5 +1,6 @@
 //! Native IP resource agents for heartbeat's v1 (haresources) mode: `IPaddr`, `IPaddr2`,
-//! `IPsrcaddr`, `SendArp`, and `findif`, as one small multi-call program `hb-ipagent`.
+//! `IPsrcaddr`, `SendArp`, and the helpers `findif` and `send_arp` (2.0.8's command line,
+//! see [`send_arp`]), as one small multi-call program `hb-ipagent`.
 //!
 //! `/etc/ha.d/resource.d/NAME` links to the program and the name it is called by picks
 //! the agent (`hb-ipagent NAME ARGS...` does the same, for tests). The agents take the
@@ -21,9 +22,20 @@ pub mod ipv4;
 pub mod log;
 pub mod netlink;
 pub mod ping;
+pub mod send_arp;
 pub mod state;
 
 use std::io::Write;
+
+/// Every name the program answers to (`hb-ipagent --names` prints them).
+pub const NAMES: [&str; 6] = [
+    "IPaddr",
+    "IPaddr2",
+    "IPsrcaddr",
+    "SendArp",
+    "findif",
+    "send_arp",
+];
 
 /// The program's entry: picks the agent from `argv[0]` (or `argv[1]`), runs it, prints
 /// its output and returns the exit status.
@@ -31,6 +43,10 @@ pub fn main_with(argv: Vec<String>) -> i32 {
     let env = |k: &str| std::env::var(k).ok();
     let argv0 = argv.first().cloned().unwrap_or_default();
     let base = argv0.rsplit('/').next().unwrap_or("").to_string();
+    if !is_known(&base) && argv.get(1).map(String::as_str) == Some("--names") {
+        println!("{}", NAMES.join(" "));
+        return 0;
+    }
     let (name, prog, rest) = if is_known(&base) {
         (
             base.clone(),
@@ -42,7 +58,7 @@ pub fn main_with(argv: Vec<String>) -> i32 {
             Some(n) if is_known(n) => (n.clone(), n.clone(), argv.get(2..).unwrap_or(&[]).to_vec()),
             _ => {
                 eprintln!(
-                    "usage: {base} {{IPaddr|IPaddr2|IPsrcaddr|SendArp}} SPEC {{start|stop|status|monitor}}\n       {base} findif [-C]\n(or link IPaddr, IPaddr2, IPsrcaddr, SendArp or findif to it)"
+                    "usage: {base} {{IPaddr|IPaddr2|IPsrcaddr|SendArp}} SPEC {{start|stop|status|monitor}}\n       {base} findif [-C]\n       {base} send_arp [-i ms] [-r count] [-p pidfile] device ip hwaddr broadcast netmask\n(or link IPaddr, IPaddr2, IPsrcaddr, SendArp, findif or send_arp to it)"
                 );
                 return 1;
             }
@@ -50,6 +66,9 @@ pub fn main_with(argv: Vec<String>) -> i32 {
     };
     if name == "findif" {
         return findif::run_cli(&rest, &env);
+    }
+    if name == "send_arp" {
+        return send_arp::run(&rest);
     }
     let Some(agent) = agent::Agent::from_name(&name) else {
         return 1;
@@ -67,5 +86,5 @@ pub fn main_with(argv: Vec<String>) -> i32 {
 }
 
 fn is_known(name: &str) -> bool {
-    name == "findif" || agent::Agent::from_name(name).is_some()
+    NAMES.contains(&name)
 }

@@ -15,6 +15,7 @@
 use std::ffi::CString;
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 
 /// The logging settings of one run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,7 +105,13 @@ impl Logger {
 }
 
 fn append(path: &str, line: &str) {
-    if let Ok(mut f) = OpenOptions::new().append(true).create(true).open(path) {
+    // A log file we create is not readable by all (the daemon's LOG_FILE_MODE, 0640).
+    if let Ok(mut f) = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o640)
+        .open(path)
+    {
         let _ = f.write_all(line.as_bytes());
     }
 }

@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{last_line, skip, Capture, Impl, Lab};
+use common::{last_line, need_lab, ours, Capture, Impl, Lab, ORIG_SEND_ARP};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// One step: agent, argument, action.
 type Step<'a> = (&'a str, &'a str, &'a str);
@@ -53,19 +56,17 @@ fn steps_of<'a>(v: &'a [(String, &'static str, &'static str)]) -> Vec<Step<'a>> 
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_lifecycle_is_the_originals() {
-    if skip("ipaddr_lifecycle_is_the_originals") {
-        return;
-    }
+    need_lab();
     let l = lifecycle("IPaddr", "198.51.100.10");
     compare(&steps_of(&l), false, |_| {});
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_forms_labels_and_broadcasts_are_the_originals() {
-    if skip("ipaddr_forms_labels_and_broadcasts_are_the_originals") {
-        return;
-    }
+    need_lab();
     let specs = [
         "198.51.100.11/24/eth0",
         "198.51.100.12/25",
@@ -94,10 +95,9 @@ fn ipaddr_forms_labels_and_broadcasts_are_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_bad_arguments_fail_like_the_original_and_change_nothing() {
-    if skip("ipaddr_bad_arguments_fail_like_the_original_and_change_nothing") {
-        return;
-    }
+    need_lab();
     let bad = [
         "198.51.100.20/33",
         "198.51.100.20/abc",
@@ -143,19 +143,17 @@ fn ipaddr_bad_arguments_fail_like_the_original_and_change_nothing() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_lifecycle_is_the_originals() {
-    if skip("ipaddr2_lifecycle_is_the_originals") {
-        return;
-    }
+    need_lab();
     let l = lifecycle("IPaddr2", "198.51.100.30");
     compare(&steps_of(&l), false, |_| {});
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_forms_labels_and_broadcasts_are_the_originals() {
-    if skip("ipaddr2_forms_labels_and_broadcasts_are_the_originals") {
-        return;
-    }
+    need_lab();
     let specs = [
         "198.51.100.31/24/eth0:web",
         "192.0.2.32/24/eth1/192.0.2.255",
@@ -174,10 +172,9 @@ fn ipaddr2_forms_labels_and_broadcasts_are_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_bad_arguments_fail_like_the_original() {
-    if skip("ipaddr2_bad_arguments_fail_like_the_original") {
-        return;
-    }
+    need_lab();
     let bad = [
         "198.51.100.40/33",
         "198.51.100.40/255.255.0.255",
@@ -196,10 +193,9 @@ fn ipaddr2_bad_arguments_fail_like_the_original() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipsrcaddr_is_the_originals() {
-    if skip("ipsrcaddr_is_the_originals") {
-        return;
-    }
+    need_lab();
     let steps: Vec<Step<'_>> = vec![
         ("IPsrcaddr", "198.51.100.50", "status"),
         ("IPsrcaddr", "198.51.100.60", "start"),
@@ -227,10 +223,9 @@ fn ipsrcaddr_is_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn sendarp_is_the_originals() {
-    if skip("sendarp_is_the_originals") {
-        return;
-    }
+    need_lab();
     let mut l = lifecycle("SendArp", "198.51.100.70/eth0");
     l.push(("SendArp".into(), "198.51.100.71/", "start"));
     l.push(("SendArp".into(), "198.51.100.72/eth9", "start"));
@@ -241,10 +236,9 @@ fn sendarp_is_the_originals() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn findif_is_the_originals() {
-    if skip("findif_is_the_originals") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     let cases: Vec<Vec<(&str, &str)>> = vec![
         vec![("OCF_RESKEY_ip", "198.51.100.10")],
@@ -325,10 +319,9 @@ fn findif_is_the_originals() {
 
 /// Ours and the original share their state files: each stops what the other started.
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ours_and_the_original_stop_each_others_addresses() {
-    if skip("ours_and_the_original_stop_each_others_addresses") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     let base = lab.addrs();
     for agent in ["IPaddr", "IPaddr2"] {
@@ -415,38 +408,225 @@ fn arp_compare(agent: &str, spec: &str, ip: &str, packets: usize, gap_ms: f64) {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_arp_is_the_originals() {
-    if skip("ipaddr_arp_is_the_originals") {
-        return;
-    }
+    need_lab();
     arp_compare("IPaddr", "198.51.100.90", "198.51.100.90", 20, 250.0);
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_arp_is_the_originals() {
-    if skip("ipaddr2_arp_is_the_originals") {
-        return;
-    }
+    need_lab();
     arp_compare("IPaddr2", "198.51.100.91", "198.51.100.91", 10, 100.0);
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn sendarp_arp_is_the_originals() {
-    if skip("sendarp_arp_is_the_originals") {
-        return;
-    }
+    need_lab();
     arp_compare("SendArp", "198.51.100.1/eth0", "198.51.100.1", 10, 100.0);
 }
 
 /// heartbeat's IPaddr2 wrapper turns on LVS support: a /32 copy of the address on the
 /// loopback device is moved away on start and put back on stop.
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr2_moves_a_loopback_copy_like_the_original() {
-    if skip("ipaddr2_moves_a_loopback_copy_like_the_original") {
-        return;
-    }
+    need_lab();
     let l = lifecycle("IPaddr2", "198.51.100.64");
     compare(&steps_of(&l), false, |lab| {
         lab.node(&["addr", "add", "198.51.100.64/32", "dev", "lo"])
     });
+}
+
+/// The `send_arp` program with 2.0.8's command line: the same packets (request then
+/// reply, the given or the device's hardware address), exit statuses, and pid file
+/// handling as the original (resource-agents' send_arp, 2.0.8's program).
+#[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
+fn send_arp_program_is_the_originals() {
+    need_lab();
+    assert!(
+        Path::new(ORIG_SEND_ARP).exists(),
+        "the original {ORIG_SEND_ARP} is not installed (resource-agents)"
+    );
+    for imp in [Impl::Original, Impl::Ours] {
+        let lab = Lab::new();
+        let pid = lab.rsc.join("sa").join("send_arp-198.51.100.1");
+        let pids = pid.display().to_string();
+        let cap = Capture::start(&lab);
+        let r = lab.send_arp(
+            imp,
+            &[
+                "-i",
+                "200",
+                "-r",
+                "3",
+                "-p",
+                &pids,
+                "eth0",
+                "198.51.100.1",
+                "auto",
+                "198.51.100.1",
+                "ffffffffffff",
+            ],
+        );
+        assert_eq!(r.status, 0, "{imp:?}: {r:?}");
+        assert!(
+            r.elapsed.as_millis() >= 450,
+            "{imp:?}: 3 pairs 200 ms apart take 500 ms: {:?}",
+            r.elapsed
+        );
+        assert!(!pid.exists(), "{imp:?}: the pid file is removed at the end");
+        let r = lab.send_arp(
+            imp,
+            &[
+                "-i",
+                "100",
+                "-r",
+                "1",
+                "-p",
+                &pids,
+                "eth0",
+                "198.51.100.1",
+                "02:00:00:00:00:09",
+                "x",
+                "y",
+            ],
+        );
+        assert_eq!(r.status, 0, "{imp:?}: {r:?}");
+        let mac = lab.mac("eth0");
+        if let Some(cap) = cap {
+            std::thread::sleep(Duration::from_millis(300));
+            let pk = cap.finish();
+            assert_eq!(pk.len(), 8, "{imp:?}: {pk:?}");
+            for (i, p) in pk.iter().enumerate() {
+                assert_eq!(p.reply, i % 2 == 1, "{imp:?}: request and reply alternate");
+                assert_eq!(p.ip, "198.51.100.1");
+                assert_eq!(p.mac, mac, "{imp:?}: sent from the device's address");
+            }
+            assert_eq!(pk[1].hw.as_deref(), Some(mac.as_str()), "{imp:?}: auto");
+            // 2.0.8's parser skips a colon only when the address starts with one, so
+            // the original announces 02:00:00:00:00:00 here; ours the address given.
+            println!(
+                "send_arp {imp:?}: 02:00:00:00:00:09 announced as {:?}",
+                pk[7].hw
+            );
+            if imp == Impl::Ours {
+                assert_eq!(pk[7].hw.as_deref(), Some("02:00:00:00:00:09"));
+            }
+            let gaps: Vec<f64> = pk[..6]
+                .windows(2)
+                .map(|w| (w[1].t - w[0].t) * 1000.0)
+                .collect();
+            println!("send_arp {imp:?}: gaps {gaps:.0?} ms");
+            if imp == Impl::Ours {
+                assert!(gaps.iter().all(|g| (g - 100.0).abs() < 60.0), "{gaps:?}");
+            }
+        }
+        // Failures: usage, no such device, no pairs, a relative pid file.
+        for (args, what) in [
+            (
+                vec!["-p", pids.as_str(), "eth0", "198.51.100.1", "auto", "x"],
+                "four operands",
+            ),
+            (
+                vec!["-z", "eth0", "198.51.100.1", "auto", "x", "y"],
+                "unknown option",
+            ),
+            (
+                vec![
+                    "-p",
+                    pids.as_str(),
+                    "nosuch0",
+                    "198.51.100.1",
+                    "auto",
+                    "x",
+                    "y",
+                ],
+                "no device",
+            ),
+            (
+                vec![
+                    "-r",
+                    "0",
+                    "-p",
+                    pids.as_str(),
+                    "eth0",
+                    "198.51.100.1",
+                    "auto",
+                    "x",
+                    "y",
+                ],
+                "-r 0",
+            ),
+            (
+                vec!["-p", "relative", "eth0", "198.51.100.1", "auto", "x", "y"],
+                "relative pid file",
+            ),
+        ] {
+            let r = lab.send_arp(imp, &args);
+            assert_eq!(r.status, 1, "{imp:?} {what}: {r:?}");
+            assert!(!pid.exists(), "{imp:?} {what}: no pid file left");
+        }
+        // A previous sender named in the pid file is stopped.
+        let mut long = Command::new("ip");
+        long.args(["netns", "exec", &lab.ns]);
+        match imp {
+            Impl::Original => long.arg(ORIG_SEND_ARP),
+            Impl::Ours => long.arg(ours()).arg("send_arp"),
+        };
+        let mut old = long
+            .args([
+                "-i",
+                "1000",
+                "-r",
+                "30",
+                "-p",
+                &pids,
+                "eth0",
+                "198.51.100.1",
+                "auto",
+                "x",
+                "y",
+            ])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let t = Instant::now();
+        while !pid.exists() && t.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let r = lab.send_arp(
+            imp,
+            &[
+                "-i",
+                "10",
+                "-r",
+                "1",
+                "-p",
+                &pids,
+                "eth0",
+                "198.51.100.1",
+                "auto",
+                "x",
+                "y",
+            ],
+        );
+        assert_eq!(r.status, 0, "{imp:?}: {r:?}");
+        let t = Instant::now();
+        let ended = loop {
+            if let Ok(Some(_)) = old.try_wait() {
+                break true;
+            }
+            if t.elapsed() > Duration::from_secs(3) {
+                let _ = old.kill();
+                let _ = old.wait();
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(ended, "{imp:?}: the older sender was stopped");
+    }
 }

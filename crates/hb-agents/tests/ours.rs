@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{last_line, skip, Impl, Lab};
+use common::{last_line, need_lab, Impl, Lab};
 use std::time::Duration;
 
 fn claims(lab: &Lab) -> Vec<String> {
@@ -18,10 +18,9 @@ fn claims(lab: &Lab) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_skips_a_label_someone_else_uses() {
-    if skip("ipaddr_skips_a_label_someone_else_uses") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     lab.node(&[
         "addr",
@@ -55,10 +54,9 @@ fn ipaddr_skips_a_label_someone_else_uses() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_without_interface_uses_the_one_findif_finds() {
-    if skip("ipaddr_without_interface_uses_the_one_findif_finds") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     let r = lab.agent(Impl::Ours, "IPaddr", "192.0.2.10", "start");
     assert_eq!(
@@ -84,10 +82,9 @@ fn ipaddr_without_interface_uses_the_one_findif_finds() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_refuses_a_down_interface_or_a_duplicate_and_changes_nothing() {
-    if skip("ipaddr_refuses_a_down_interface_or_a_duplicate_and_changes_nothing") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     lab.node(&["link", "set", "eth1", "down"]);
     lab.node(&["addr", "add", "198.51.100.63/24", "dev", "eth0"]);
@@ -127,10 +124,9 @@ fn ipaddr_refuses_a_down_interface_or_a_duplicate_and_changes_nothing() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipaddr_monitor_pings() {
-    if skip("ipaddr_monitor_pings") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     assert_eq!(
         lab.agent(Impl::Ours, "IPaddr", "198.51.100.10", "start")
@@ -145,10 +141,9 @@ fn ipaddr_monitor_pings() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn start_returns_before_the_arp_is_done_even_with_piped_output() {
-    if skip("start_returns_before_the_arp_is_done_even_with_piped_output") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     // 10 x 500 ms of ARP: start must not wait for it, nor hold our pipes open.
     let r = lab.agent(Impl::Ours, "IPaddr", "198.51.100.10", "start");
@@ -169,10 +164,9 @@ fn start_returns_before_the_arp_is_done_even_with_piped_output() {
 }
 
 #[test]
+#[ignore = "needs root, ip and the original agents (resource-agents, heartbeat): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipsrcaddr_stop_is_idempotent() {
-    if skip("ipsrcaddr_stop_is_idempotent") {
-        return;
-    }
+    need_lab();
     let lab = Lab::new();
     lab.node(&["addr", "add", "198.51.100.50/24", "dev", "eth0"]);
     assert_eq!(

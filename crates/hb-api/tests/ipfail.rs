@@ -563,25 +563,24 @@ fn ipfail_exits_when_the_daemon_goes_away() {
     assert!(t.elapsed() < Duration::from_millis(1500));
 }
 
-fn can_run_the_original() -> bool {
+/// The comparison is `#[ignore]`d (it needs root and the original); asked for without them,
+/// it fails and says what is missing.
+fn need_the_original() {
     // SAFETY: no memory effects.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIP: the comparison with the original needs root (mount namespace)");
-        return false;
-    }
-    if !Path::new(ORIGINAL).exists() {
-        eprintln!("SKIP: {ORIGINAL} is not installed");
-        return false;
-    }
-    true
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "the comparison with the original needs root (mount namespace)"
+    );
+    assert!(
+        Path::new(ORIGINAL).exists(),
+        "{ORIGINAL} is not installed (apt-get install heartbeat)"
+    );
 }
 
 #[test]
-#[ignore]
+#[ignore = "needs root and the original ipfail: compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn ipfail_beside_the_original() {
-    if !can_run_the_original() {
-        return;
-    }
+    need_the_original();
     let mut transcripts = Vec::new();
     for original in [true, false] {
         let mut r = Run::start(if original { "ipf-orig" } else { "ipf-ours" }, original);

@@ -126,19 +126,20 @@ fn two_nodes_random_operations_racing() {
     many(5000..5300, 25, true);
 }
 
-/// A longer run: `cargo test -p hb-core --test takeover_random -- --ignored`.
+/// A longer run: `cargo test -p hb-core --test takeover_random -- --ignored`; test-all.sh runs it
+/// (`--include-ignored`).
 #[test]
-#[ignore]
+#[ignore = "long (thousands of seeded runs): compat-tests/test-all.sh runs it with --include-ignored"]
 fn two_nodes_random_operations_long() {
     many(100_000..103_000, 40, false);
     many(200_000..203_000, 40, true);
 }
 
-/// Replays one run with its trace: `TAKEOVER_SEED=n TAKEOVER_MODE=on|off|legacy
+/// A tool, not a test (test-all.sh leaves it out: `--skip replay`). Replays one run with its trace: `TAKEOVER_SEED=n TAKEOVER_MODE=on|off|legacy
 /// TAKEOVER_RACING=1 TAKEOVER_OPS=40 cargo test -p hb-core --test takeover_random replay --
 /// --ignored --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "tool: replays one seeded run given in the environment"]
 fn replay() {
     let var = |k: &str| std::env::var(k).unwrap_or_default();
     let seed = var("TAKEOVER_SEED").parse().unwrap_or(0);

@@ -1,6 +1,6 @@
 //! The command line of `heartbeat`, with the original's flags and meanings
 //! (2.0.8 option string `dDkMrRsvWlC:V`, plus 3.0.6's `-f`) and our additions
-//! `-t`/`--config-test` and `--config-dir DIR`.
+//! `-t`/`--config-test`, `--config-dir DIR` and `--export-cib [--pacemaker 1.1|2]`.
 
 use std::path::PathBuf;
 
@@ -21,6 +21,8 @@ pub enum Command {
     Defaults { wiki: bool },
     /// `-t` / `--config-test`: check the configuration and exit 0 or 6.
     ConfigTest,
+    /// `--export-cib [--pacemaker 1.1|2]`: print the configuration as a Pacemaker CIB.
+    ExportCib { target: hb_cib::Target },
 }
 
 /// Parsed options.
@@ -71,7 +73,8 @@ pub const USAGE: &str = "Usage: heartbeat [-dDkMrRsvWlV] [-C Current-resource-st
 \t-C only valid with -R\n\
 \t-r is mutually exclusive with -R\n\
 \t-t, --config-test  check the configuration in --config-dir and exit (0 = good, 6 = refused)\n\
-\t--config-dir DIR   configuration directory (default /etc/ha.d)\n";
+\t--config-dir DIR   configuration directory (default /etc/ha.d)\n\
+\t--export-cib [--pacemaker 1.1|2]  print the configuration as a Pacemaker CIB (default: 2)\n";
 
 /// A command line we refuse; printed with [`USAGE`], exit status 2.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +95,7 @@ where
     let mut o = Options::default();
     let mut wiki = false;
     let mut defaults = false;
+    let mut pacemaker: Option<hb_cib::Target> = None;
     let mut args = args.into_iter().map(Into::into);
     let set = |o: &mut Options, c: Command| -> Result<(), UsageError> {
         if o.command != Command::Start && o.command != c {
@@ -117,6 +121,18 @@ where
             };
             match name.as_str() {
                 "config-test" => set(&mut o, Command::ConfigTest)?,
+                "export-cib" => set(
+                    &mut o,
+                    Command::ExportCib {
+                        target: hb_cib::Target::Pacemaker2,
+                    },
+                )?,
+                "pacemaker" => {
+                    let v = value("pacemaker")?;
+                    pacemaker = Some(hb_cib::Target::parse(&v).ok_or_else(|| {
+                        UsageError(format!("--pacemaker '{v}': expected 1.1 or 2"))
+                    })?);
+                }
                 "config-dir" => o.config_dir = PathBuf::from(value("config-dir")?),
                 "state-dir" => o.state_dir = PathBuf::from(value("state-dir")?),
                 "pid-file" => o.pid_file = PathBuf::from(value("pid-file")?),
@@ -164,6 +180,16 @@ where
     }
     if defaults {
         set(&mut o, Command::Defaults { wiki })?;
+    }
+    if let Some(t) = pacemaker {
+        match &mut o.command {
+            Command::ExportCib { target } => *target = t,
+            _ => {
+                return Err(UsageError(
+                    "--pacemaker only valid with --export-cib".into(),
+                ))
+            }
+        }
     }
     if o.current_resources.is_some() && !o.restart {
         return Err(UsageError("-C only valid with -R".into()));
@@ -221,6 +247,34 @@ mod tests {
         assert_eq!(o.config_dir, PathBuf::from("/y"));
         assert_eq!(o.state_dir, PathBuf::from("/s"));
         assert_eq!(o.pid_file, PathBuf::from("/p"));
+    }
+
+    #[test]
+    fn export_cib() {
+        use hb_cib::Target;
+        let o = parse(["--export-cib", "--config-dir", "/x"]).unwrap();
+        assert_eq!(
+            o.command,
+            Command::ExportCib {
+                target: Target::Pacemaker2
+            }
+        );
+        assert_eq!(o.config_dir, PathBuf::from("/x"));
+        for args in [
+            ["--pacemaker", "1.1", "--export-cib"],
+            ["--export-cib", "--pacemaker=1.1", ""],
+        ] {
+            let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+            assert_eq!(
+                parse(args).unwrap().command,
+                Command::ExportCib {
+                    target: Target::Pacemaker1_1
+                }
+            );
+        }
+        assert!(parse(["--export-cib", "--pacemaker", "1.0"]).is_err());
+        assert!(parse(["--pacemaker", "2"]).is_err());
+        assert!(parse(["--export-cib", "-k"]).is_err());
     }
 
     #[test]

@@ -187,9 +187,13 @@ impl Jobs {
                         false
                     }
                     GroupOutcome::StopFailed { resource, .. } => {
+                        // The CRIT "Reboot required!" line came with the group's event.
                         log.log(
-                            Level::Crit,
-                            &format!("Resource STOP failure. Reboot required! ({resource})"),
+                            Level::Error,
+                            &format!(
+                                "Resource group failed to stop: {} (failed: {resource})",
+                                g.line
+                            ),
                         );
                         false
                     }
@@ -351,5 +355,63 @@ fn log_group_event(log: &Logger, ev: &GroupEvent) {
         GroupEvent::RetryingStop { resource, .. } => log.log(Level::Info, &format!("Retrying failed stop operation [{resource}]")),
         GroupEvent::StopFailedNotHeld { resource, .. } => log.log(Level::Warn, &format!("Resource {resource} is not LSB compliant: its stop failed while it was not running")),
         GroupEvent::StopFailedStillHeld { resource, .. } => log.log(Level::Crit, &format!("Resource STOP failure. Reboot required! ({resource})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hb_io::log::LogConfig;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_stop_that_fails_for_good_says_reboot_required_once() {
+        let d = std::env::temp_dir().join(format!("hb-daemon-jobs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("resource.d")).unwrap();
+        // A resource whose stop always fails and whose status says it still runs.
+        let script = d.join("resource.d/stuck");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\ncase \"$1\" in status) echo running; exit 0;; stop) exit 1;; *) exit 0;; esac\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let logfile = d.join("ha-log");
+        let log = Logger::new(LogConfig {
+            logfile: Some(logfile.clone()),
+            ..LogConfig::default()
+        });
+        let runner = Runner::new(Vec::new()).unwrap();
+        let groups = HashMap::from([(
+            "stuck".to_string(),
+            ("a".to_string(), vec!["stuck".to_string()]),
+        )]);
+        let mut jobs = Jobs::new(runner, groups, &d);
+        jobs.group_config.stop_retries = hb_runner::resource::group::StopRetries::Limited(1);
+        jobs.group_config.stop_retry_interval = Duration::from_millis(10);
+        let job = CoreJob(1);
+        let mut done = jobs.group(Instant::now(), job, "stuck", false, &log);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while done.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            jobs.runner.on_readable();
+            done = jobs.reap(Instant::now(), &log);
+            if done.is_empty() && jobs.poll_timeout().is_some_and(|t| t <= Instant::now()) {
+                done = jobs.handle_timeout(Instant::now(), &log);
+            }
+        }
+        assert_eq!(done, vec![(job, false)]);
+        let text = std::fs::read_to_string(&logfile).unwrap();
+        assert_eq!(
+            text.matches("Reboot required!").count(),
+            1,
+            "the CRIT line once:\n{text}"
+        );
+        assert!(
+            text.contains("Resource group failed to stop: a stuck"),
+            "{text}"
+        );
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

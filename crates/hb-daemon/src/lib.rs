@@ -13,6 +13,7 @@ pub mod pinger;
 pub mod probes;
 pub mod respawner;
 pub mod run;
+pub mod send_errors;
 pub mod setup;
 pub mod start;
 
@@ -27,5 +28,9 @@ pub mod exit {
     pub const NOT_CONFIGURED: i32 = 6;
 }
 
-/// The version we report for `-V` and `HA_hbversion`: the one we replace.
+/// The version we report for `-V` and `HA_hbversion`: the one we replace (scripts parse it).
 pub const COMPAT_VERSION: &str = "2.0.8";
+
+/// Who we are, for the places an administrator reads (the start-up log line, `heartbeat -s`):
+/// this implementation and its own version.
+pub const IMPLEMENTATION: &str = concat!("heartbeat-rs ", env!("CARGO_PKG_VERSION"));

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hb_core::{Level as CoreLevel, Node, Output};
 use hb_io::fifo::{Fifo, FifoItem};
 use hb_io::log::{Level, Logger};
-use hb_io::media::{datagram_buffer, Medium, MediumSpec};
+use hb_io::media::{datagram_buffer, Medium};
 use hb_io::signals::{Signal, SignalFd};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
@@ -17,6 +17,7 @@ use crate::jobs::Jobs;
 use crate::pinger::Pinger;
 use crate::probes::{Probes, PROBE_BASE};
 use crate::respawner::Respawner;
+use crate::send_errors::SendErrors;
 use hb_api::socket::ApiSocket;
 use hb_core::checks::CheckAction;
 use std::collections::{BTreeSet, HashMap};
@@ -47,8 +48,8 @@ pub const COUNTERS_INTERVAL: Duration = Duration::from_secs(5);
 /// Everything the loop needs, prepared by the caller (config loaded, daemonized).
 pub struct LoopSetup {
     pub node: Node,
-    /// Each medium with the UDP port it uses.
-    pub media: Vec<(MediumSpec, u16)>,
+    /// The media, opened (their start lines logged).
+    pub media: Vec<Medium>,
     pub jobs: Option<Jobs>,
     pub fifo: Option<Fifo>,
     /// Whether nice_failback is in effect (for `HA_NICEFAILBACK` of rc.d scripts).
@@ -140,25 +141,19 @@ struct Loop {
     comm_seen: bool,
     /// The loop ends once the respawned clients have stopped (or the wait is over).
     exit_pending: Option<(LoopEnd, Instant)>,
-    send_errors_logged: u32,
+    /// Send errors, per medium: logged at most once per interval, with the count suppressed.
+    send_errors: SendErrors,
     exit: Option<LoopEnd>,
 }
 
 /// Runs the node until it has shut down; returns how it ended.
 pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result<LoopEnd> {
     let mut poll = Poll::new()?;
-    let mut media = Vec::new();
-    for (i, (spec, port)) in setup.media.iter().enumerate() {
-        let mut m = Medium::open(spec, *port).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot open {} medium on {}: {e}", spec.kind(), spec.dev()),
-            )
-        })?;
+    let mut media = setup.media;
+    for (i, m) in media.iter_mut().enumerate() {
         m.register(poll.registry(), Token(i))?;
-        log.log(Level::Info, &m.start_log_line());
-        media.push(m);
     }
+    let send_errors = SendErrors::new(media.iter().map(|m| m.dev.as_str()));
     let sfd = signals.as_raw_fd();
     poll.registry()
         .register(&mut SourceFd(&sfd), SIGNALS, Interest::READABLE)?;
@@ -211,7 +206,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         respawner: setup.respawner,
         comm_seen: false,
         exit_pending: None,
-        send_errors_logged: 0,
+        send_errors,
         exit: None,
     };
     l.node.membership.set_loadavg(hb_io::state::loadavg());
@@ -727,14 +722,16 @@ impl Loop {
     fn drain(&mut self, log: &Logger) {
         for _ in 0..1000 {
             while let Some(d) = self.node.poll_transmit() {
-                for m in &self.media {
+                for (i, m) in self.media.iter().enumerate() {
                     if let Err(e) = m.send(&d) {
-                        if self.send_errors_logged < 20 {
-                            self.send_errors_logged += 1;
-                            log.log(Level::Error, &e.to_string());
+                        if let Some(line) = self.send_errors.failed(i, Instant::now(), &e) {
+                            log.log(Level::Error, &line);
                         }
                     }
                 }
+            }
+            for line in self.send_errors.flush(Instant::now()) {
+                log.log(Level::Error, &line);
             }
             let Some(out) = self.node.poll_output() else {
                 return;

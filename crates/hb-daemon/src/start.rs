@@ -1,5 +1,5 @@
 //! The daemon's commands: start, stop (-k), status (-s), reload (-r), version (-V),
-//! config test (-t).
+//! config test (-t), the Pacemaker export (--export-cib, crate hb-cib).
 
 use std::path::Path;
 
@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use hb_core::takeover::{AutoFailback as TakeoverFailback, GroupDef, TakeoverConfig};
 use hb_core::{MembershipConfig, Node};
+use hb_io::daemon::StartReport;
 use hb_io::log::{Level, LogConfig, Logger};
 use hb_io::signals::SignalFd;
 use hb_io::state;
@@ -15,7 +16,7 @@ use crate::cli::{self, Command, Options};
 use crate::jobs::Jobs;
 use crate::probes::Probes;
 use crate::run::{run_loop, wall_clock, HupAction, LoopEnd, LoopSetup};
-use crate::{exit, setup, COMPAT_VERSION};
+use crate::{exit, setup, COMPAT_VERSION, IMPLEMENTATION};
 
 /// Runs `heartbeat` with the arguments after the program name; returns the exit status.
 pub fn main_with(args: Vec<String>) -> i32 {
@@ -35,6 +36,7 @@ pub fn main_with(args: Vec<String>) -> i32 {
             exit::OK
         }
         Command::ConfigTest => config_test(&opts),
+        Command::ExportCib { target } => hb_cib::run(&opts.config_dir, target),
         Command::Defaults { wiki } => {
             print!("{}", ha_config::defaults_table(wiki));
             exit::OK
@@ -43,6 +45,8 @@ pub fn main_with(args: Vec<String>) -> i32 {
             let name = this_node_name(&opts.config_dir);
             let (code, text) = hb_io::daemon::status_text(&opts.pid_file, "heartbeat", &name);
             println!("{}", text.trim_end());
+            // The original's line first (scripts read it), then which implementation this is.
+            println!("{}", implementation_line());
             if code == exit::OK {
                 // The service checks' states, as the running daemon last wrote them.
                 if let Ok(checks) = std::fs::read_to_string(opts.state_dir.join(CHECK_STATUS_FILE))
@@ -61,6 +65,11 @@ pub fn main_with(args: Vec<String>) -> i32 {
         Command::Reload => reload(&opts),
         Command::Start => start(&opts),
     }
+}
+
+/// `heartbeat-rs X.Y.Z, a replacement for heartbeat 2.0.8 (v1 mode)`.
+pub fn implementation_line() -> String {
+    format!("{IMPLEMENTATION}, a replacement for heartbeat {COMPAT_VERSION} (v1 mode)")
 }
 
 /// The local node name as the original finds it (the first line of /etc/ha.d/nodeinfo,
@@ -168,27 +177,135 @@ fn start(opts: &Options) -> i32 {
             .and_then(|f| hb_io::log::parse_facility(f).ok().flatten()),
         stderr: opts.foreground,
         debug_level: opts.debug,
+        file_owner: log_file_owner(),
     };
     for w in &loaded.warnings {
         eprintln!("WARN: {w}");
     }
+    // The node's identity, before daemonizing: whatever stops the start here reaches the
+    // terminal and the exit status.
+    let gen = match state::increment_generation(&opts.state_dir) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            eprintln!("ERROR: Cannot get/increment generation number: heartbeat not started.");
+            return if e.is_permission() {
+                exit::PERMISSION
+            } else {
+                exit::GENERIC
+            };
+        }
+    };
+    if let Some(line) = broken_generation_line(&gen) {
+        eprintln!("WARN: {line}");
+    }
+    let (uuid, uuid_created) = match state::load_or_create_uuid(&opts.state_dir) {
+        Ok((u, created)) => (u.0, created),
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            eprintln!("ERROR: getting uuid for the local node failed: heartbeat not started.");
+            return if e.is_permission() {
+                exit::PERMISSION
+            } else {
+                exit::GENERIC
+            };
+        }
+    };
+    let mut report = StartReport::none();
+    let mut chdir_failed = None;
     if !opts.foreground && !restarting {
-        if let Err(e) = hb_io::daemon::daemonize(&opts.state_dir.join("cores/root")) {
-            eprintln!("ERROR: cannot daemonize: {e}");
-            return exit::GENERIC;
+        match hb_io::daemon::daemonize(&opts.state_dir.join("cores/root")) {
+            Ok((d, r)) => {
+                report = r;
+                chdir_failed = d.chdir_failed;
+            }
+            Err(e) => {
+                eprintln!("ERROR: cannot daemonize: {e}");
+                return exit::GENERIC;
+            }
         }
     }
     let log = Logger::new(log_cfg);
+    if let Some((dir, e)) = chdir_failed {
+        log.log(
+            Level::Error,
+            &format!("Cannot chdir to [{}]: {e}", dir.display()),
+        );
+    }
     if !restarting {
         if let Err(e) = state::create_pidfile(&opts.pid_file) {
-            log.log(Level::Error, &format!("{e}"));
-            return exit::PERMISSION;
+            return start_failed(&log, &mut report, None, exit::PERMISSION, &e.to_string());
         }
     }
     for w in &loaded.warnings {
         log.log(Level::Warn, &w.to_string());
     }
-    run(opts, &cfg, checks, keys, name, &log)
+    for (path, mode) in log.readable_by_all() {
+        log.log(
+            Level::Warn,
+            &format!(
+                "{} is readable by every user (mode {mode:04o}; heartbeat 2.0.8 created its logs so): consider chmod o-r {}",
+                path.display(),
+                path.display()
+            ),
+        );
+    }
+    let identity = Identity {
+        generation: gen,
+        uuid,
+        uuid_created,
+    };
+    run(opts, &cfg, checks, keys, name, identity, &log, &mut report)
+}
+
+/// What [`start`] found of the node's identity before daemonizing, for the log.
+struct Identity {
+    generation: state::Generation,
+    uuid: [u8; 16],
+    uuid_created: bool,
+}
+
+/// The WARN line for an hb_generation that held no usable generation.
+fn broken_generation_line(gen: &state::Generation) -> Option<String> {
+    gen.broken.as_ref().map(|content| {
+        format!(
+            "BROKEN previous generation - starting at {} (hb_generation held {:?}; heartbeat 2.0.8 would start at 1)",
+            gen.value, content
+        )
+    })
+}
+
+/// A start that fails after daemonizing: logged, and reported to the process that waits
+/// for the daemon to start (it prints the reason and exits with `code`); the pid file we
+/// made, if any, goes.
+fn start_failed(
+    log: &Logger,
+    report: &mut StartReport,
+    pid_file: Option<&Path>,
+    code: i32,
+    why: &str,
+) -> i32 {
+    log.log(Level::Error, why);
+    log.log(Level::Error, "heartbeat not started.");
+    if let Some(p) = pid_file {
+        let _ = state::remove_pidfile(p);
+    }
+    report.failed(code, &format!("ERROR: {why}\nheartbeat not started."));
+    code
+}
+
+/// Who gets the log files the daemon creates: as root, hacluster and haclient (the original
+/// chowns its files to them, so that clients running as hacluster can append); else nobody.
+/// Looked up once, at start.
+fn log_file_owner() -> Option<(u32, u32)> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    Some((
+        hb_api::sys::lookup_user("hacluster")?,
+        hb_api::sys::lookup_group("haclient")?,
+    ))
 }
 
 /// Where the daemon writes its service checks' states for `heartbeat -s` (in the state
@@ -288,53 +405,53 @@ fn hup_handler(opts: &Options, cfg: &ha_config::Config) -> Box<dyn FnMut(&Logger
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     opts: &Options,
     cfg: &ha_config::Config,
     checks: Vec<ha_config::Check>,
     keys: hb_wire::KeyRing,
     name: String,
+    identity: Identity,
     log: &Logger,
+    report: &mut StartReport,
 ) -> i32 {
     let signals = match SignalFd::new() {
         Ok(s) => s,
         Err(e) => {
-            log.log(Level::Error, &format!("cannot set up signals: {e}"));
-            return exit::GENERIC;
+            return start_failed(
+                log,
+                report,
+                Some(&opts.pid_file),
+                exit::GENERIC,
+                &format!("cannot set up signals: {e}"),
+            )
         }
     };
-    let gen = match state::increment_generation(&opts.state_dir) {
-        Ok(g) => g,
-        Err(e) => {
-            log.log(Level::Error, &format!("{e}"));
-            return exit::GENERIC;
-        }
-    };
+    let gen = identity.generation;
     if gen.was_missing {
         log.log(
             Level::Warn,
             &format!("No Previous generation - starting at {}", gen.value),
         );
     }
+    if let Some(line) = broken_generation_line(&gen) {
+        log.log(Level::Warn, &line);
+    }
     log.log(Level::Info, &format!("Heartbeat generation: {}", gen.value));
-    let uuid = match state::load_or_create_uuid(&opts.state_dir) {
-        Ok((u, created)) => {
-            if created {
-                log.log(
-                    Level::Info,
-                    "No uuid found for current node - generating a new uuid.",
-                );
-            }
-            u.0
-        }
-        Err(e) => {
-            log.log(Level::Error, &format!("{e}"));
-            return exit::GENERIC;
-        }
-    };
+    if identity.uuid_created {
+        log.log(
+            Level::Info,
+            "No uuid found for current node - generating a new uuid.",
+        );
+    }
+    let uuid = identity.uuid;
     log.log(
         Level::Info,
-        &format!("Configuration validated. Starting heartbeat {COMPAT_VERSION}"),
+        &format!(
+            "Configuration validated. Starting heartbeat {COMPAT_VERSION} ({})",
+            implementation_line()
+        ),
     );
     if opts.verbose {
         // -v: the parsed configuration, as the original logs it at start.
@@ -381,11 +498,13 @@ fn run(
         let runner = match hb_runner::Runner::new(script_env(opts, cfg, &name)) {
             Ok(r) => r,
             Err(e) => {
-                log.log(
-                    Level::Error,
+                return start_failed(
+                    log,
+                    report,
+                    Some(&opts.pid_file),
+                    exit::GENERIC,
                     &format!("cannot set up the process runner: {e}"),
-                );
-                return exit::GENERIC;
+                )
             }
         };
         let groups = cfg
@@ -414,11 +533,13 @@ fn run(
                 f
             }
             Err(e) => {
-                log.log(
-                    Level::Error,
+                return start_failed(
+                    log,
+                    report,
+                    Some(&opts.pid_file),
+                    exit::GENERIC,
                     &format!("cannot create FIFO {}: {e}", fifo_path.display()),
-                );
-                return exit::GENERIC;
+                )
             }
         };
         (
@@ -438,11 +559,13 @@ fn run(
                 Some(Probes::new(checks, r, Instant::now()))
             }
             Err(e) => {
-                log.log(
-                    Level::Error,
+                return start_failed(
+                    log,
+                    report,
+                    Some(&opts.pid_file),
+                    exit::GENERIC,
                     &format!("cannot set up the check runner: {e}"),
-                );
-                return exit::GENERIC;
+                )
             }
         }
     } else {
@@ -470,11 +593,29 @@ fn run(
             }
         }
     };
+    let mut media = Vec::new();
+    for (spec, port) in setup::media(cfg) {
+        match hb_io::media::Medium::open(&spec, port) {
+            Ok(m) => {
+                log.log(Level::Info, &m.start_log_line());
+                media.push(m);
+            }
+            Err(e) => {
+                return start_failed(
+                    log,
+                    report,
+                    Some(&opts.pid_file),
+                    exit::GENERIC,
+                    &format!("cannot open {} medium on {}: {e}", spec.kind(), spec.dev()),
+                )
+            }
+        }
+    }
     let takeover = manage.then(|| takeover_config(cfg, &name));
     let node = Node::new(membership, takeover, Instant::now());
     let setup = LoopSetup {
         node,
-        media: setup::media(cfg),
+        media,
         jobs,
         fifo,
         nice_failback: cfg.hacf.auto_failback != ha_config::AutoFailback::Legacy,
@@ -493,6 +634,13 @@ fn run(
         ),
         on_hup: hup_handler(opts, cfg),
     };
+    // Everything that can stop the start is done: the process that started us may go.
+    report.ready();
+    // As the original's master control process: real-time scheduling and locked memory
+    // once everything is set up (children started later get normal scheduling back).
+    for (level, line) in hb_io::realtime::make_realtime(cfg.hacf.realtime, cfg.hacf.rtprio) {
+        log.log(level, &line);
+    }
     match run_loop(setup, log, signals) {
         Ok(LoopEnd::Exit(code)) => code,
         Ok(LoopEnd::Restart) => restart_exec(log),

@@ -2,7 +2,10 @@
 //! (status), `-r` (reload = SIGHUP after the caller validated the configuration).
 //!
 //! Semantics from LOCAL-INTERFACES.md 6.1/6.2 and 2.0.8 `heartbeat.c` (main, make_daemon):
-//! - start: the parent exits 0 as soon as the daemon is forked; the daemon has umask 022,
+//! - start: the original's parent exits 0 as soon as the daemon is forked, so a daemon that dies
+//!   while it starts says nothing to the terminal. Ours waits for the daemon's [`StartReport`]:
+//!   ready (exit 0), or the error that stopped the start (printed on stderr, with its exit status),
+//!   or the daemon's end before either (exit 1). The daemon has umask 022,
 //!   stdin/stdout/stderr on /dev/null, its own session, and works in
 //!   `/var/lib/heartbeat/cores/root` (a missing directory is reported, not fatal, as
 //!   the original only logs a failed chdir).
@@ -66,10 +69,90 @@ fn exit_code_of_wait_status(status: i32) -> i32 {
     }
 }
 
-/// Become a daemon. Returns only in the daemon; the calling process exits with status 0 once the
-/// daemon is forked (or with the intermediate child's status if that failed).
+/// The daemon's half of the start-up report: the process that ran `heartbeat` waits for it
+/// (see [`daemonize`]). Report once: [`StartReport::ready`] when the daemon runs, or
+/// [`StartReport::failed`] with the reason and exit status that stop it. Dropped without a
+/// report (the daemon died), the waiting process says so and exits 1.
+#[derive(Debug, Default)]
+pub struct StartReport {
+    fd: Option<std::os::fd::OwnedFd>,
+}
+
+/// The first byte of a report: the daemon runs.
+const REPORT_READY: u8 = b'R';
+/// The first byte of a report: the start failed; then the exit status (one byte) and the text.
+const REPORT_FAILED: u8 = b'F';
+
+impl StartReport {
+    /// A report nobody waits for (foreground, restart in place).
+    pub fn none() -> StartReport {
+        StartReport { fd: None }
+    }
+
+    /// Whether someone still waits for the report.
+    pub fn pending(&self) -> bool {
+        self.fd.is_some()
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        if let Some(fd) = self.fd.take() {
+            let mut f = std::fs::File::from(fd);
+            let _ = f.write_all(bytes);
+        }
+    }
+
+    /// The daemon is up: the waiting process exits 0.
+    pub fn ready(&mut self) {
+        self.send(&[REPORT_READY]);
+    }
+
+    /// The start failed: the waiting process prints `text` on stderr and exits with `code`.
+    pub fn failed(&mut self, code: i32, text: &str) {
+        let mut b = vec![REPORT_FAILED, u8::try_from(code).unwrap_or(1)];
+        b.extend_from_slice(text.as_bytes());
+        self.send(&b);
+    }
+}
+
+/// What the waiting process does with a report: the text for stderr and the exit status.
+pub fn report_outcome(report: &[u8]) -> (String, i32) {
+    match report {
+        [REPORT_READY, ..] => (String::new(), EXIT_OK),
+        [REPORT_FAILED, code, text @ ..] => {
+            let mut t = String::from_utf8_lossy(text).into_owned();
+            if !t.is_empty() && !t.ends_with('\n') {
+                t.push('\n');
+            }
+            (t, i32::from(*code))
+        }
+        _ => (
+            "heartbeat: the daemon ended while it was starting (see its log)\n".to_string(),
+            EXIT_GENERIC,
+        ),
+    }
+}
+
+fn cloexec_pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 fills the two descriptors on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors are fresh and ours.
+    Ok(unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    })
+}
+
+/// Become a daemon. Returns only in the daemon, with the [`StartReport`] to send once it runs
+/// or fails. The calling process waits for that report, prints the reason of a failure on
+/// stderr and exits with its status (or with the intermediate child's status if that failed).
 /// Call it before creating threads, signalfds or sockets that the daemon should not share.
-pub fn daemonize(workdir: &Path) -> Result<Daemonized, DaemonizeError> {
+pub fn daemonize(workdir: &Path) -> Result<(Daemonized, StartReport), DaemonizeError> {
     // Anything still buffered would otherwise be written by several processes.
     let _ = io::stdout().flush();
     let _ = io::stderr().flush();
@@ -84,19 +167,30 @@ pub fn daemonize(workdir: &Path) -> Result<Daemonized, DaemonizeError> {
         ),
         Err(e) => (PathBuf::from("/"), Some((workdir.to_path_buf(), e))),
     };
+    let (rx, tx) = cloexec_pipe().map_err(|e| DaemonizeError(format!("pipe: {e}")))?;
     let d = Daemonize::new().working_directory(&dir).umask(0o022u32);
     match d.execute() {
         Outcome::Parent(Ok(p)) => {
-            std::process::exit(exit_code_of_wait_status(p.first_child_exit_code));
+            drop(tx);
+            let code = exit_code_of_wait_status(p.first_child_exit_code);
+            if code != EXIT_OK {
+                std::process::exit(code);
+            }
+            let mut report = Vec::new();
+            let _ = io::Read::read_to_end(&mut std::fs::File::from(rx), &mut report);
+            let (text, code) = report_outcome(&report);
+            let _ = io::stderr().write_all(text.as_bytes());
+            std::process::exit(code);
         }
         Outcome::Parent(Err(e)) => Err(DaemonizeError(e.to_string())),
         Outcome::Child(Err(e)) => Err(DaemonizeError(e.to_string())),
         Outcome::Child(Ok(_)) => {
+            drop(rx);
             // SAFETY: setpgid on ourselves; failure only means we stay in the crate's group.
             unsafe {
                 libc::setpgid(0, 0);
             }
-            Ok(Daemonized { chdir_failed })
+            Ok((Daemonized { chdir_failed }, StartReport { fd: Some(tx) }))
         }
     }
 }

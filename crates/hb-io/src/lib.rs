@@ -6,6 +6,7 @@
 //! - [`signals`]: blocked signals read through a signalfd registered with mio.
 //! - [`state`]: the files of /var/lib/heartbeat (generation, uuid), the pid file, load average, node name.
 //! - [`daemon`]: daemonizing, and the `-k`, `-s`, `-r` helpers of the command line.
+//! - [`realtime`]: real-time scheduling and locked memory (`realtime`, `rtprio`).
 //!
 //! Nothing here panics on bad input from files or the network: every fallible step returns an error.
 
@@ -14,5 +15,6 @@ pub mod fifo;
 pub mod icmp;
 pub mod log;
 pub mod media;
+pub mod realtime;
 pub mod signals;
 pub mod state;

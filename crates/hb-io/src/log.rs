@@ -11,6 +11,10 @@
 //!   `[PID]: LEVEL: text`, so syslog shows `heartbeat: [PID]: info: text` as with the original.
 //!   The syslog socket is non-blocking: a stuck syslog daemon costs lost lines, never a stall.
 //!
+//! - A log or debug file we create is 0640 ([`LOG_FILE_MODE`]) and, as root, is given to
+//!   hacluster:haclient as the original chowns its files (2.0.8 created them 0644: readable by
+//!   every user). An existing file keeps its mode and owner.
+//!
 //! Writing never panics: a failure is reported once on stderr (and to syslog for file errors),
 //! then ignored until that sink works again.
 
@@ -131,7 +135,15 @@ pub struct LogConfig {
     pub stderr: bool,
     /// The debug level (`-d` count, `debug` directive, SIGUSR1/SIGUSR2).
     pub debug_level: u32,
+    /// uid and gid to give the log files we create (the daemon, as root: hacluster and
+    /// haclient, as the original chowns them); `None`: they stay ours.
+    pub file_owner: Option<(u32, u32)>,
 }
+
+/// The mode of a log or debug file we create: read and write for its owner, read for its
+/// group (haclient once the daemon gave it away), nothing for others (2.0.8 made them 0644:
+/// anyone could read the cluster's log). Existing files keep their mode.
+pub const LOG_FILE_MODE: u32 = 0o640;
 
 /// Local time as `YYYY/MM/DD_HH:MM:SS` (2.0.8 `ha_timestamp`).
 pub fn timestamp(t: SystemTime) -> String {
@@ -226,6 +238,7 @@ struct State {
 
 /// The daemon's logger. All methods take `&self` (state is behind a mutex), so it can be shared.
 pub struct Logger {
+    file_owner: Option<(u32, u32)>,
     logfile: Option<PathBuf>,
     debugfile: Option<PathBuf>,
     facility: Option<Facility>,
@@ -233,13 +246,37 @@ pub struct Logger {
     state: Mutex<State>,
 }
 
-fn append_line(path: &Path, line: &str) -> io::Result<()> {
-    let mut f = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY)
-        .open(path)?;
+/// Appends `line` to the log file `path` in one write. A file we create gets
+/// [`LOG_FILE_MODE`] (less the umask) and, if given, the owner; an existing file is left as
+/// it is (its mode is never widened).
+pub fn append_line(path: &Path, line: &str, owner: Option<(u32, u32)>) -> io::Result<()> {
+    let open = |create: bool| {
+        let mut o = OpenOptions::new();
+        o.append(true)
+            .mode(LOG_FILE_MODE)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY);
+        if create {
+            o.create_new(true);
+        }
+        o.open(path)
+    };
+    let mut f = match open(false) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match open(true) {
+            Ok(f) => {
+                if let Some((uid, gid)) = owner {
+                    use std::os::fd::AsRawFd;
+                    // SAFETY: fchown on a descriptor we own; a failure leaves the file ours.
+                    let _ = unsafe { libc::fchown(f.as_raw_fd(), uid, gid) };
+                }
+                f
+            }
+            // Another writer created it meanwhile.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => open(false)?,
+            Err(e) => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
     // One write call, so concurrent appenders do not interleave within a line.
     f.write_all(line.as_bytes())
 }
@@ -268,6 +305,7 @@ impl Logger {
         // SAFETY: tzset only reads TZ and /etc/localtime; localtime_r relies on it having run.
         unsafe { tzset() };
         Logger {
+            file_owner: cfg.file_owner,
             logfile: cfg.logfile,
             debugfile: cfg.debugfile,
             facility: cfg.facility,
@@ -300,12 +338,12 @@ impl Logger {
         }
         self.to_syslog(&mut st, pid, level, text);
         if let Some(path) = &self.debugfile {
-            let r = append_line(path, &line);
+            let r = append_line(path, &line, self.file_owner);
             self.file_result(&mut st, path, r, true);
         }
         if level != Level::Debug {
             if let Some(path) = &self.logfile {
-                let r = append_line(path, &line);
+                let r = append_line(path, &line, self.file_owner);
                 self.file_result(&mut st, path, r, false);
             }
         }
@@ -337,6 +375,22 @@ impl Logger {
         let mut st = self.state();
         st.syslog = None;
         st.last_connect = None;
+    }
+
+    /// The log and debug files that exist and that every user may read, with their mode
+    /// (the daemon warns about them at start: 2.0.8 created its files 0644).
+    pub fn readable_by_all(&self) -> Vec<(PathBuf, u32)> {
+        use std::os::unix::fs::MetadataExt;
+        let mut out: Vec<(PathBuf, u32)> = Vec::new();
+        for p in [&self.logfile, &self.debugfile].into_iter().flatten() {
+            if let Ok(m) = std::fs::metadata(p) {
+                let mode = m.mode() & 0o7777;
+                if mode & 0o004 != 0 && !out.iter().any(|(q, _)| q == p) {
+                    out.push((p.clone(), mode));
+                }
+            }
+        }
+        out
     }
 
     /// How many writes failed so far (files and syslog).
@@ -529,6 +583,7 @@ mod tests {
             facility: None,
             stderr: false,
             debug_level: 1,
+            file_owner: None,
         });
         lg.log(Level::Info, "Link b:eth1 up.");
         lg.log(Level::Debug, "debug only");
@@ -566,6 +621,80 @@ mod tests {
         let old = std::fs::read_to_string(d.join("ha-log.1")).expect("rotated");
         assert_eq!(old.lines().count(), 2, "the rotated file is left alone");
         assert_eq!(lg.write_errors(), 0);
+        std::fs::remove_dir_all(&d).expect("cleanup");
+    }
+
+    fn mode_of(p: &Path) -> u32 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).expect("metadata").mode() & 0o7777
+    }
+
+    #[test]
+    fn new_files_are_not_readable_by_all_and_old_modes_stay() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let d = temp_dir("modes");
+        // SAFETY: umask only changes this process's file creation mask.
+        let old_umask = unsafe { libc::umask(0o022) };
+        let logfile = d.join("ha-log");
+        let debugfile = d.join("ha-debug");
+        let lg = Logger::new(LogConfig {
+            logfile: Some(logfile.clone()),
+            debugfile: Some(debugfile.clone()),
+            ..LogConfig::default()
+        });
+        lg.log(Level::Info, "created");
+        assert_eq!(
+            mode_of(&logfile),
+            0o640,
+            "a new log file: rw for its owner, r for the group"
+        );
+        assert_eq!(mode_of(&debugfile), 0o640);
+        // Files that exist keep their mode, whatever it is: never widened, and an admin's
+        // choice is not undone either.
+        let narrow = d.join("narrow");
+        std::fs::write(&narrow, b"").unwrap();
+        std::fs::set_permissions(&narrow, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let wide = d.join("wide");
+        std::fs::write(&wide, b"").unwrap();
+        std::fs::set_permissions(&wide, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let lg = Logger::new(LogConfig {
+            logfile: Some(narrow.clone()),
+            debugfile: Some(wide.clone()),
+            ..LogConfig::default()
+        });
+        lg.log(Level::Info, "appended");
+        assert_eq!(mode_of(&narrow), 0o600);
+        assert_eq!(mode_of(&wide), 0o644);
+        assert_eq!(std::fs::read_to_string(&narrow).unwrap().lines().count(), 1);
+        assert_eq!(
+            lg.readable_by_all(),
+            vec![(wide.clone(), 0o644)],
+            "the daemon warns about the world-readable one"
+        );
+        // With an owner (the daemon, as root: hacluster:haclient, as the original), a new
+        // file is given to it; an existing one is not.
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            let owned = d.join("owned");
+            let lg = Logger::new(LogConfig {
+                logfile: Some(owned.clone()),
+                debugfile: Some(wide.clone()),
+                file_owner: Some((4242, 4343)),
+                ..LogConfig::default()
+            });
+            lg.log(Level::Info, "given away");
+            let m = std::fs::metadata(&owned).unwrap();
+            assert_eq!((m.uid(), m.gid()), (4242, 4343));
+            assert_eq!(m.mode() & 0o7777, 0o640);
+            let m = std::fs::metadata(&wide).unwrap();
+            assert_eq!(
+                (m.uid(), m.gid()),
+                (0, 0),
+                "an existing file keeps its owner"
+            );
+        }
+        // SAFETY: as above.
+        unsafe { libc::umask(old_umask) };
         std::fs::remove_dir_all(&d).expect("cleanup");
     }
 

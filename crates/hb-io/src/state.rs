@@ -38,8 +38,6 @@ pub enum StateError {
     },
     /// `path` exists but does not hold what it should (e.g. a generation that is not a number).
     Garbled { path: PathBuf, content: String },
-    /// The generation cannot be incremented any more.
-    Overflow { path: PathBuf },
 }
 
 impl StateError {
@@ -55,9 +53,6 @@ impl fmt::Display for StateError {
             StateError::Io { path, op, err } => write!(f, "cannot {op} {}: {err}", path.display()),
             StateError::Garbled { path, content } => {
                 write!(f, "{} is garbled: {content:?}", path.display())
-            }
-            StateError::Overflow { path } => {
-                write!(f, "{}: generation cannot grow any more", path.display())
             }
         }
     }
@@ -122,13 +117,16 @@ fn write_atomically(path: &Path, data: &[u8], mode: u32) -> Result<(), StateErro
 // hb_generation
 
 /// The generation after a start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generation {
     /// The new generation (wire field `hg`, in hex).
     pub value: u64,
     /// The file did not exist: the caller should log `No Previous generation - starting at 1`
     /// (WARN, 2.0.8 wording).
     pub was_missing: bool,
+    /// The file held no generation that could be increased: its content (the caller logs
+    /// `BROKEN previous generation`, WARN, 2.0.8 wording); `value` comes from the clock.
+    pub broken: Option<String>,
 }
 
 /// The 16-byte file content for generation `g`.
@@ -173,20 +171,44 @@ pub fn read_generation(dir: &Path) -> Result<Option<u64>, StateError> {
 /// At every start: read `dir`/hb_generation, add one, write it back durably, return it.
 ///
 /// A missing file starts at 1, as 2.0.8 does (3.0.6 starts at the current time + 1 instead).
-/// Unlike 2.0.8, which also restarts at 1 on an empty or unparsable file ("BROKEN previous
-/// generation"), we refuse: a generation going backwards makes the peers drop our packets as
-/// replays, so an admin must look (or delete the file to start at 1 deliberately).
+/// A file that holds no generation we can increase (empty, garbled, negative, too big) does
+/// not stop the start either, as with the original, but where 2.0.8 restarts at 1 ("BROKEN
+/// previous generation - starting at 1"; 3.0.6 logs the time and uses 1 too) we go on from the
+/// clock: Unix time + 1, the value 3.0.6 announces. A generation lower than the one a running
+/// peer remembers would make it drop all our packets as replays; the clock is above any
+/// counted generation. The caller logs what the file held ([`Generation::broken`]).
+/// An unreadable file (a directory, an I/O error) or a failed write is an error.
 pub fn increment_generation(dir: &Path) -> Result<Generation, StateError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    increment_generation_at(dir, now)
+}
+
+/// [`increment_generation`] with the clock given (Unix seconds).
+pub fn increment_generation_at(dir: &Path, now_unix: u64) -> Result<Generation, StateError> {
     let path = dir.join(GENERATION_FILE);
-    let (old, was_missing) = match read_generation(dir)? {
-        Some(g) => (g, false),
-        None => (0, true),
+    let (value, was_missing, broken) = match read_generation(dir) {
+        Ok(None) => (1, true, None),
+        Ok(Some(g)) => match g.checked_add(1) {
+            Some(v) => (v, false, None),
+            None => (
+                now_unix.saturating_add(1),
+                false,
+                Some(format_generation(g)),
+            ),
+        },
+        Err(StateError::Garbled { content, .. }) => {
+            (now_unix.saturating_add(1).max(1), false, Some(content))
+        }
+        Err(e) => return Err(e),
     };
-    let value = old
-        .checked_add(1)
-        .ok_or(StateError::Overflow { path: path.clone() })?;
     write_atomically(&path, format_generation(value).as_bytes(), 0o644)?;
-    Ok(Generation { value, was_missing })
+    Ok(Generation {
+        value,
+        was_missing,
+        broken,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,7 +482,8 @@ mod tests {
             g,
             Generation {
                 value: 1,
-                was_missing: true
+                was_missing: true,
+                broken: None
             }
         );
         let g = increment_generation(&d.0).expect("second start");
@@ -468,7 +491,8 @@ mod tests {
             g,
             Generation {
                 value: 2,
-                was_missing: false
+                was_missing: false,
+                broken: None
             }
         );
         let path = d.0.join(GENERATION_FILE);
@@ -492,25 +516,52 @@ mod tests {
     }
 
     #[test]
-    fn garbled_generation_is_an_error_and_left_alone() {
-        let d = TempDir::new("gengarbled");
+    fn a_broken_generation_restarts_from_the_clock_and_is_reported() {
+        let d = TempDir::new("genbroken");
         let path = d.0.join(GENERATION_FILE);
-        for bad in [&b""[..], b"garbage\n", b"\0\0\0\0"] {
+        let now = 1_795_610_848;
+        for bad in [
+            &b""[..],
+            b"garbage\n",
+            b"\0\0\0\0",
+            b"-5\n",
+            b"   -1\n",
+            b"99999999999999999999999\n",
+            b"18446744073709551615\n",
+            b"  12x\n",
+        ] {
             fs::write(&path, bad).expect("write");
-            let e = increment_generation(&d.0).expect_err("garbled");
-            assert!(matches!(e, StateError::Garbled { .. }), "{e}");
-            assert!(!e.is_permission());
-            assert_eq!(fs::read(&path).expect("file"), bad, "not overwritten");
+            let g = increment_generation_at(&d.0, now).expect("a start, not an error");
+            assert_eq!(g.value, now + 1, "{bad:?}");
+            assert!(!g.was_missing);
+            assert_eq!(
+                g.broken.as_deref(),
+                Some(String::from_utf8_lossy(bad).as_ref()),
+                "what the file held is reported"
+            );
+            assert_eq!(
+                fs::read_to_string(&path).expect("file"),
+                format_generation(now + 1),
+                "{bad:?}: rewritten"
+            );
+            // The next start goes on from there.
+            let g = increment_generation_at(&d.0, now).expect("next");
+            assert_eq!((g.value, g.broken), (now + 2, None));
         }
-        fs::write(&path, format!("{}\n", u64::MAX)).expect("write");
-        assert!(matches!(
-            increment_generation(&d.0),
-            Err(StateError::Overflow { .. })
-        ));
+        // A generation above the clock is kept going, never lowered.
+        fs::write(&path, format_generation(u64::MAX - 1)).expect("write");
+        assert_eq!(
+            increment_generation_at(&d.0, now).expect("inc").value,
+            u64::MAX
+        );
         // A directory where the file should be: an I/O error, not a reset.
         fs::remove_file(&path).expect("rm");
         fs::create_dir(&path).expect("mkdir");
         assert!(matches!(read_generation(&d.0), Err(StateError::Io { .. })));
+        assert!(matches!(
+            increment_generation_at(&d.0, now),
+            Err(StateError::Io { .. })
+        ));
     }
 
     #[test]

@@ -11,12 +11,22 @@ use hb_io::daemon::daemonize;
 
 const OUT: &str = "HBIO_DZ_OUT";
 const DIR: &str = "HBIO_DZ_DIR";
+/// How the daemon side ends its start: `ready` (default), `fail` or `die`.
+const HOW: &str = "HBIO_DZ_HOW";
 
 fn daemon_side(out: &Path, dir: &Path) -> i32 {
-    let d = match daemonize(dir) {
+    let (d, mut start) = match daemonize(dir) {
         Ok(d) => d,
         Err(_) => return 3,
     };
+    match std::env::var(HOW).as_deref() {
+        Ok("fail") => {
+            start.failed(6, "ERROR: stopped while starting: the reason");
+            return 6;
+        }
+        Ok("die") => return 7,
+        _ => {}
+    }
     // SAFETY: plain process queries; umask is restored right away.
     let (pid, sid, pgid, mask) = unsafe {
         let m = libc::umask(0);
@@ -47,6 +57,7 @@ fn daemon_side(out: &Path, dir: &Path) -> i32 {
     {
         return 4;
     }
+    start.ready();
     0
 }
 
@@ -68,18 +79,32 @@ fn run_case(base: &Path, workdir: &Path, tag: &str) -> String {
     assert_eq!(
         status.code(),
         Some(0),
-        "the starting process exits 0 once the daemon is forked"
+        "the starting process exits 0 once the daemon reports it runs"
     );
     assert!(
         start.elapsed() < Duration::from_secs(5),
-        "the parent does not wait for the daemon"
+        "the parent waits only for the daemon's start"
     );
-    let end = Instant::now() + Duration::from_secs(10);
-    while !out.exists() {
-        assert!(Instant::now() < end, "the daemon wrote no report");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        out.exists(),
+        "the report came before the daemon said it runs"
+    );
     fs::read_to_string(&out).expect("report")
+}
+
+/// A daemon that fails or dies while starting: the starting process tells the terminal and
+/// exits non-zero.
+fn failing_case(workdir: &Path, how: &str) -> (Option<i32>, String) {
+    let o = Command::new(std::env::current_exe().expect("current exe"))
+        .env(OUT, workdir.join("unused"))
+        .env(DIR, workdir)
+        .env(HOW, how)
+        .output()
+        .expect("run myself");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn main() {
@@ -117,6 +142,17 @@ fn main() {
         "falls back to / when the directory is missing"
     );
     assert_eq!(field(&r, "chdir_failed"), "true");
+
+    assert_eq!(
+        failing_case(&workdir, "fail"),
+        (
+            Some(6),
+            "ERROR: stopped while starting: the reason\n".to_string()
+        )
+    );
+    let (code, err) = failing_case(&workdir, "die");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("ended while it was starting"), "{err}");
 
     fs::remove_dir_all(&base).expect("cleanup");
     println!("test daemonize ... ok");

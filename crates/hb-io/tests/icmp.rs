@@ -1,6 +1,7 @@
 //! ICMP echo between two network namespaces joined by a veth pair.
 //!
-//! Needs root (ip netns, raw sockets); otherwise it prints a SKIP line and passes. Addresses are
+//! Needs root (ip netns, raw sockets), so the tests are `#[ignore]`d: compat-tests/test-all.sh runs
+//! them as root (`--include-ignored`); asked for without root they fail. Addresses are
 //! 198.51.100.1/24 and 198.51.100.2/24, only inside the namespaces each test creates;
 //! 198.51.100.3 is in the subnet but nobody has it. The namespaces (and with them the veth pair)
 //! are deleted by a Drop guard.
@@ -27,13 +28,12 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-fn skip(test: &str) -> bool {
-    if is_root() {
-        false
-    } else {
-        println!("SKIP {test}: needs root (network namespaces, raw ICMP sockets)");
-        true
-    }
+/// These tests are `#[ignore]`d (they need root); asked for without root, they fail.
+fn need_root() {
+    assert!(
+        is_root(),
+        "this test needs root (network namespaces, raw ICMP sockets)"
+    );
 }
 
 fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
@@ -177,10 +177,9 @@ fn ping_and_check(s: &IcmpSocket) {
 }
 
 #[test]
+#[ignore = "needs root (network namespaces, raw ICMP sockets): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn raw_socket_pings_a_namespace_address() {
-    if skip("raw_socket_pings_a_namespace_address") {
-        return;
-    }
+    need_root();
     let ns = NetnsPair::create();
     let s = open_in(&ns.a, IcmpMode::Raw, 0x4242).expect("raw socket");
     assert_eq!(s.kind(), IcmpKind::Raw);
@@ -193,10 +192,9 @@ fn raw_socket_pings_a_namespace_address() {
 }
 
 #[test]
+#[ignore = "needs root (network namespaces, raw ICMP sockets): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn raw_sockets_keep_only_their_identifier() {
-    if skip("raw_sockets_keep_only_their_identifier") {
-        return;
-    }
+    need_root();
     let ns = NetnsPair::create();
     let mine = open_in(&ns.a, IcmpMode::Raw, 1000).expect("raw socket");
     let other = open_in(&ns.a, IcmpMode::Raw, 1001).expect("raw socket");
@@ -210,10 +208,9 @@ fn raw_sockets_keep_only_their_identifier() {
 }
 
 #[test]
+#[ignore = "needs root (network namespaces, raw ICMP sockets): compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn auto_prefers_the_ping_socket_when_allowed() {
-    if skip("auto_prefers_the_ping_socket_when_allowed") {
-        return;
-    }
+    need_root();
     let ns = NetnsPair::create();
     // A new namespace starts with ping_group_range "1 0": nobody may open a ping socket.
     assert!(open_in(&ns.a, IcmpMode::Dgram, 0).is_err());

@@ -1,4 +1,6 @@
-//! `hb_standby` and `hb_takeover`: our replacements for the original's two scripts.
+//! The HALIB programs of heartbeat 2.0.8 that administrators and scripts call, ours:
+//! `hb_standby` and `hb_takeover` (below), `ResourceManager` ([`resource_manager`]),
+//! `mach_down`, `req_resource`, `hb_addnode` and `hb_delnode` ([`halib`]).
 //!
 //! - `hb_standby [all|local|foreign|failback]` asks the local heartbeat to give the named
 //!   groups to the other node: it logs `Going standby [SET].` (see [`log`]) and writes
@@ -31,9 +33,12 @@
 //! - The usage text has one more stderr line naming our options; the legacy warning.
 
 pub mod args;
+pub mod ere;
 pub mod fifo;
+pub mod halib;
 pub mod log;
 pub mod message;
+pub mod resource_manager;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -19,6 +19,7 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -238,9 +239,11 @@ pub fn ha_log(env: &LogEnv, text: &str, prog: &str, err: &mut dyn Write) {
                 let _ = writeln!(err, "{prog}: unknown log facility name: {f}");
             }
             Action::Append { path, line } => {
+                // A log file we create is not readable by all (the daemon's 0640).
                 let r = OpenOptions::new()
                     .append(true)
                     .create(true)
+                    .mode(0o640)
                     .open(&path)
                     .and_then(|mut f| f.write_all(line.as_bytes()));
                 if let Err(e) = r {

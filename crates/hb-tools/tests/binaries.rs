@@ -371,6 +371,7 @@ fn legacy_config_warns_but_sends() {
 /// which both append to). Their log line differs by installation (3.0.6 logs through
 /// ocf-shellfuncs), so it is not compared.
 #[test]
+#[ignore = "needs the original heartbeat installed: compat-tests/test-all.sh runs it as root with --include-ignored"]
 fn same_as_the_original_scripts() {
     let dirs = [
         "/usr/share/heartbeat",
@@ -382,8 +383,7 @@ fn same_as_the_original_scripts() {
         .map(Path::new)
         .find(|d| d.join("hb_standby").exists() && Path::new("/etc/ha.d/shellfuncs").exists())
     else {
-        eprintln!("original hb_standby not installed: comparison skipped");
-        return;
+        panic!("the original hb_standby is not installed (apt-get install heartbeat)");
     };
     let d = TempDir::new("orig");
     let cases: &[&[&str]] = &[

@@ -1,148 +1,199 @@
-//! The project's one rate limiter for log lines, with counters (sans-IO: the caller passes
+//! Counting dropped datagrams and rate-limiting their log lines (sans-IO: the caller passes
 //! the current time).
 //!
-//! A flood of bad packets (a misconfigured peer, a different cluster on the same port, an
-//! attacker) must not flood the log. Per key (for drops: a [`DropKind`]), the first event
-//! logs at once; further events within the interval are only counted, and the next line
-//! that is due carries how many were suppressed in between. Every event is counted, logged
-//! or not, so the totals can be shown (`heartbeat -s`).
-//!
-//! [`DropCounter`] is the limiter keyed by [`DropKind`], what every drop path of the
-//! receive side uses; other parts of the daemon key it by whatever names their lines.
+//! A flood of bad packets (a misconfigured peer, a different cluster on the same port) must
+//! not flood the log. Per [`DropKind`], the first drop logs at once; further drops within
+//! the interval are only counted, and the next line that is due carries how many were
+//! suppressed in between.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::error::{DecodeError, DropKind};
 
-/// Default minimum time between two log lines of the same key.
+/// Default minimum time between two log lines of the same kind.
 pub const DEFAULT_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
-/// A log line that is due: the caller logs its text followed by this value's
+/// A log line that is due: the caller logs the error text followed by this value's
 /// [`Display`](fmt::Display) (empty when nothing was suppressed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LogDue<K> {
-    pub kind: K,
-    /// Events of this key counted but not logged since the previous line.
+pub struct LogDue {
+    pub kind: DropKind,
+    /// Drops of this kind counted but not logged since the previous line.
     pub suppressed: u64,
 }
 
-impl<K> fmt::Display for LogDue<K> {
+impl fmt::Display for LogDue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.suppressed > 0 {
-            write!(f, " ({} more suppressed)", self.suppressed)
-        } else {
-            Ok(())
-        }
+        f.write_str(&suppressed_note(self.suppressed))
     }
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-struct KeyState {
+/// One rate-limited log line (the project's one limiter for "this happened again" lines):
+/// the first event logs at once; further events within `interval` are only counted; the
+/// next line that is due carries how many were suppressed in between. Sans-IO: the caller
+/// passes the time.
+#[derive(Clone, Copy, Debug)]
+pub struct LogLimiter {
+    interval: Duration,
     total: u64,
     suppressed: u64,
     last_line: Option<Instant>,
 }
 
-/// Counters per key with a per-key log rate limit.
-#[derive(Clone, Debug)]
-pub struct RateLimiter<K: Ord + Copy> {
-    interval: Duration,
-    keys: BTreeMap<K, KeyState>,
-}
-
-/// The limiter of every drop path, keyed by [`DropKind`].
-pub type DropCounter = RateLimiter<DropKind>;
-
-impl<K: Ord + Copy> Default for RateLimiter<K> {
+impl Default for LogLimiter {
     fn default() -> Self {
-        RateLimiter::new(DEFAULT_LOG_INTERVAL)
+        LogLimiter::new(DEFAULT_LOG_INTERVAL)
     }
 }
 
-impl DropCounter {
-    /// Counts one dropped datagram; returns `Some` when a log line for it is due now.
-    pub fn record(&mut self, err: &DecodeError, now: Instant) -> Option<LogDue<DropKind>> {
-        self.record_kind(err.kind(), now)
-    }
-}
-
-impl<K: Ord + Copy> RateLimiter<K> {
-    /// Counters allowing one log line per key per `interval`.
-    pub fn new(interval: Duration) -> RateLimiter<K> {
-        RateLimiter {
+impl LogLimiter {
+    /// A limiter allowing one line per `interval`.
+    pub const fn new(interval: Duration) -> LogLimiter {
+        LogLimiter {
             interval,
-            keys: BTreeMap::new(),
+            total: 0,
+            suppressed: 0,
+            last_line: None,
         }
     }
 
-    /// Counts one event of `kind`; returns `Some` when a log line for it is due now.
-    pub fn record_kind(&mut self, kind: K, now: Instant) -> Option<LogDue<K>> {
-        let interval = self.interval;
-        let st = self.keys.entry(kind).or_default();
-        st.total = st.total.saturating_add(1);
-        let due = match st.last_line {
+    fn elapsed(&self, now: Instant) -> bool {
+        match self.last_line {
             None => true,
-            Some(t) => now.saturating_duration_since(t) >= interval,
-        };
-        if due {
-            let suppressed = std::mem::take(&mut st.suppressed);
-            st.last_line = Some(now);
-            Some(LogDue { kind, suppressed })
+            Some(t) => now.saturating_duration_since(t) >= self.interval,
+        }
+    }
+
+    /// Counts one event; `Some(suppressed)` when a line is due now (`suppressed`: events
+    /// counted but not logged since the previous line).
+    pub fn hit(&mut self, now: Instant) -> Option<u64> {
+        self.total = self.total.saturating_add(1);
+        if self.elapsed(now) {
+            self.last_line = Some(now);
+            Some(std::mem::take(&mut self.suppressed))
         } else {
-            st.suppressed = st.suppressed.saturating_add(1);
+            self.suppressed = self.suppressed.saturating_add(1);
             None
         }
     }
 
-    /// Summaries for keys that have suppressed events and whose interval has passed, so
-    /// a quiet period after a burst still reports "N more suppressed" (call it from a
-    /// timer). Each returned key starts a new interval.
-    pub fn flush_due(&mut self, now: Instant) -> Vec<LogDue<K>> {
-        let interval = self.interval;
+    /// After a quiet period: `Some(n)` when `n` > 0 events were suppressed and the interval
+    /// has passed (call it from a timer); a new interval starts.
+    pub fn flush_due(&mut self, now: Instant) -> Option<u64> {
+        if self.suppressed > 0 && self.elapsed(now) {
+            self.last_line = Some(now);
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            None
+        }
+    }
+
+    /// Events counted so far.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// When [`flush_due`](Self::flush_due) will have something to report (None: nothing
+    /// is held back).
+    pub fn next_flush(&self) -> Option<Instant> {
+        match (self.suppressed, self.last_line) {
+            (0, _) | (_, None) => None,
+            (_, Some(t)) => Some(t + self.interval),
+        }
+    }
+
+    /// Events not logged since the last line.
+    pub fn suppressed(&self) -> u64 {
+        self.suppressed
+    }
+}
+
+/// `" (N more suppressed)"`, or nothing when `n` is 0: the tail of a rate-limited line.
+pub fn suppressed_note(n: u64) -> String {
+    if n > 0 {
+        format!(" ({n} more suppressed)")
+    } else {
+        String::new()
+    }
+}
+
+/// Drop counters per [`DropKind`] with a per-kind log rate limit.
+#[derive(Clone, Debug)]
+pub struct DropCounter {
+    kinds: [LogLimiter; DropKind::ALL.len()],
+}
+
+/// The same type under the name that says what it is for in the daemon's log code.
+pub type RateLimitedLog = DropCounter;
+
+impl Default for DropCounter {
+    fn default() -> Self {
+        DropCounter::new(DEFAULT_LOG_INTERVAL)
+    }
+}
+
+impl DropCounter {
+    /// Counters allowing one log line per kind per `interval`.
+    pub fn new(interval: Duration) -> DropCounter {
+        DropCounter {
+            kinds: [LogLimiter::new(interval); DropKind::ALL.len()],
+        }
+    }
+
+    /// Counts one dropped datagram; returns `Some` when a log line for it is due now.
+    pub fn record(&mut self, err: &DecodeError, now: Instant) -> Option<LogDue> {
+        self.record_kind(err.kind(), now)
+    }
+
+    /// As [`record`](Self::record), by kind.
+    pub fn record_kind(&mut self, kind: DropKind, now: Instant) -> Option<LogDue> {
+        let st = self.kinds.get_mut(kind.index())?;
+        st.hit(now).map(|suppressed| LogDue { kind, suppressed })
+    }
+
+    /// Summaries for kinds that have suppressed drops and whose interval has passed, so
+    /// a quiet period after a burst still reports "N more suppressed" (call it from a timer).
+    /// Each returned kind starts a new interval.
+    pub fn flush_due(&mut self, now: Instant) -> Vec<LogDue> {
         let mut out = Vec::new();
-        for (kind, st) in self.keys.iter_mut() {
-            let elapsed = match st.last_line {
-                None => true,
-                Some(t) => now.saturating_duration_since(t) >= interval,
-            };
-            if st.suppressed > 0 && elapsed {
+        for (kind, st) in DropKind::ALL.iter().zip(self.kinds.iter_mut()) {
+            if let Some(suppressed) = st.flush_due(now) {
                 out.push(LogDue {
                     kind: *kind,
-                    suppressed: std::mem::take(&mut st.suppressed),
+                    suppressed,
                 });
-                st.last_line = Some(now);
             }
         }
         out
     }
 
-    /// When [`flush_due`](Self::flush_due) will next have something to report.
-    pub fn next_flush(&self) -> Option<Instant> {
-        self.keys
-            .values()
-            .filter(|s| s.suppressed > 0)
-            .filter_map(|s| s.last_line.map(|t| t + self.interval))
-            .min()
+    /// Drops of `kind` counted so far.
+    pub fn count(&self, kind: DropKind) -> u64 {
+        self.kinds.get(kind.index()).map_or(0, LogLimiter::total)
     }
 
-    /// Events of `kind` counted so far.
-    pub fn count(&self, kind: K) -> u64 {
-        self.keys.get(&kind).map_or(0, |s| s.total)
-    }
-
-    /// All events counted so far.
+    /// All drops counted so far.
     pub fn total(&self) -> u64 {
-        self.keys
-            .values()
-            .map(|s| s.total)
+        self.kinds
+            .iter()
+            .map(LogLimiter::total)
             .fold(0, u64::saturating_add)
     }
 
-    /// Every key counted at least once, with its count, in key order.
-    pub fn counts(&self) -> impl Iterator<Item = (K, u64)> + '_ {
-        self.keys.iter().map(|(k, s)| (*k, s.total))
+    /// Every kind dropped at least once, with its count, in [`DropKind`] order (for
+    /// status output).
+    pub fn counts(&self) -> impl Iterator<Item = (DropKind, u64)> + '_ {
+        DropKind::ALL
+            .iter()
+            .zip(self.kinds.iter())
+            .map(|(k, l)| (*k, l.total()))
+            .filter(|(_, n)| *n > 0)
+    }
+
+    /// When [`flush_due`](Self::flush_due) will next have something to report.
+    pub fn next_flush(&self) -> Option<Instant> {
+        self.kinds.iter().filter_map(LogLimiter::next_flush).min()
     }
 }
 
@@ -169,7 +220,6 @@ mod tests {
         assert!(c
             .record(&DecodeError::NoAuth, t0 + Duration::from_secs(2))
             .is_some());
-        assert_eq!(c.next_flush(), Some(t0 + Duration::from_secs(10)));
         let due = c.record(&bad, t0 + Duration::from_secs(10)).unwrap();
         assert_eq!(due.suppressed, 5);
         assert_eq!(due.to_string(), " (5 more suppressed)");
@@ -182,6 +232,8 @@ mod tests {
             c.counts().collect::<Vec<_>>(),
             vec![(DropKind::BadMagic, 8), (DropKind::NoAuth, 1)]
         );
+        // BadMagic holds one back since its line at 10 s.
+        assert_eq!(c.next_flush(), Some(t0 + Duration::from_secs(20)));
     }
 
     #[test]
@@ -211,13 +263,20 @@ mod tests {
     }
 
     #[test]
-    fn any_key_type() {
+    fn a_single_limiter() {
         let t0 = Instant::now();
-        let mut c: RateLimiter<&'static str> = RateLimiter::new(Duration::from_secs(1));
-        assert!(c.record_kind("send", t0).is_some());
-        assert!(c.record_kind("send", t0).is_none());
-        assert!(c.record_kind("accept", t0).is_some());
-        assert_eq!(c.count("send"), 2);
+        let mut l = LogLimiter::new(Duration::from_secs(1));
+        assert_eq!(l.hit(t0), Some(0));
+        assert_eq!(l.hit(t0 + Duration::from_millis(500)), None);
+        assert_eq!(l.hit(t0 + Duration::from_millis(900)), None);
+        assert_eq!(l.flush_due(t0 + Duration::from_millis(950)), None);
+        assert_eq!(l.hit(t0 + Duration::from_secs(1)), Some(2));
+        assert_eq!(l.hit(t0 + Duration::from_millis(1100)), None);
+        assert_eq!(l.flush_due(t0 + Duration::from_secs(3)), Some(1));
+        assert_eq!(l.flush_due(t0 + Duration::from_secs(9)), None);
+        assert_eq!(l.total(), 5);
+        assert_eq!(suppressed_note(0), "");
+        assert_eq!(suppressed_note(3), " (3 more suppressed)");
     }
 
     #[test]

@@ -49,7 +49,9 @@ mod message;
 pub mod netstring;
 
 pub use auth::{AuthMethod, KeyRing, KeyRingError};
-pub use drops::{DropCounter, LogDue, RateLimiter, DEFAULT_LOG_INTERVAL};
+pub use drops::{
+    suppressed_note, DropCounter, LogDue, LogLimiter, RateLimitedLog, DEFAULT_LOG_INTERVAL,
+};
 pub use error::{printable, DecodeError, DropKind, EncodeError};
 pub use message::{Field, Message, Value};
 

@@ -13,6 +13,7 @@ use std::ffi::{CStr, CString, OsString};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -132,7 +133,13 @@ impl Logger {
 }
 
 fn append(path: &Path, line: &str) {
-    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(path) {
+    // A log file we create is not readable by all (the daemon's LOG_FILE_MODE, 0640).
+    if let Ok(mut f) = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)
+    {
         let _ = f.write_all(line.as_bytes());
     }
 }

@@ -1,0 +1,5 @@
+//! `hb_delnode`: see the documentation of the hb-tools library.
+
+fn main() {
+    std::process::exit(hb_tools::halib::main("hb_delnode"));
+}

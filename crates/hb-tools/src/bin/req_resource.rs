@@ -1,0 +1,5 @@
+//! `req_resource`: see the documentation of the hb-tools library.
+
+fn main() {
+    std::process::exit(hb_tools::halib::main("req_resource"));
+}

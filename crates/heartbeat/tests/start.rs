@@ -1,0 +1,254 @@
+//! Starting the real daemon (root only: it runs in a network namespace of its own, made with
+//! `unshare -n`, and talks to itself over loopback): what reaches the terminal and the exit
+//! status of `heartbeat`, and what it does with the node's state files.
+//!
+//! - A garbled, empty, negative or too big /var/lib/heartbeat/hb_generation does not stop the
+//!   start (the original starts too); the daemon says so on stderr and in its log and goes on
+//!   from the clock.
+//! - What stops a start reaches the terminal and the exit status: before daemonizing (an
+//!   hb_generation that cannot be read) and after it (a medium that cannot be opened), where the
+//!   first version exited 0, printed nothing, and died in the background.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const BIN: &str = env!("CARGO_BIN_EXE_heartbeat");
+
+fn root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let r = unsafe { libc::geteuid() } == 0;
+    if !r {
+        eprintln!("!!! SKIP: starting the daemon needs root (network namespace); not run here");
+    }
+    r
+}
+
+struct Node {
+    dir: PathBuf,
+}
+
+impl Node {
+    fn new(tag: &str, medium: &str) -> Node {
+        let dir = std::env::temp_dir().join(format!("hb-start-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        for d in ["etc", "lib", "run"] {
+            fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        let etc = dir.join("etc");
+        fs::write(
+            etc.join("ha.cf"),
+            format!(
+                "logfacility none\nlogfile {}\nkeepalive 200ms\ndeadtime 1\nwarntime 500ms\n\
+                 initdead 2\nudpport 694\n{medium}\nauto_failback on\nnode alpha\nnode beta\ncrm off\n",
+                dir.join("lib/ha-log").display()
+            ),
+        )
+        .unwrap();
+        fs::write(etc.join("haresources"), "").unwrap();
+        fs::write(etc.join("authkeys"), "auth 1\n1 crc\n").unwrap();
+        fs::set_permissions(etc.join("authkeys"), fs::Permissions::from_mode(0o600)).unwrap();
+        fs::write(etc.join("nodeinfo"), "alpha\n").unwrap();
+        Node { dir }
+    }
+
+    fn args(&self) -> Vec<String> {
+        vec![
+            "--config-dir".into(),
+            self.dir.join("etc").display().to_string(),
+            "--state-dir".into(),
+            self.dir.join("lib").display().to_string(),
+            "--pid-file".into(),
+            self.dir.join("run/heartbeat.pid").display().to_string(),
+        ]
+    }
+
+    fn generation_file(&self) -> PathBuf {
+        self.dir.join("lib/hb_generation")
+    }
+
+    /// `heartbeat` (it daemonizes) in a network namespace of its own with loopback up.
+    fn start(&self) -> Output {
+        let t0 = Instant::now();
+        let o = Command::new("unshare")
+            .args([
+                "-n",
+                "sh",
+                "-c",
+                "ip link set lo up && exec \"$0\" \"$@\"",
+                BIN,
+            ])
+            .args(self.args())
+            .output()
+            .expect("run unshare");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "heartbeat returned after {:?}",
+            t0.elapsed()
+        );
+        o
+    }
+
+    fn pid(&self) -> Option<i32> {
+        let text = fs::read_to_string(self.dir.join("run/heartbeat.pid")).ok()?;
+        let pid: i32 = text.trim().parse().ok()?;
+        // SAFETY: kill with signal 0 only checks the process exists.
+        (unsafe { libc::kill(pid, 0) } == 0).then_some(pid)
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("lib/ha-log")).unwrap_or_default()
+    }
+
+    fn stop(&self) {
+        let pid = self.pid();
+        let o = Command::new("timeout")
+            .arg("30")
+            .arg(BIN)
+            .arg("-k")
+            .args(self.args())
+            .output()
+            .expect("heartbeat -k");
+        assert_eq!(o.status.code(), Some(0), "-k: {o:?}");
+        if let Some(pid) = pid {
+            let end = Instant::now() + Duration::from_secs(5);
+            // SAFETY: as in pid().
+            while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid() {
+            // SAFETY: the daemon this test started, named by its own pid file.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn starts_despite(tag: &str, content: &[u8]) {
+    if !root() {
+        return;
+    }
+    let n = Node::new(tag, "ucast lo 127.0.0.1");
+    fs::write(n.generation_file(), content).unwrap();
+    let before = unix_now();
+    let o = n.start();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{content:?}: {stderr}");
+    assert!(
+        stderr.contains("WARN: BROKEN previous generation - starting at"),
+        "{content:?}: the terminal is told: {stderr}"
+    );
+    let pid = n
+        .pid()
+        .unwrap_or_else(|| panic!("{content:?}: no daemon runs"));
+    let g: u64 = fs::read_to_string(n.generation_file())
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("a generation again");
+    assert!(g > before && g <= unix_now() + 1, "{content:?}: {g}");
+    let log = n.log();
+    assert!(log.contains("BROKEN previous generation"), "{log}");
+    assert!(log.contains(&format!("Heartbeat generation: {g}")), "{log}");
+    n.stop();
+    // SAFETY: as in Node::pid.
+    assert_ne!(unsafe { libc::kill(pid, 0) }, 0, "the daemon stopped");
+}
+
+#[test]
+fn starts_with_an_empty_generation_file() {
+    starts_despite("empty", b"");
+}
+
+#[test]
+fn starts_with_a_garbled_generation_file() {
+    starts_despite("garbled", b"garbage\n");
+}
+
+#[test]
+fn starts_with_a_negative_generation() {
+    starts_despite("negative", b"             -5\n");
+}
+
+#[test]
+fn starts_with_a_huge_generation() {
+    starts_despite("huge", b"99999999999999999999999\n");
+}
+
+#[test]
+fn starts_with_a_generation_that_cannot_grow() {
+    starts_despite("max", b"18446744073709551615\n");
+}
+
+#[test]
+fn a_missing_generation_starts_at_one() {
+    if !root() {
+        return;
+    }
+    let n = Node::new("missing", "ucast lo 127.0.0.1");
+    let o = n.start();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(n.pid().is_some());
+    assert_eq!(
+        fs::read_to_string(n.generation_file()).unwrap(),
+        "              1\n"
+    );
+    assert!(n.log().contains("No Previous generation - starting at 1"));
+    n.stop();
+}
+
+/// Before daemonizing: the message and the exit status reach the terminal.
+#[test]
+fn an_unreadable_generation_stops_the_start_loudly() {
+    if !root() {
+        return;
+    }
+    let n = Node::new("unreadable", "ucast lo 127.0.0.1");
+    fs::create_dir(n.generation_file()).unwrap();
+    let o = n.start();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Cannot get/increment generation number"),
+        "{stderr}"
+    );
+    assert!(n.pid().is_none(), "no daemon");
+}
+
+/// After daemonizing: the daemon reports to the process that started it.
+#[test]
+fn a_medium_that_cannot_open_stops_the_start_loudly() {
+    if !root() {
+        return;
+    }
+    // The configuration accepts a ucast interface that does not exist (a warning, as the
+    // original); opening the medium then fails in the daemon.
+    let n = Node::new("nomedium", "ucast nosuch0 127.0.0.1");
+    let o = n.start();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot open ucast medium on nosuch0"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("heartbeat not started"), "{stderr}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(n.pid().is_none(), "no daemon left behind");
+}
