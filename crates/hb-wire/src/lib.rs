@@ -32,7 +32,7 @@
 //! Decoding never panics and never recurses without bound: datagrams above
 //! [`MAX_DATAGRAM`] bytes, messages with more than [`MAX_FIELDS`] fields or nested deeper
 //! than [`MAX_DEPTH`] are refused; every malformation is a typed [`DecodeError`], and
-//! [`DropCounter`] (the one [`RateLimiter`]) counts them and rate-limits their log lines.
+//! [`DropCounter`] (one [`LogLimiter`] per [`DropKind`]) counts them and rate-limits their log lines.
 //!
 //! # The `auth` field
 //! [`decode`] keeps the inner `auth` field in the returned message in both forms (the core
