@@ -269,6 +269,13 @@ lab_down() {
   if [ -f "$LAB_ROOT/$P/pids" ]; then
     while read -r n; do pid_alive "$n" && kill -KILL "$n" 2>/dev/null; done <"$LAB_ROOT/$P/pids"
   fi
+  if [ -f "$LAB_ROOT/$P/serial_devs" ]; then # see serial_up
+    while read -r n; do
+      umount "$n" 2>/dev/null
+      rm -f "$n"
+    done <"$LAB_ROOT/$P/serial_devs"
+    rm -f "$LAB_ROOT/$P/serial_devs"
+  fi
   for n in a b c sw; do
     if ns_exists "$P-$n"; then
       # every process in a namespace this test created was started by this test
@@ -312,7 +319,8 @@ trap 'echo "interrupted" >&2; LAB_FAILED=1; exit 130' INT TERM
 # Running things on a node
 
 # node_run P NODE CMD...: run CMD in namespace P-NODE with hostname NODE and, in a mount namespace of its own,
-# the node's etc/run/lib bound on /etc/ha.d, /run and /var/lib/heartbeat. LAB_BINDS="SRC=DST ..." adds binds.
+# the node's etc/run/lib bound on /etc/ha.d, /run and /var/lib/heartbeat. LAB_BINDS="SRC=DST ..." adds binds
+# (a directory, or a file over a file that exists, e.g. /etc/resolv.conf).
 # Each call makes a fresh mount namespace over the same directories, so later calls see the pid file, the API
 # socket and the FIFO of a daemon started earlier.
 node_run() {
@@ -323,7 +331,7 @@ node_run() {
   ip netns exec "$P-$n" unshare --uts --mount --propagation private sh -c '
     d=$1; n=$2; binds=$3; shift 3
     hostname "$n" || exit 125
-    for b in $binds; do mkdir -p "${b#*=}" && mount --bind "${b%%=*}" "${b#*=}" || exit 125; done
+    for b in $binds; do { [ -e "${b#*=}" ] || mkdir -p "${b#*=}"; } && mount --bind "${b%%=*}" "${b#*=}" || exit 125; done
     mkdir -p /etc/ha.d /var/lib/heartbeat
     mount --bind "$d/etc" /etc/ha.d && mount --bind "$d/run" /run &&
       mount --bind "$d/lib" /var/lib/heartbeat || exit 125
@@ -337,6 +345,18 @@ impl_bin() {
   ours) echo "$OURS_BIN" ;;
   *) fail "unknown implementation '$1' (orig or ours)" ;;
   esac
+}
+
+# require_impls IMPL...: each is orig or ours; a test needing ours SKIPs when our daemon is not built.
+require_impls() {
+  local impl
+  for impl in "$@"; do
+    case $impl in
+    orig) ;;
+    ours) [ -x "$OURS_BIN" ] || skip "our daemon not built ($OURS_BIN)" ;;
+    *) fail "IMPL_A/IMPL_B must be orig or ours, not '$impl'" ;;
+    esac
+  done
 }
 
 # start_node P NODE IMPL: start the daemon (it daemonizes itself) and wait until its pid file names a live
@@ -547,7 +567,8 @@ log_count_above() {
 
 # write_config NODE [key=value ...]: write NODE's ha.cf, haresources and authkeys (mode 600) in the current lab.
 #   auth=crc|md5|sha1   key=KEY (md5/sha1)   authidx=N (default 1)
-#   medium=ucast|bcast|mcast   mcast_group=ADDR (default 239.0.0.1)   udpport=694
+#   medium=ucast|bcast|mcast|none   mcast_group=ADDR (default 239.0.0.1)   udpport=694
+#   serial=DEV (a `baud` line, then `serial DEV`; see serial_up)   baud=19200
 #   keepalive=200ms deadtime=1 warntime=500ms initdead=2   auto_failback=on|off|legacy (legacy: no line)
 #   resources="a IPaddr::198.51.100.254/24/eth0" (empty: no resource line)   extra="directive lines"
 write_config() {
@@ -555,10 +576,11 @@ write_config() {
   shift
   local auth=crc key='' authidx=1 medium=ucast mcast_group=239.0.0.1 udpport=694 keepalive=200ms deadtime=1
   local warntime=500ms initdead=2 auto_failback=on resources="a IPaddr::$VIP/24/eth0" extra='' kv
+  local serial='' baud=19200
   for kv in "$@"; do
     case $kv in
     auth=* | key=* | authidx=* | medium=* | mcast_group=* | udpport=* | keepalive=* | deadtime=* | \
-      warntime=* | initdead=* | auto_failback=* | resources=* | extra=*)
+      warntime=* | initdead=* | auto_failback=* | resources=* | extra=* | serial=* | baud=*)
       local "$kv" ;;
     *) fail "write_config: unknown option '$kv'" ;;
     esac
@@ -575,12 +597,15 @@ write_config() {
     echo "warntime $warntime"
     echo "initdead $initdead"
     echo "udpport $udpport"
+    [ -z "$serial" ] || echo "baud $baud" # before every medium line, as the original wants
     case $medium in
     ucast) echo "ucast eth1 192.0.2.1"; echo "ucast eth1 192.0.2.2" ;;
     bcast) echo "bcast eth1" ;;
     mcast) echo "mcast eth1 $mcast_group $udpport 1 0" ;;
+    none) ;;
     *) fail "write_config: unknown medium '$medium'" ;;
     esac
+    [ -z "$serial" ] || echo "serial $serial"
     [ "$auto_failback" = legacy ] || echo "auto_failback $auto_failback"
     echo "node a"
     echo "node b"
@@ -747,4 +772,128 @@ client_ping_lost() {
       }
       printf "%d %d %d %d %d\n%s", lost * iv_ms, gaps, longest * iv_ms, n, hi - lo + 1, list
     }' "$LAB_ROOT/$P/ping.out"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Added for t-cable-cut.sh and t-frozen.sh (one holder of the VIP, issue #12)
+#
+#   vip_watch_start P            record every change of the VIP on a's and b's eth0 from now on
+#   vip_watch_times P FROM TO    time with two holders and with none between two now_ms instants
+#
+# vip_watch_start P: the holders now (vip_holder) and, from then on, every address added to or deleted from the
+# nodes' interfaces, as the kernel reports them (`ip -ts monitor address` in each node's namespace: microsecond
+# wall-clock stamps, no sampling gaps, no polling load). Stopped by lab_down.
+vip_watch_start() {
+  local P=$1 n
+  for n in a b; do
+    ip -n "$P-$n" -ts monitor address >"$LAB_ROOT/$P/vipwatch.$n" 2>&1 &
+    record_pid "$P" $!
+  done
+  sleep 0.3
+  now_ms >"$LAB_ROOT/$P/vipwatch.t0"
+  vip_holder "$P" >"$LAB_ROOT/$P/vipwatch.initial"
+}
+
+# vip_watch_times P FROM_MS TO_MS: between FROM_MS and TO_MS (now_ms values, after vip_watch_start), one line
+# "TWO_MS TWO_LONGEST_MS NONE_MS NONE_LONGEST_MS CHANGES FINAL": the total and the longest continuous time the VIP
+# was on both nodes, the same for on neither, how many times it was added or removed, and who held it at TO_MS.
+vip_watch_times() {
+  local P=$1 d=$LAB_ROOT/$1 n
+  for n in a b; do
+    awk -v node="$n" -v vip="$VIP" '
+      index($0, " inet " vip "/") && match($0, /^\[([0-9]+)-([0-9]+)-([0-9]+)T([0-9]+):([0-9]+):([0-9]+)\.([0-9]+)\]/, m) {
+        t = mktime(m[1] " " m[2] " " m[3] " " m[4] " " m[5] " " m[6]) * 1000 + int(m[7] / 1000)
+        print t, node, (index($0, "Deleted") ? 0 : 1)
+      }' "$d/vipwatch.$n"
+  done | sort -n -k1,1 | awk -v t0="$(cat "$d/vipwatch.t0")" -v init="$(cat "$d/vipwatch.initial")" \
+    -v from="$2" -v to="$3" '
+    # the interval [at, until) had the holders in on[]
+    function account(until,   span, k) {
+      if (until > at) {
+        span = until - at; k = on["a"] + on["b"]
+        if (k == 2) { two += span; run2 += span } else { if (run2 > long2) long2 = run2; run2 = 0 }
+        if (k == 0) { none += span; run0 += span } else { if (run0 > long0) long0 = run0; run0 = 0 }
+      }
+      at = until
+    }
+    BEGIN {
+      on["a"] = (init == "a" || init == "both"); on["b"] = (init == "b" || init == "both")
+      at = from
+    }
+    $1 < t0 { next }
+    $1 <= from { on[$2] = $3; next }
+    $1 > to { next }
+    { account($1); on[$2] = $3; changes++ }
+    END {
+      account(to)
+      if (run2 > long2) long2 = run2
+      if (run0 > long0) long0 = run0
+      k = on["a"] + on["b"]
+      final = (k == 2) ? "both" : (k == 0) ? "none" : (on["a"] ? "a" : "b")
+      printf "%d %d %d %d %d %s\n", two, long2, none, long0, changes, final
+    }'
+}
+
+# vip_pairs_run BASE TITLE: for every a/b pair in $PAIRS, `one_lab PAIR PREFIX` (a function of the test, whose last
+# output line is "RESULT PAIR" followed by the six fields of vip_watch_times) in its own lab (prefix BASE1, BASE2,
+# ...) and subshell, all in parallel; then each lab's output and a table of the results under TITLE. Status 1 when
+# a lab failed.
+vip_pairs_run() {
+  local base=${1:0:7} title=$2 status=0 pids='' i=0 pair p
+  for pair in $PAIRS; do
+    i=$((i + 1))
+    (one_lab "$pair" "$base$i") >"$LAB_ROOT/out.$i" 2>&1 &
+    pids="$pids $!"
+    lab_bg $!
+  done
+  for p in $pids; do wait "$p" || status=1; done
+  i=0
+  for pair in $PAIRS; do
+    i=$((i + 1))
+    echo "===== $pair ====="
+    grep -v '^RESULT ' "$LAB_ROOT/out.$i"
+  done
+  echo "===== summary: $title ====="
+  printf '%-10s %22s %22s %8s\n' "a/b" "two holders (longest)" "no holder (longest)" "end"
+  i=0
+  for pair in $PAIRS; do
+    i=$((i + 1))
+    grep '^RESULT ' "$LAB_ROOT/out.$i" | awk '{ printf "%-10s %13d ms (%4d) %13d ms (%4d) %8s\n", $2, $3, $4, $5, $6, $8 }'
+  done
+  return "$status"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Added for t-serial.sh: a null-modem cable between the two nodes
+#
+# serial_up P: a pair of ptys joined by socat (what one writes the other reads), each end bind-mounted on a
+# character device path of its node, SERIAL_DEV_a and SERIAL_DEV_b (/dev/ttyHB<P>a, /dev/ttyHB<P>b: the original
+# locks /var/lock/LCK..NAME with NAME taken from the path, and a path under /dev/pts is not what a real cable
+# has). The files are created for this lab and unmounted and removed by lab_down. Each node gets its /run/lock
+# (the node's /var/lock). Sets SERIAL_SOCAT_PID (the "cable": SIGSTOP pulls it, SIGCONT plugs it back, SIGKILL
+# takes the line away: both ends read end of file).
+# shellcheck disable=SC2034 # read by the tests
+SERIAL_DEV_a=
+# shellcheck disable=SC2034 # read by the tests
+SERIAL_DEV_b=
+SERIAL_SOCAT_PID=
+serial_up() {
+  local P=$1 S=$LAB_ROOT/$1/serial n dev pts
+  command -v socat >/dev/null || fail "setup: socat not installed (apt-get install -y socat)"
+  must mkdir -p "$S"
+  socat -d -d "pty,link=$S/a,raw,echo=0" "pty,link=$S/b,raw,echo=0" 2>"$S/socat.log" &
+  SERIAL_SOCAT_PID=$!
+  record_pid "$P" "$SERIAL_SOCAT_PID"
+  wait_for 5 eval "[ -e $S/a ] && [ -e $S/b ]" || fail "setup: socat made no pty pair (see $S/socat.log)"
+  for n in a b; do
+    dev=/dev/ttyHB$P$n
+    [ ! -e "$dev" ] || fail "setup: $dev already exists"
+    pts=$(readlink -f "$S/$n")
+    must touch "$dev"
+    echo "$dev" >>"$LAB_ROOT/$P/serial_devs"
+    must mount --bind "$pts" "$dev"
+    [ -c "$dev" ] || fail "setup: $dev is not a character device after the bind mount"
+    must mkdir -p "$LAB_ROOT/$P/$n/run/lock"
+    eval "SERIAL_DEV_$n=\$dev"
+  done
 }

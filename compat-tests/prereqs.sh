@@ -43,7 +43,9 @@ have() {
   e2fsprogs) command -v mkfs.ext2 >/dev/null ;;
   rpm) command -v rpmbuild >/dev/null && command -v rpm2archive >/dev/null ;;
   binutils) command -v objdump >/dev/null ;;
+  socat) command -v socat >/dev/null ;; # t-serial.sh's null-modem cable (a pty pair)
   shellcheck) command -v shellcheck >/dev/null ;; # t-agents-shell.sh checks the shipped shell files
+  cluster-glue) command -v stonith >/dev/null || [ -x /usr/sbin/stonith ] ;; # STONITH plugins, hb-cib's table
   pacemaker-cli-utils) command -v crm_verify >/dev/null && command -v crm_simulate >/dev/null &&
     command -v cibadmin >/dev/null ;; # t-export-cib.sh checks the CIB it exports
   python3-pip) python3 -m pip --version >/dev/null 2>&1 ;;
@@ -81,7 +83,7 @@ fi
 
 pkgs="heartbeat resource-agents iproute2 util-linux gawk"
 [ "$mode" = test ] &&
-  pkgs="$pkgs pacemaker-cli-utils iputils-ping iputils-arping tcpdump net-tools kmod lvm2 e2fsprogs rpm binutils shellcheck python3-pip iptables"
+  pkgs="$pkgs cluster-glue pacemaker-cli-utils iputils-ping iputils-arping tcpdump net-tools kmod lvm2 e2fsprogs rpm binutils shellcheck socat python3-pip iptables"
 missing=
 for p in $pkgs; do have "$p" || missing="$missing $p"; done
 if [ -n "$missing" ]; then

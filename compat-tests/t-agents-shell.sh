@@ -121,7 +121,7 @@ FNS
 echo "== 1. packaging/install.sh"
 BIN=$T/bin
 mkdir -p "$BIN"
-for b in heartbeat hb_standby hb_takeover cl_status; do
+for b in heartbeat hb_standby hb_takeover cl_status ResourceManager mach_down req_resource hb_addnode hb_delnode; do
 	printf '#!/bin/sh\necho %s "$@"\n' "$b" >"$BIN/$b"
 	chmod 755 "$BIN/$b"
 done
@@ -170,8 +170,10 @@ for a in AudibleAlarm Delay Filesystem LVM MailTo OCF Xinetd apache portblock; d
 	same "resource.d/$a mode" "$(mode "$D/etc/ha.d/resource.d/$a")" 755
 done
 same "hto-mapfuncs mode" "$(mode "$D/etc/ha.d/resource.d/hto-mapfuncs")" 644
-for f in ha.cf haresources authkeys; do
-	check "sample $f in the doc directory" cmp -s "$REPO/etc-ha.d/$f" "$D/usr/share/doc/heartbeat-9.9/$f"
+check "/etc/ha.d/checks is the commented sample" cmp -s "$REPO/etc-ha.d/checks" "$D/etc/ha.d/checks"
+for f in ha.cf haresources authkeys checks; do
+	# The samples name this HALIB (the ipfail line of ha.cf).
+	check "sample $f in the doc directory" eval "sed 's%/usr/lib/heartbeat/%/usr/lib64/heartbeat/%g' \"\$REPO/etc-ha.d/$f\" | cmp -s - \"\$D/usr/share/doc/heartbeat-9.9/$f\""
 done
 if [ -d "$REPO/crates/hb-agents" ]; then
 	for n in IPaddr IPaddr2 IPsrcaddr SendArp; do
@@ -186,8 +188,10 @@ if [ -f "$REPO/packaging/heartbeat.init" ]; then
 else
 	check "no init script while packaging/heartbeat.init is missing" test ! -e "$D/etc/init.d/heartbeat"
 fi
-# Every installed file is in the manifest.
-missing=$(cd "$D" && find . ! -type d | sed 's/^\.//' | while read -r f; do
+# Every installed file is in the manifest, but /etc/ha.d/shellfuncs: the RPM links it to
+# HALIB/shellfuncs at install time unless resource-agents provides it.
+check "HALIB/shellfuncs is /etc/ha.d/shellfuncs" cmp -s "$H/shellfuncs" "$D/etc/ha.d/shellfuncs"
+missing=$(cd "$D" && find . ! -type d ! -path ./etc/ha.d/shellfuncs | sed 's/^\.//' | while read -r f; do
 	grep -q " $f\$\|^$f\$" "$T/files" || echo "$f"
 done)
 same "every installed file is in the manifest" "$missing" ""

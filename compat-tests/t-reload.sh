@@ -5,8 +5,12 @@
 #      the running daemon keeps going and keeps the VIP;
 #   3. new authkeys on both nodes, then SIGHUP (-r) on both: the new keys are used, the cluster
 #      stays up and the VIP stays on a;
-#   4. a changed ha.cf (warntime) and -r: a releases its group, restarts in place (same pid,
-#      higher generation) and the VIP comes back to a (auto_failback on).
+#   4. a name service that hangs during a reload: a's heartbeats keep their pace (b, the original,
+#      logs no late heartbeat of a near deadtime and never declares it dead), the VIP stays on a;
+#   5. a changed ha.cf (warntime) and -r: a releases its group, restarts in place (same pid,
+#      higher generation) and the VIP comes back to a (auto_failback on);
+#   6. another change and -r, then `heartbeat -k` while a releases its group for the restart:
+#      the stop wins (no re-exec, -k returns, the VIP goes to b).
 set -u
 . "$(dirname "$0")/lib.sh"
 [ -x "$OURS_BIN" ] || skip "our daemon not built ($OURS_BIN)"
@@ -14,7 +18,14 @@ P=r$$
 P=${P:0:10}
 lab_up "$P"
 for n in a b; do write_config $n auth=md5 key=first-key medium=ucast auto_failback=on; done
-start_node "$P" a ours
+# a's name service (for step 4): hosts from files, then DNS at 192.0.2.53, an address on the
+# heartbeat link that nobody answers (a static neighbour entry sends the queries to a MAC
+# address nobody has, so b drops them and nothing says no: the resolver waits for its timeouts).
+printf 'nameserver 192.0.2.53\noptions timeout:2 attempts:2\n' >"$LAB_ROOT/$P/resolv.conf"
+printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n' >"$LAB_ROOT/$P/nsswitch.conf"
+must ip -n "$P-a" neigh replace 192.0.2.53 lladdr 02:00:00:00:00:53 dev eth1 nud permanent
+LAB_BINDS="$LAB_ROOT/$P/resolv.conf=/etc/resolv.conf $LAB_ROOT/$P/nsswitch.conf=/etc/nsswitch.conf" \
+  start_node "$P" a ours
 start_node "$P" b orig
 out=$(vip_settle "$P" a 30 1) || fail "$out"
 pid=$(node_pid "$P" a)
@@ -44,13 +55,52 @@ assert "3. b still sees a active" eval "[ \"\$(node_status_from $P b a)\" = acti
 assert "3. a never declared b dead" eval "! log_has a 'node b: is dead'"
 out=$(vip_stays "$P" a 1) || fail "$out"
 
+# 4. The reload resolves `ping hang.test` (in a thread: the loop goes on), the resolver gives up
+#    after its timeouts, and the line is refused. SIGHUP directly: `heartbeat -r` checks the files
+#    itself first and would wait for the resolver too.
+cp "$LAB_ROOT/$P/a/etc/ha.cf" "$LAB_ROOT/$P/ha.cf.good"
+echo "ping hang.test" >>"$LAB_ROOT/$P/a/etc/ha.cf"
+late0=$(log_count b "Late heartbeat: Node a")
+t0=$(now_ms)
+kill -HUP "$(node_pid "$P" a)"
+assert "4. a refuses the unresolvable ping node" wait_for 60 log_has a "ping: unknown host 'hang.test'"
+waited=$(($(now_ms) - t0))
+lates=$(grep -E "Late heartbeat: Node a" "$(log_file b)" | tail -n +$((late0 + 1)) |
+  sed -E 's/.*interval ([0-9]+) ms.*/\1/' | tr '\n' ' ')
+worst=$(printf '%s\n' $lates 0 | sort -n | tail -1)
+note "4. the reload waited $waited ms for the name service; b's late heartbeats of a meanwhile: ${lates:-none} (worst ${worst} ms, deadtime 1000)"
+assert "4. the name service really hung (the reload took $waited ms)" test "$waited" -ge 3000
+assert "4. a's heartbeats kept their pace (worst interval $worst ms)" test "$worst" -lt 900
+assert "4. b never declared a dead" eval "! log_has b 'node a: is dead'"
+out=$(vip_stays "$P" a 1) || fail "4. $out"
+cp "$LAB_ROOT/$P/ha.cf.good" "$LAB_ROOT/$P/a/etc/ha.cf"
+
 sed -i 's/^warntime .*/warntime 600ms/' "$LAB_ROOT/$P/a/etc/ha.cf"
 node_run "$P" a "$OURS_BIN" -r >/dev/null 2>&1 || fail "-r on a failed"
-assert "4. a restarts in place" wait_for 10 eval "[ \"\$(generation $P a)\" -gt $g1 ]"
-assert_eq "4. same pid after the restart" "$(node_pid "$P" a)" "$pid"
+assert "5. a restarts in place" wait_for 10 eval "[ \"\$(generation $P a)\" -gt $g1 ]"
+assert_eq "5. same pid after the restart" "$(node_pid "$P" a)" "$pid"
 out=$(vip_settle "$P" a 30 1) || fail "$out"
-assert "4. a logged the restart" log_has a "Performing heartbeat restart exec."
-note "4. restarted in place, generation $(generation "$P" a), VIP back on a"
-stop_node "$P" a
+assert "5. a logged the restart" log_has a "Performing heartbeat restart exec."
+note "5. restarted in place, generation $(generation "$P" a), VIP back on a"
+
+# 6. A stop during that restart wins: the TERM turns the restart into a stop, no re-exec, and
+#    `heartbeat -k` returns (the first version ignored the TERM, re-executed itself, took its
+#    group back, and -k waited for ever on the same pid).
+pid=$(node_pid "$P" a)
+g4=$(generation "$P" a)
+execs=$(log_count a "Performing heartbeat restart exec.")
+sed -i 's/^warntime .*/warntime 700ms/' "$LAB_ROOT/$P/a/etc/ha.cf"
+node_run "$P" a "$OURS_BIN" -r >/dev/null 2>&1 || fail "6. -r on a failed"
+assert "6. a starts the restart" wait_for 5 log_has a "releasing resources first"
+t0=$(now_ms)
+rc=0
+node_run "$P" a timeout 20 "$OURS_BIN" -k >>"$LAB_ROOT/$P/a/log/daemon.out" 2>&1 || rc=$?
+note "6. heartbeat -k during the restart returned $rc after $(($(now_ms) - t0)) ms"
+assert_eq "6. heartbeat -k during the restart" "$rc" 0
+assert "6. the daemon is gone" eval "! pid_alive $pid"
+assert_eq "6. no restart exec after the stop" "$(log_count a "Performing heartbeat restart exec.")" "$execs"
+assert_eq "6. no new generation" "$(generation "$P" a)" "$g4"
+out=$(vip_settle "$P" b 10 1) || fail "6. $out"
+note "6. the stop won: a stopped, the VIP is on b"
 stop_node "$P" b
 note "PASS t-reload"

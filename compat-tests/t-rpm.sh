@@ -22,9 +22,15 @@
 #      administrator's files (ha.cf, haresources, authkeys 600, own resource script, sysconfig, hb_uuid,
 #      hb_generation) untouched; our daemon starts with the same uuid and the next generation; rollback
 #      with rpm -Uvh --oldpackage: the 2.0.8 stand-in runs again with the same uuid, next generation;
+#      An administrator's edited 2.0.8 stock files (resource.d/IPaddr, rc.d/status) are saved as
+#      .rpmsave with rpm's warning; /etc/ha.d/shellfuncs becomes the link to HALIB/shellfuncs;
 #   6. a systemd host (systemctl replaced by a recorder in the root; there is no systemd here): the
 #      scriptlets reload systemd, enable the unit only when the administrator had enabled the SysV
-#      service, the init script redirects to systemctl, erase disables and stops.
+#      service, the init script redirects to systemctl, erase disables and stops;
+#   7. beside resource-agents (a STAND-IN owning /etc/ha.d/shellfuncs, as on EL7): rpm -ivh without
+#      --force or --nodeps, its shellfuncs kept (rpm -V clean), our daemon runs a group with our OCF
+#      wrapper and its Dummy agent; rpm -e resource-agents puts our link in place; erasing ours
+#      leaves its file alone.
 # Run as root (about 3 minutes, plus the offline rebuild's ~1 minute):
 #   bash compat-tests/t-rpm.sh
 # Environment: RPM_DIR (default target/rpm), RPM_BUILD=0 (use the RPMs already in RPM_DIR),
@@ -73,6 +79,7 @@ sh "$REPO/packaging/tests/build-standins.sh" "$STANDINS" >/dev/null || fail "set
 OLD=heartbeat-2.0.8-1.x86_64.rpm
 OLD_TRIO="heartbeat-2.0.8-1.x86_64.rpm heartbeat-pils-2.0.8-1.x86_64.rpm heartbeat-stonith-2.0.8-1.x86_64.rpm"
 BASE=el7-minimal-standin-7-1.x86_64.rpm
+RA=resource-agents-4.1.1-1.standin.x86_64.rpm
 hostname node1 || fail "setup: hostname (UTS namespace)"
 mkdir -p "$RPM_T"
 rpm_netns_up
@@ -149,6 +156,10 @@ ADMIN_FILES="/etc/ha.d/ha.cf /etc/ha.d/haresources /etc/ha.d/authkeys /etc/ha.d/
 /etc/sysconfig/heartbeat /var/lib/heartbeat/hb_uuid /var/lib/heartbeat/hb_generation"
 
 daemon_up() { root_daemon_pid >/dev/null; }
+# daemon_exe: the program the root's running daemon is (its /proc/PID/exe, as seen from here).
+daemon_exe() { readlink "/proc/$(root_daemon_pid)/exe"; }
+# shellfuncs_is_ours: /etc/ha.d/shellfuncs is the package's link to HALIB/shellfuncs.
+shellfuncs_is_ours() { [ -L "$ROOT/etc/ha.d/shellfuncs" ] && [ "$(readlink "$ROOT/etc/ha.d/shellfuncs")" = "$HALIB/shellfuncs" ]; }
 daemon_down() { ! root_daemon_pid >/dev/null; }
 marker_running() { [ -f "$ROOT/var/lib/adminmarker.state" ]; }
 marker_stopped() { [ ! -f "$ROOT/var/lib/adminmarker.state" ]; }
@@ -165,6 +176,10 @@ start_via_init() {
   initd start
   expect_rc "$1: /etc/init.d/heartbeat start" 0
   assert "$1: the daemon runs after start" wait_for 10 daemon_up
+  case $(daemon_exe) in
+  *"$HALIB/heartbeat") ;;
+  *) fail "$1: the init script started $(daemon_exe), not $HALIB/heartbeat" ;;
+  esac
   [ "${2:-}" = nogroup ] ||
     assert "$1: the node takes its group (AdminMarker started) within 30 s" wait_for 30 marker_running
 }
@@ -208,15 +223,28 @@ for f in ResourceManager mach_down req_resource hb_addnode hb_delnode; do
   expect_entry "-rwxr-xr-x root root | $HALIB/$f"
 done
 expect_entry "lrwxrwxrwx root root | $HALIB/send_arp"
+expect_entry "-rwxr-xr-x root root | $HALIB/dopd"
+expect_entry "-rwxr-xr-x root root | $HALIB/drbd-peer-outdater"
+expect_entry "drwxr-x--- hacluster haclient | /var/run/heartbeat/crm"
 expect_entry "-r-xr-sr-x hacluster haclient | /usr/bin/cl_status"
 expect_entry "drwxr-xr-x root root | /etc/ha.d"
-expect_entry "-rwxr-xr-x root root | /etc/ha.d/harc"
-expect_entry "-rw-r--r-- root root | /etc/ha.d/shellfuncs"
+# Stock scripts are %config (c): an administrator's edited copy is saved as .rpmsave, never
+# silently replaced. /etc/ha.d/shellfuncs is not in the package (resource-agents may own it): the
+# scriptlets link it to HALIB/shellfuncs.
+expect_entry "-rwxr-xr-x root root c| /etc/ha.d/harc"
+expect_entry "-rw-r--r-- root root | $HALIB/shellfuncs"
+grep -q '| /etc/ha\.d/shellfuncs$' "$listing" && fail "the RPM lists /etc/ha.d/shellfuncs (resource-agents owns it on EL7)"
+expect_entry "-rw-r--r-- root root cn| /etc/ha.d/checks"
 for f in ask_resources hb_takeover ip-request ip-request-resp status; do
-  expect_entry "-rwxr-xr-x root root | /etc/ha.d/rc.d/$f"
+  expect_entry "-rwxr-xr-x root root c| /etc/ha.d/rc.d/$f"
 done
 expect_entry "drwxr-xr-x root root | /etc/ha.d/resource.d"
-expect_entry "lrwxrwxrwx root root | /etc/ha.d/resource.d/IPaddr"
+expect_entry "lrwxrwxrwx root root c| /etc/ha.d/resource.d/IPaddr"
+expect_entry "-rwxr-xr-x root root c| /etc/ha.d/resource.d/Filesystem"
+for f in README.md INSTALL.md CONFIG.md SERVICE-CHECKS.md COMPATIBILITY.md ha.cf haresources authkeys checks \
+  heartbeat.sysconfig; do
+  grep -q "| /usr/share/doc/heartbeat-$VERSION/$f\$" "$listing" || fail "the RPM lacks the document $f"
+done
 expect_entry "-rwxr-xr-x root root c| /etc/init.d/heartbeat"
 expect_entry "-rw-r--r-- root root cn| /etc/logrotate.d/heartbeat"
 expect_entry "drwxr-xr-x root root | /var/lib/heartbeat"
@@ -225,11 +253,12 @@ expect_entry "drwx------ nobody root | /var/lib/heartbeat/cores/nobody"
 expect_entry "drwx------ hacluster root | /var/lib/heartbeat/cores/hacluster"
 expect_entry "drwxr-xr-x root root | /var/run/heartbeat"
 expect_entry "-rw-r--r-- root root | /usr/lib/systemd/system/heartbeat.service"
-for m in man8/heartbeat.8 man1/cl_status.1 man1/hb_standby.1 man1/hb_takeover.1; do
+for m in man8/heartbeat.8 man1/cl_status.1 man1/hb_standby.1 man1/hb_takeover.1 man5/heartbeat-checks.5; do
   grep -Eq "^-rw-r--r-- root root d\| /usr/share/man/$m(\.gz)?\$" "$listing" || fail "the RPM lacks the man page $m"
 done
-grep -Eq '\| /etc/ha\.d/(ha\.cf|haresources|authkeys|checks)$|\| /etc/sysconfig/' "$listing" &&
-  fail "the RPM contains a file the administrator writes: $(grep -E '\| /etc/ha\.d/(ha\.cf|haresources|authkeys|checks)$|\| /etc/sysconfig/' "$listing")"
+grep -Eq '\| /etc/ha\.d/(ha\.cf|haresources|authkeys)$|\| /etc/sysconfig/' "$listing" &&
+  fail "the RPM contains a file the administrator writes: $(grep -E '\| /etc/ha\.d/(ha\.cf|haresources|authkeys)$|\| /etc/sysconfig/' "$listing")"
+rpm -qpi "$OURS" | grep -q "heartbeat-rs $VERSION" || fail "the package description does not name heartbeat-rs $VERSION"
 note "   $(wc -l <"$listing") entries; cl_status 2555 hacluster:haclient, init script %config, logrotate %config(noreplace)"
 
 note "2. the source RPM: vendored crates, spec with the standard macros"
@@ -287,7 +316,14 @@ daemon_down || fail "installing started the daemon"
 [ ! -e "$ROOT/etc/sysconfig/heartbeat" ] || fail "the package created /etc/sysconfig/heartbeat"
 run_in_root rpm --dbpath /var/lib/rpm -V heartbeat
 expect_rc "rpm -V heartbeat after the install" 0
-note "   installed; hacluster uid $hac_uid, haclient gid $hac_gid (by name); not enabled, not started"
+shellfuncs_is_ours || fail "no other package provides /etc/ha.d/shellfuncs, yet it is not the link to $HALIB/shellfuncs"
+for f in README.md INSTALL.md CONFIG.md SERVICE-CHECKS.md COMPATIBILITY.md; do
+  [ -s "$ROOT/usr/share/doc/heartbeat-$VERSION/$f" ] || fail "/usr/share/doc/heartbeat-$VERSION/$f is missing"
+done
+grep -q "respawn hacluster $HALIB/ipfail" "$ROOT/usr/share/doc/heartbeat-$VERSION/ha.cf" ||
+  fail "the sample ha.cf does not name this package's ipfail ($HALIB/ipfail)"
+grep -v '^#' "$ROOT/etc/ha.d/checks" | grep -q . && fail "the sample /etc/ha.d/checks is not all comments"
+note "   installed; hacluster uid $hac_uid, haclient gid $hac_gid (by name); not enabled, not started; shellfuncs -> $HALIB/shellfuncs"
 
 note "4. the init script (no /etc/rc.d/init.d/functions here)"
 for h in '# chkconfig: 2345 75 05' '# processname: heartbeat' '# pidfile: /var/run/heartbeat.pid' '# config: /etc/ha.d/ha.cf' \
@@ -399,7 +435,9 @@ unit_cmd ExecStartPre
 expect_rc "unit ExecStartPre with a good configuration" 0
 unit_cmd ExecStart
 expect_rc "unit ExecStart (Type=forking: the parent exits 0)" 0
-assert "unit: the PIDFile names the daemon" wait_for 10 daemon_up
+# systemd reads PIDFile= as soon as the parent exits: it must already name the daemon then (else
+# "PID file ... not readable (yet?) after start" at every start).
+daemon_up || fail "unit: ExecStart returned before the PIDFile named the daemon"
 assert "unit: the group starts" wait_for 30 marker_running
 unit_cmd ExecStop
 expect_rc "unit ExecStop" 0
@@ -416,8 +454,8 @@ daemon_down || fail "rpm -e left the daemon running"
 marker_stopped || fail "rpm -e left the group running"
 grep -qx 'chkconfig --del heartbeat' "$ROOT/var/log/chkconfig.calls" || fail "rpm -e did not call chkconfig --del heartbeat"
 assert_eq "the administrator's files after rpm -e" "$(sha_of $ADMIN_FILES)" "$before"
-for f in $HALIB/heartbeat /etc/ha.d/harc /etc/init.d/heartbeat /usr/bin/cl_status; do
-  [ ! -e "$ROOT$f" ] || fail "rpm -e left $f"
+for f in $HALIB/heartbeat /etc/ha.d/harc /etc/init.d/heartbeat /usr/bin/cl_status /etc/ha.d/shellfuncs; do
+  [ ! -e "$ROOT$f" ] && [ ! -L "$ROOT$f" ] || fail "rpm -e left $f"
 done
 note "   erased: daemon stopped (resources released), chkconfig --del, ha.cf/haresources/authkeys/AdminMarker/sysconfig/hb_uuid/hb_generation kept"
 
@@ -436,6 +474,7 @@ printf '# the administrator'"'"'s own, from before the upgrade\nHA_BIN=/usr/lib6
   >"$ROOT/etc/sysconfig/heartbeat"
 ln -s ../init.d/heartbeat "$ROOT/etc/rc3.d/S75heartbeat" # as chkconfig heartbeat on makes it
 old_daemon_sha=$(sha256sum <"$ROOT$HALIB/heartbeat")
+old_rm_sha=$(sha256sum <"$ROOT$HALIB/ResourceManager")
 start_via_init "2.0.8 stand-in" nogroup
 has_identity() { [ "$(uuid_of | wc -c)" = 32 ] && [ -n "$(gen_of)" ]; }
 assert "the 2.0.8 stand-in writes hb_uuid and hb_generation" wait_for 10 has_identity
@@ -454,6 +493,13 @@ daemon_up || fail "the refused upgrade stopped the 2.0.8 daemon"
 note "   refused while the 2.0.8 daemon runs: '$(echo "$OUT" | grep 'heartbeat is running' | head -n 1)'"
 
 stop_via_init "2.0.8 stand-in"
+# The administrator had edited two of 2.0.8's stock files: a resource script (ours is a link to
+# hb-ipagent) and an rc.d script. Each must be saved as .rpmsave with rpm's warning.
+for f in resource.d/IPaddr rc.d/status; do
+  [ -f "$ROOT/etc/ha.d/$f" ] && [ ! -L "$ROOT/etc/ha.d/$f" ] || fail "setup: the 2.0.8 stand-in has no file /etc/ha.d/$f"
+  echo "# edited by the administrator" >>"$ROOT/etc/ha.d/$f"
+done
+edited=$(sha_of /etc/ha.d/resource.d/IPaddr /etc/ha.d/rc.d/status)
 before=$(sha_of $ADMIN_FILES)
 authkeys_mode=$(stat -c %a "$ROOT/etc/ha.d/authkeys")
 : >"$ROOT/var/log/chkconfig.calls"
@@ -463,17 +509,32 @@ assert_eq "installed packages" "$(rrpm -q heartbeat heartbeat-pils heartbeat-sto
   "$OURS_NEVR heartbeat-pils-2.0.8-1.x86_64 heartbeat-stonith-2.0.8-1.x86_64 "
 assert_eq "the administrator's files after the upgrade" "$(sha_of $ADMIN_FILES)" "$before"
 assert_eq "authkeys mode after the upgrade" "$(stat -c %a "$ROOT/etc/ha.d/authkeys")" "$authkeys_mode"
-for f in $HALIB/ResourceManager /etc/ha.d/resource.d/ICP $HALIB/plugins; do
+for f in $HALIB/BasicSanityCheck /etc/ha.d/resource.d/ICP $HALIB/plugins; do
   [ ! -e "$ROOT$f" ] || fail "the upgrade left 2.0.8's $f"
 done
+[ "$(sha256sum <"$ROOT$HALIB/ResourceManager")" != "$old_rm_sha" ] || fail "the upgrade left 2.0.8's ResourceManager"
+# 2.0.8's HALIB programs that we ship are ours now.
+for f in ResourceManager mach_down req_resource hb_addnode hb_delnode send_arp dopd drbd-peer-outdater; do
+  assert_eq "the package owning $HALIB/$f after the upgrade" "$(rrpm -qf "$HALIB/$f")" "$OURS_NEVR"
+done
 [ -e "$ROOT/usr/lib64/libpils.so.2" ] || fail "heartbeat-pils' files went away"
-cmp -s "$ROOT/etc/init.d/heartbeat" "$REPO/packaging/heartbeat.init" || fail "/etc/init.d/heartbeat is not ours after the upgrade"
+sed "s%@HALIB@%$HALIB%g" "$REPO/packaging/heartbeat.init" | cmp -s - "$ROOT/etc/init.d/heartbeat" ||
+  fail "/etc/init.d/heartbeat is not ours after the upgrade"
+for f in resource.d/IPaddr rc.d/status; do
+  expect_out "the upgrade over an edited $f" "warning: /etc/ha.d/$f saved as /etc/ha.d/$f.rpmsave"
+done
+assert_eq "the administrator's edited stock files, saved" \
+  "$(sha_of /etc/ha.d/resource.d/IPaddr.rpmsave /etc/ha.d/rc.d/status.rpmsave)" "$(echo "$edited" | sed 's/$/.rpmsave/')"
+assert_eq "resource.d/IPaddr after the upgrade" "$(readlink "$ROOT/etc/ha.d/resource.d/IPaddr")" "$HALIB/hb-ipagent"
+cmp -s "$ROOT/etc/ha.d/rc.d/status" "$REPO/etc-ha.d/rc.d/status" || fail "rc.d/status is not ours after the upgrade"
+[ ! -e "$ROOT/etc/ha.d/rc.d/ip-request.rpmsave" ] || fail "an unedited stock file was saved as .rpmsave"
+shellfuncs_is_ours || fail "after the upgrade /etc/ha.d/shellfuncs is not the link to $HALIB/shellfuncs"
 [ -L "$ROOT/etc/rc3.d/S75heartbeat" ] || fail "the upgrade removed the administrator's rc3.d link"
 [ ! -s "$ROOT/var/log/chkconfig.calls" ] || fail "the upgrade called chkconfig: $(cat "$ROOT/var/log/chkconfig.calls")"
 daemon_down || fail "the upgrade started the daemon"
 run_in_root rpm --dbpath /var/lib/rpm -V heartbeat
 expect_rc "rpm -V heartbeat after the upgrade" 0
-note "   upgraded in one rpm -Uvh; administrator's files identical; 2.0.8-only files gone; pils/stonith kept"
+note "   upgraded in one rpm -Uvh; administrator's files identical; edited stock files saved as .rpmsave; 2.0.8-only files gone; pils/stonith kept"
 
 start_via_init "ours after the upgrade"
 assert_eq "uuid after the upgrade" "$(uuid_of)" "$uuid0"
@@ -491,7 +552,9 @@ assert_eq "installed packages after the rollback" "$(rrpm -q heartbeat heartbeat
 assert_eq "the administrator's files after the rollback" "$(sha_of $ADMIN_FILES)" "$before"
 assert_eq "the daemon after the rollback" "$(sha256sum <"$ROOT$HALIB/heartbeat")" "$old_daemon_sha"
 [ ! -e "$ROOT$HALIB/hb-ipagent" ] || fail "the rollback left our hb-ipagent"
-[ -x "$ROOT$HALIB/ResourceManager" ] || fail "the rollback did not bring 2.0.8's ResourceManager back"
+assert_eq "ResourceManager after the rollback (2.0.8's)" "$(sha256sum <"$ROOT$HALIB/ResourceManager")" "$old_rm_sha"
+[ -f "$ROOT/etc/ha.d/shellfuncs" ] && [ ! -L "$ROOT/etc/ha.d/shellfuncs" ] ||
+  fail "after the rollback /etc/ha.d/shellfuncs is not 2.0.8's file"
 in_root getent passwd hacluster >/dev/null || fail "the rollback removed hacluster"
 start_via_init "2.0.8 stand-in after the rollback" nogroup
 assert_eq "uuid after the rollback" "$(uuid_of)" "$uuid0"
@@ -503,6 +566,7 @@ before=$(sha_of $ADMIN_FILES)
 run_in_root rpm --dbpath /var/lib/rpm -Uvh "/tmp/rpms/$OURS_NAME"
 expect_rc "upgrading again after the rollback" 0
 assert_eq "the administrator's files after upgrading again" "$(sha_of $ADMIN_FILES)" "$before"
+shellfuncs_is_ours || fail "after upgrading again /etc/ha.d/shellfuncs is not the link to $HALIB/shellfuncs"
 
 # --- 6. a systemd host ---------------------------------------------------------------------------------
 note "6. scriptlets on a systemd host (systemctl replaced by a recorder; no systemd here)"
@@ -553,4 +617,49 @@ assert_eq "systemctl calls of an upgrade over an enabled 2.0.8" "$(calls)" \
   "systemctl daemon-reload;systemctl -q is-enabled heartbeat.service;systemctl enable heartbeat.service;"
 note "   fresh: daemon-reload only; upgrade of a chkconfig-enabled node: unit enabled; init script -> systemctl"
 
-note "PASS: RPM ${OURS_NAME}: glibc <= 2.17, EL7-only deps, 2.0.8 layout, install/init/unit/erase, upgrade and rollback over 2.0.8 (stand-in), systemd scriptlets"
+# --- 7. beside resource-agents -------------------------------------------------------------------------
+note "7. a host with resource-agents (STAND-IN: it owns /etc/ha.d/shellfuncs, as on EL7)"
+root_new ra
+stage_rpms
+run_in_root rpm --dbpath /var/lib/rpm -ivh "/tmp/rpms/$BASE"
+expect_rc "installing the EL7 stand-in" 0
+run_in_root rpm --dbpath /var/lib/rpm -ivh "/tmp/rpms/$RA"
+expect_rc "installing the resource-agents stand-in" 0
+ra_shellfuncs=$(sha_of /etc/ha.d/shellfuncs)
+run_in_root rpm --dbpath /var/lib/rpm -ivh "/tmp/rpms/$OURS_NAME"
+expect_rc "rpm -ivh $OURS_NAME beside resource-agents (no --force, no --nodeps)" 0
+assert_eq "resource-agents' shellfuncs after our install" "$(sha_of /etc/ha.d/shellfuncs)" "$ra_shellfuncs"
+[ ! -L "$ROOT/etc/ha.d/shellfuncs" ] || fail "our install replaced resource-agents' shellfuncs by a link"
+assert_eq "the owner of /etc/ha.d/shellfuncs" "$(rrpm -qf /etc/ha.d/shellfuncs)" "${RA%.rpm}"
+run_in_root rpm --dbpath /var/lib/rpm -V resource-agents
+expect_rc "rpm -V resource-agents beside ours" 0
+run_in_root rpm --dbpath /var/lib/rpm -V heartbeat
+expect_rc "rpm -V heartbeat beside resource-agents" 0
+# Our daemon, our OCF wrapper and resource-agents' Dummy agent, with resource-agents' shellfuncs.
+node_config
+echo "node1 AdminMarker::hello OCF::Dummy::d1" >"$ROOT/etc/ha.d/haresources"
+mkdir -p "$ROOT/etc/ha.d/conf/OCF/Dummy"
+echo "OCF_RESKEY_state=/var/lib/dummy-d1.state" >"$ROOT/etc/ha.d/conf/OCF/Dummy/d1"
+start_via_init "ours beside resource-agents"
+assert "beside resource-agents: OCF::Dummy::d1 starts" wait_for 10 test -f "$ROOT/var/lib/dummy-d1.state"
+run_in_root env OCF_ROOT=/usr/lib/ocf /usr/lib/ocf/resource.d/heartbeat/Dummy meta-data
+expect_rc "resource-agents' Dummy agent beside ours" 0
+stop_via_init "ours beside resource-agents"
+[ ! -f "$ROOT/var/lib/dummy-d1.state" ] || fail "beside resource-agents: OCF::Dummy::d1 still runs after stop"
+note "   installed beside resource-agents: its shellfuncs kept (rpm -V clean); daemon, OCF wrapper and its Dummy agent work with it"
+run_in_root rpm --dbpath /var/lib/rpm -e resource-agents
+expect_rc "rpm -e resource-agents" 0
+shellfuncs_is_ours || fail "after rpm -e resource-agents, /etc/ha.d/shellfuncs is not the link to $HALIB/shellfuncs"
+initd status
+expect_rc "status after resource-agents left" 3
+run_in_root rpm --dbpath /var/lib/rpm -ivh "/tmp/rpms/$RA"
+expect_rc "installing resource-agents after ours" 0
+assert_eq "resource-agents' shellfuncs, installed after ours" "$(sha_of /etc/ha.d/shellfuncs)" "$ra_shellfuncs"
+run_in_root rpm --dbpath /var/lib/rpm -e heartbeat
+expect_rc "rpm -e heartbeat beside resource-agents" 0
+assert_eq "resource-agents' shellfuncs after rpm -e heartbeat" "$(sha_of /etc/ha.d/shellfuncs)" "$ra_shellfuncs"
+run_in_root rpm --dbpath /var/lib/rpm -V resource-agents
+expect_rc "rpm -V resource-agents after rpm -e heartbeat" 0
+note "   rpm -e resource-agents: our link takes its place; installing it again and erasing ours leave its file alone"
+
+note "PASS: RPM ${OURS_NAME}: glibc <= 2.17, EL7-only deps, 2.0.8 layout, install/init/unit/erase, upgrade and rollback over 2.0.8 (stand-in), edited stock files kept, systemd scriptlets, beside resource-agents (stand-in)"

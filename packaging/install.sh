@@ -94,7 +94,7 @@ for b in heartbeat $halib_tools; do
 	{ [ -f "$bindir/$b" ] && [ -x "$bindir/$b" ]; } ||
 		die "$bindir/$b is missing: build first with 'cargo build --release --workspace' (or give --bindir)"
 done
-for f in shellfuncs harc ha.cf haresources authkeys; do
+for f in shellfuncs harc ha.cf haresources authkeys checks; do
 	[ -f "$etc/$f" ] || die "$etc/$f is missing from the source tree"
 done
 
@@ -108,10 +108,12 @@ am_root=no
 
 # note KIND MODE OWNER GROUP PATH: record PATH (as installed) in the manifest, and set its
 # owner when running as root. KIND: dir, file, config (%config(noreplace): the administrator's
-# edits win), initscript (%config: replaced by the package's, an edited one saved as .rpmsave, as
-# 2.0.8 marked its init script) or link.
+# edits win, the package's version goes beside as .rpmnew), stock (%config: a stock file of ours
+# or of 2.0.8's that the package replaces; an administrator's edited copy is saved as .rpmsave with
+# rpm's warning, never silently replaced), link, stocklink (a link under %config, likewise), or
+# none (laid out here but not part of the RPM's file list).
 note() {
-	if [ "$am_root" = yes ] && [ "$1" != link ] && id -u "$3" >/dev/null 2>&1; then
+	if [ "$am_root" = yes ] && [ "$2" != - ] && id -u "$3" >/dev/null 2>&1; then
 		chown "$3:$4" "$destdir$5" 2>/dev/null || chown "$3" "$destdir$5"
 	fi
 	[ -n "$manifest_tmp" ] || return 0
@@ -119,8 +121,10 @@ note() {
 	dir) echo "%dir %attr($2,$3,$4) $5" ;;
 	file) echo "%attr($2,$3,$4) $5" ;;
 	config) echo "%config(noreplace) %attr($2,$3,$4) $5" ;;
-	initscript) echo "%config %attr($2,$3,$4) $5" ;;
+	stock) echo "%config %attr($2,$3,$4) $5" ;;
 	link) echo "$5" ;;
+	stocklink) echo "%config $5" ;;
+	none) ;;
 	esac >>"$manifest_tmp"
 }
 
@@ -139,11 +143,11 @@ put() {
 	chmod "$2" "$destdir$6"
 }
 
-# link TARGET PATH
+# link TARGET PATH [KIND]
 link() {
 	rm -f "$destdir$2"
 	ln -s "$1" "$destdir$2"
-	note link - - - "$2"
+	note "${3:-link}" - - - "$2"
 }
 
 # --- HALIB: the daemon and its tools
@@ -189,6 +193,17 @@ if [ -x "$bindir/ipfail" ]; then
 	say "installed ipfail in $halib"
 fi
 
+# DRBD's outdate-peer daemon and handler (crates/hb-dopd), at 2.0.8's paths: ha.cf's
+# "respawn hacluster HALIB/dopd" and drbd.conf's outdate-peer handler point there.
+for b in dopd drbd-peer-outdater; do
+	if [ -x "$bindir/$b" ]; then
+		put file 0755 root root "$bindir/$b" "$halib/$b"
+		say "installed $b in $halib"
+	else
+		say "SKIP $halib/$b: not built (crates/hb-dopd)"
+	fi
+done
+
 # --- cl_status: setgid haclient, as 2.0.8 installs it
 install -d "$destdir/usr/bin"
 if [ -x "$bindir/cl_status" ]; then
@@ -198,19 +213,36 @@ else
 	say "SKIP /usr/bin/cl_status: not built (crates/hb-api)"
 fi
 
+# --- shellfuncs: the package's own copy in HALIB (the init script sources it), and
+# /etc/ha.d/shellfuncs, which every script sources. resource-agents owns /etc/ha.d/shellfuncs
+# on EL7 and Debian (its OCF agents do not use it: they source their own ocf-shellfuncs), so the
+# RPM does not list it: its scriptlets link it to HALIB/shellfuncs wherever no other package
+# provides it (heartbeat.spec.in, %posttrans). Here, for a plain DESTDIR, it is a copy.
+sed "s%^: \"\${HA_BIN=/usr/lib/heartbeat}\"\$%: \"\${HA_BIN=$halib}\"%" "$etc/shellfuncs" >"$destdir$halib/shellfuncs"
+grep -qF ": \"\${HA_BIN=$halib}\"" "$destdir$halib/shellfuncs" ||
+	die "could not set HA_BIN in shellfuncs (the line ': \"\${HA_BIN=/usr/lib/heartbeat}\"' changed?)"
+note file 0644 root root "$halib/shellfuncs"
+chmod 0644 "$destdir$halib/shellfuncs"
+
 # --- /etc/ha.d
 mkdir_ 0755 root root /etc/ha.d
-sed "s%^: \"\${HA_BIN=/usr/lib/heartbeat}\"\$%: \"\${HA_BIN=$halib}\"%" "$etc/shellfuncs" >"$destdir/etc/ha.d/shellfuncs"
-grep -qF ": \"\${HA_BIN=$halib}\"" "$destdir/etc/ha.d/shellfuncs" ||
-	die "could not set HA_BIN in shellfuncs (the line ': \"\${HA_BIN=/usr/lib/heartbeat}\"' changed?)"
-note file 0644 root root /etc/ha.d/shellfuncs
+cp "$destdir$halib/shellfuncs" "$destdir/etc/ha.d/shellfuncs"
+note none 0644 root root /etc/ha.d/shellfuncs
 chmod 0644 "$destdir/etc/ha.d/shellfuncs"
-put file 0755 root root "$etc/harc" /etc/ha.d/harc
+put stock 0755 root root "$etc/harc" /etc/ha.d/harc
+# The service checks: a sample that checks nothing until edited (every line a comment). An
+# existing file is the administrator's and stays as it is.
+if [ -e "$destdir/etc/ha.d/checks" ]; then
+	note config 0644 root root /etc/ha.d/checks
+	say "kept the existing $destdir/etc/ha.d/checks"
+else
+	put config 0644 root root "$etc/checks" /etc/ha.d/checks
+fi
 
 mkdir_ 0755 root root /etc/ha.d/rc.d
 for f in "$etc"/rc.d/*; do
 	[ -f "$f" ] || continue
-	put file 0755 root root "$f" "/etc/ha.d/rc.d/${f##*/}"
+	put stock 0755 root root "$f" "/etc/ha.d/rc.d/${f##*/}"
 done
 
 mkdir_ 0755 root root /etc/ha.d/resource.d
@@ -218,13 +250,13 @@ for f in "$etc"/resource.d/*; do
 	[ -f "$f" ] || continue
 	n=${f##*/}
 	case $n in
-	hto-mapfuncs) put file 0644 root root "$f" "/etc/ha.d/resource.d/$n" ;;
-	*) put file 0755 root root "$f" "/etc/ha.d/resource.d/$n" ;;
+	hto-mapfuncs) put stock 0644 root root "$f" "/etc/ha.d/resource.d/$n" ;;
+	*) put stock 0755 root root "$f" "/etc/ha.d/resource.d/$n" ;;
 	esac
 done
 if [ "$ipagent" = yes ]; then
 	for n in IPaddr IPaddr2 IPsrcaddr SendArp; do
-		link "$halib/hb-ipagent" "/etc/ha.d/resource.d/$n"
+		link "$halib/hb-ipagent" "/etc/ha.d/resource.d/$n" stocklink
 	done
 	say "linked resource.d/{IPaddr,IPaddr2,IPsrcaddr,SendArp} -> $halib/hb-ipagent"
 fi
@@ -232,7 +264,10 @@ fi
 # --- init script (written by the packaging issue; optional until then)
 if [ -f "$repo/packaging/heartbeat.init" ]; then
 	install -d "$destdir$initdir"
-	put initscript 0755 root root "$repo/packaging/heartbeat.init" "$initdir/heartbeat"
+	sed "s%@HALIB@%$halib%g" "$repo/packaging/heartbeat.init" >"$destdir$initdir/heartbeat"
+	! grep -q '@HALIB@' "$destdir$initdir/heartbeat" || die "@HALIB@ left in $initdir/heartbeat"
+	note stock 0755 root root "$initdir/heartbeat"
+	chmod 0755 "$destdir$initdir/heartbeat"
 	say "installed $initdir/heartbeat"
 else
 	say "SKIP $initdir/heartbeat: packaging/heartbeat.init does not exist yet"
@@ -247,15 +282,26 @@ mkdir_ 0700 nobody root /var/lib/heartbeat/cores/nobody
 mkdir_ 0700 hacluster root /var/lib/heartbeat/cores/hacluster
 install -d "$destdir/var/run"
 mkdir_ 0755 root root /var/run/heartbeat
+# dopd (running as hacluster) opens its socket here, as in 2.0.8's package; the daemon also
+# makes it at start when /var/run was emptied at boot.
+mkdir_ 0750 hacluster haclient /var/run/heartbeat/crm
 
-# --- documentation: the sample configuration
+# --- documentation: the guides, the sample configuration
 install -d "$destdir/usr/share/doc"
 doc=/usr/share/doc/heartbeat-$version
 mkdir_ 0755 root root "$doc"
-for f in ha.cf haresources authkeys; do
-	put file 0644 root root "$etc/$f" "$doc/$f"
+for f in README.md docs/INSTALL.md docs/CONFIG.md docs/SERVICE-CHECKS.md docs/COMPATIBILITY.md; do
+	[ -f "$repo/$f" ] || die "$f is missing from the source tree"
+	put file 0644 root root "$repo/$f" "$doc/${f##*/}"
 done
 put file 0644 root root "$repo/packaging/README.md" "$doc/README.packaging.md"
+# The samples, with this package's HALIB in the paths they name (ipfail).
+for f in ha.cf haresources authkeys checks; do
+	sed "s%/usr/lib/heartbeat/%$halib/%g" "$etc/$f" >"$destdir$doc/$f"
+	note file 0644 root root "$doc/$f"
+	chmod 0644 "$destdir$doc/$f"
+done
+put file 0644 root root "$repo/packaging/heartbeat.sysconfig" "$doc/heartbeat.sysconfig"
 
 if [ -n "$manifest_tmp" ]; then
 	mv "$manifest_tmp" "$manifest"

@@ -4,7 +4,10 @@
 #     (STAND-INS for heartbeat 2.0.8: its layout, dependencies and scriptlets, Debian's original
 #     heartbeat as payload; see heartbeat-2.0.8-standin.spec)
 #   el7-minimal-standin-7-1.x86_64.rpm (what a minimal EL7 provides; see el7-base-standin.spec)
-# Needs rpmbuild and the original heartbeat installed (apt-get install heartbeat). A few seconds.
+#   resource-agents-4.1.1-1.standin.x86_64.rpm (owns /etc/ha.d/shellfuncs as EL7's does; see
+#     resource-agents-standin.spec)
+# Needs rpmbuild, the original heartbeat and resource-agents installed (apt-get install heartbeat
+# resource-agents). A few seconds.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# = 1 ] || {
@@ -20,7 +23,12 @@ out=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/hb-standin.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
-for spec in heartbeat-2.0.8-standin.spec el7-base-standin.spec; do
+[ -f /etc/ha.d/shellfuncs ] && [ -f /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs ] ||
+	{
+		echo "$0: resource-agents is not installed (apt-get install resource-agents)" >&2
+		exit 1
+	}
+for spec in heartbeat-2.0.8-standin.spec el7-base-standin.spec resource-agents-standin.spec; do
 	rpmbuild --define "_topdir $work/top" --define "_tmppath $work/tmp" --define "_rpmdir $work/rpms" \
 		--define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" \
 		-bb "$here/$spec" >"$work/log" 2>&1 || {

@@ -18,7 +18,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::diag::{Diagnostic, Severity};
-use crate::lines::{hacf_lines, is_blank, split_blanks, split_delims, time_parts, unsigned};
+use crate::lines::{
+    hacf_lines, is_blank, scan_int, split_blanks, split_delims, time_parts, unsigned,
+};
 
 /// `auto_failback`: on, off or legacy (the original's default).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,7 +95,7 @@ pub enum Medium {
         loop_: bool,
         line: usize,
     },
-    /// `serial DEV [DEV...]` (accepted, not acted on).
+    /// `serial DEV [DEV...]`: one serial line per device, at [`HaCf::serial_baud`].
     Serial { devs: Vec<String>, line: usize },
     /// `ucast6 DEV ADDR` (3.0.6; accepted, not acted on).
     Ucast6 {
@@ -215,33 +217,34 @@ pub enum Support {
 }
 
 /// Why the line `NAME VALUE` of ha.cf does nothing in this daemon, or `None` when the daemon
-/// already behaves as the line asks (`hbgenmethod file`, `realtime off`, ...) or acts on the
+/// already behaves as the line asks (`hbgenmethod file`, `use_logd no`, ...) or acts on the
 /// directive. The config test prints the reason beside every such line.
 pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
     let v = value.trim();
     let truth = parse_bool(v);
-    const SERIAL: &str = "serial links are not supported by this daemon: use ucast, bcast or mcast";
     const CRM: &str = "used only with crm on (release 2 resource management), which this daemon \
                        does not run; with crm off 2.0.8 ignores it too";
-    const LOGD: &str = "ha_logd is not used: the daemon writes logfile, debugfile and syslog itself";
+    const LOGD: &str =
+        "ha_logd is not used: the daemon writes logfile, debugfile and syslog itself";
     const COMPRESS: &str = "messages are never compressed here; a v1 cluster's messages stay far \
                             below the size at which 2.0.8 compresses, and it reads them uncompressed";
     const V3: &str = "a heartbeat 3 directive (2.0.8 refuses it); heartbeat 3 features are not \
                       implemented";
     match name {
-        "baud" => Some(SERIAL),
-        "serial" => Some(SERIAL),
-        "watchdog" => Some("this daemon does not open or feed a watchdog device"),
         "stonith" | "stonith_host" => Some(
             "no STONITH device is used: a dead peer is not fenced before its resources are taken",
         ),
         "hbgenmethod" => match v {
             "file" => None,
-            _ => Some("the generation always comes from /var/lib/heartbeat/hb_generation (method file)"),
+            _ => Some(
+                "the generation always comes from /var/lib/heartbeat/hb_generation (method file)",
+            ),
         },
         "uuidfrom" => match v {
             "file" => None,
-            _ => Some("the node's uuid always comes from /var/lib/heartbeat/hb_uuid (uuidfrom file)"),
+            _ => {
+                Some("the node's uuid always comes from /var/lib/heartbeat/hb_uuid (uuidfrom file)")
+            }
         },
         "debug" => match v {
             "0" => None,
@@ -265,11 +268,21 @@ pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
              changes neither",
         ),
         "compression" | "compression_threshold" | "traditional_compression" => Some(COMPRESS),
-        "record_config_changes" | "record_pengine_inputs" | "enable_config_writes"
+        "record_config_changes"
+        | "record_pengine_inputs"
+        | "enable_config_writes"
         | "quorum_server" => Some(CRM),
-        "memreserve" => Some("no memory is preallocated; the daemon's memory use is small and bounded"),
-        "syslogmsgfmt" | "crm_daemon_dir" | "crmd_spawns_pengine" | "pacemaker" | "failfast"
-        | "ucast6" | "mcast6" | "ping6" => Some(V3),
+        "memreserve" => {
+            Some("no memory is preallocated; the daemon's memory use is small and bounded")
+        }
+        "syslogmsgfmt"
+        | "crm_daemon_dir"
+        | "crmd_spawns_pengine"
+        | "pacemaker"
+        | "failfast"
+        | "ucast6"
+        | "mcast6"
+        | "ping6" => Some(V3),
         _ => None,
     }
 }
@@ -367,8 +380,8 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     d("deadping", V, None, true, A, "ping deadtime"),
     d("initdead", V, None, true, A, "initial deadtime"),
     d("warntime", V, None, true, A, "warning time"),
-    d("watchdog", V, None, true, N, "watchdog device"),
-    d("baud", V, Some("19200"), true, N, "baud rate"),
+    d("watchdog", V, None, true, A, "watchdog device"),
+    d("baud", V, Some("19200"), true, A, "baud rate"),
     d("udpport", V, None, true, A, "UDP port number"),
     d("logfacility", V, None, true, A, "syslog log facility"),
     d("logfile", V, None, true, A, "log file"),
@@ -600,7 +613,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         VS,
         None,
         false,
-        N,
+        A,
         "serial heartbeat medium: DEVICE...",
     ),
     d("ping", VS, None, false, A, "ping nodes: HOST..."),
@@ -764,6 +777,9 @@ pub const ACTED_ON: &[&str] = &[
     "autojoin",
     "realtime",
     "rtprio",
+    "watchdog",
+    "serial",
+    "baud",
 ];
 
 /// The syslog facility names the original knows (`none`: no syslog, 3.0.6).
@@ -811,7 +827,12 @@ pub struct HaCf {
     /// `env NAME=VALUE`: exported as `HA_NAME=VALUE`.
     pub env: Vec<(String, String)>,
     pub cluster: String,
+    /// The `baud` line (else 19200), as recorded for `getparm` and scripts' `HA_baud`.
     pub baud: u32,
+    /// The speed the serial lines run at: the `baud` in force at the first `serial` line
+    /// (2.0.8's serial plugin reads it once, when that line loads it; a later `baud` line
+    /// is recorded but does not change the speed), else 19200.
+    pub serial_baud: u32,
     pub rtprio: Option<u8>,
     pub hbgenmethod: GenMethod,
     pub realtime: bool,
@@ -977,6 +998,8 @@ struct Parser<'a> {
     udpport_now: Option<u16>,
     ucast_port: Option<(u16, usize)>,
     bcast_port: Option<(u16, usize)>,
+    /// The baud rate in force at the first `serial` line, and that line.
+    serial_baud: Option<(u32, usize)>,
     crm_lines: Vec<usize>,
 }
 
@@ -1022,9 +1045,18 @@ impl<'a> Parser<'a> {
                 if self.last("baud").is_some() {
                     Err("baudrate multiply specified".into())
                 } else {
-                    match unsigned(v) {
-                        Some(9600 | 19200 | 38400 | 57600 | 115200 | 230400 | 460800) => Ok(()),
-                        _ => Err(format!("invalid baudrate [{v}] (9600, 19200, 38400, 57600, 115200, 230400 or 460800)")),
+                    match baud_rate(v) {
+                        Some(b) => {
+                            if let Some((first, l)) = self.serial_baud {
+                                if first != b {
+                                    self.warn(line, format!(
+                                        "baud {b} comes after the first serial line (line {l}): the serial lines run at {first} baud, as 2.0.8's do (it reads baud once, at the first serial line); put baud above the serial lines"
+                                    ));
+                                }
+                            }
+                            Ok(())
+                        }
+                        None => Err(format!("invalid baudrate [{v}] (9600, 19200, 38400, 57600, 115200, 230400 or 460800)")),
                     }
                 }
             }
@@ -1217,6 +1249,13 @@ impl<'a> Parser<'a> {
             }
             "ping6" => self.ping6.push(v.to_string()),
             "serial" => {
+                if self.serial_baud.is_none() {
+                    let b = self
+                        .last("baud")
+                        .and_then(|(b, _)| baud_rate(b))
+                        .unwrap_or(DEFAULT_BAUD);
+                    self.serial_baud = Some((b, line));
+                }
                 if !v.starts_with('/') {
                     self.err(
                         line,
@@ -1599,6 +1638,18 @@ fn malformed_time(name: &str, v: &str) -> String {
 
 /// `max_rexmit_delay`: milliseconds as a plain number (the original reads it with atoi, so
 /// `250ms` is 250 too).
+/// The serial speed when `baud` names none.
+pub const DEFAULT_BAUD: u32 = 19200;
+
+/// A `baud` value as 2.0.8 reads it (C's `atoi`: the leading number, the rest ignored),
+/// if it is one of the speeds it accepts.
+pub fn baud_rate(v: &str) -> Option<u32> {
+    match scan_int(v)?.0 {
+        b @ (9600 | 19200 | 38400 | 57600 | 115200 | 230400 | 460800) => Some(b as u32),
+        _ => None,
+    }
+}
+
 fn max_rexmit_ms(v: &str) -> Option<u64> {
     let digits = v.strip_suffix("ms").unwrap_or(v);
     unsigned(digits).filter(|n| *n > 0 && *n <= u64::from(u32::MAX))
@@ -1610,6 +1661,25 @@ pub fn parse_hacf_with(
     file: &str,
     opts: ParseOptions,
 ) -> (Option<HaCf>, Vec<Diagnostic>) {
+    finish(read_lines(text, file, opts))
+}
+
+/// The `auto_failback` mode ha.cf sets (`legacy` when it sets none), read without resolving
+/// any name and whatever errors the file has: for hb_standby's warning, which must never
+/// wait for a name service.
+pub fn auto_failback_of(text: &str) -> AutoFailback {
+    read_lines(
+        text,
+        "ha.cf",
+        ParseOptions {
+            resolve_names: false,
+        },
+    )
+    .auto_failback
+}
+
+/// Reads every line of ha.cf into the parser's state.
+fn read_lines<'a>(text: &str, file: &'a str, opts: ParseOptions) -> Parser<'a> {
     let mut p = Parser {
         file,
         opts,
@@ -1629,6 +1699,7 @@ pub fn parse_hacf_with(
         auto_failback: AutoFailback::Legacy,
         auto_failback_set: false,
         udpport_now: None,
+        serial_baud: None,
         ucast_port: None,
         bcast_port: None,
         crm_lines: Vec::new(),
@@ -1686,7 +1757,7 @@ pub fn parse_hacf_with(
             });
         }
     }
-    finish(p)
+    p
 }
 
 fn finish(mut p: Parser<'_>) -> (Option<HaCf>, Vec<Diagnostic>) {
@@ -1717,7 +1788,7 @@ fn finish(mut p: Parser<'_>) -> (Option<HaCf>, Vec<Diagnostic>) {
         p.d.push(Diagnostic::error(
             file,
             None,
-            "No heartbeat media defined (add a ucast, bcast or mcast line)",
+            "No heartbeat media defined (add a ucast, bcast, mcast or serial line)",
         ));
     } else if p.media.is_empty() && p.nodes.len() > 1 {
         p.d.push(Diagnostic::warning(
@@ -1877,7 +1948,11 @@ fn finish(mut p: Parser<'_>) -> (Option<HaCf>, Vec<Diagnostic>) {
                 .unwrap_or(250),
         ),
         cluster: s(&p, "cluster").unwrap_or_else(|| "linux-ha".into()),
-        baud: n(&p, "baud", 19200) as u32,
+        baud: p
+            .last("baud")
+            .and_then(|(b, _)| baud_rate(b))
+            .unwrap_or(DEFAULT_BAUD),
+        serial_baud: p.serial_baud.map_or(DEFAULT_BAUD, |(b, _)| b),
         rtprio: p
             .last("rtprio")
             .and_then(|(v, _)| unsigned(v))
@@ -1965,11 +2040,15 @@ pub fn render_hacf(cfg: &HaCf) -> String {
         s.push_str(v);
         s.push('\n');
     };
+    // A baud line that came after the first serial line does not set the serial speed:
+    // it is written after the media so that it still does not.
+    let has_serial = cfg.media.iter().any(|m| matches!(m, Medium::Serial { .. }));
+    let late_baud = has_serial && cfg.serial_baud != cfg.baud;
     for (k, v) in &cfg.recorded {
         // A default value is written out only for a line kept as not acted on.
         let kept = cfg.not_acted_on.iter().any(|n| &n.directive == k);
         let is_default = directive(k).and_then(|sp| sp.default) == Some(v.as_str());
-        if (is_default || computed(k, v)) && !kept || k == "udpport" {
+        if (is_default || computed(k, v)) && !kept || k == "udpport" || k == "baud" && late_baud {
             continue;
         }
         push(&mut s, k, v);
@@ -2051,6 +2130,9 @@ pub fn render_hacf(cfg: &HaCf) -> String {
                 u8::from(*loop_)
             )),
         }
+    }
+    if let (true, Some(v)) = (late_baud, cfg.parameter("baud")) {
+        push(&mut s, "baud", v);
     }
     let explicit_port = cfg
         .parameter("udpport")

@@ -31,10 +31,10 @@ pub use authkeys::{parse_authkeys, render_authkeys, AuthKey, AuthKeys, MAX_AUTH}
 pub use checks::{load_checks, parse_checks, Check, CheckKind};
 pub use diag::{ConfigErrors, Diagnostic, Severity};
 pub use hacf::{
-    directive, not_acted_on_reason, parse_bool, parse_hacf, parse_hacf_with, parse_time, render_hacf, ApiAuth,
-    AutoFailback, DirectiveSpec, GenMethod, HaCf, Medium, MsgFmt, NotActedOn, ParseOptions,
-    PingGroup, Respawn, Shape, Stonith, Support, UuidFrom, ACTED_ON, DEFAULTS, DEFAULT_APIAUTH,
-    DIRECTIVES, FACILITIES, OTHER_DIRECTIVES,
+    auto_failback_of, directive, not_acted_on_reason, parse_bool, parse_hacf, parse_hacf_with,
+    parse_time, render_hacf, ApiAuth, AutoFailback, DirectiveSpec, GenMethod, HaCf, Medium, MsgFmt,
+    NotActedOn, ParseOptions, PingGroup, Respawn, Shape, Stonith, Support, UuidFrom, ACTED_ON,
+    DEFAULTS, DEFAULT_APIAUTH, DIRECTIVES, FACILITIES, OTHER_DIRECTIVES,
 };
 pub use haresources::{
     daemon_node_tokens, is_bare_ip, parse_haresources, render_haresources, resolve_script, Group,

@@ -179,12 +179,14 @@ pub fn machine_checks(
                         None => d.push(Diagnostic::error(
                             "ha.cf",
                             line,
-                            format!("Nonexistent serial port [{dev}]"),
+                            format!("Nonexistent serial port [{dev}] (the original refuses to start)"),
                         )),
                         Some(false) => d.push(Diagnostic::error(
                             "ha.cf",
                             line,
-                            format!("Serial port [{dev}] not a char device"),
+                            format!(
+                                "Serial port [{dev}] not a char device (the original refuses to start)"
+                            ),
                         )),
                         Some(true) => {}
                     }
@@ -262,7 +264,7 @@ pub fn machine_checks(
                 "ha.cf",
                 None,
                 format!(
-                    "watchdog device {} does not exist (load the softdog module?)",
+                    "watchdog device {} does not exist: the daemon will run without a watchdog, logging 'Cannot open watchdog device' (load the driver of the machine's watchdog, or softdog)",
                     w.display()
                 ),
             ));

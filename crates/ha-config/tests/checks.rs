@@ -529,3 +529,31 @@ fn config_test_reports_the_checks_file() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The sample the package installs as /etc/ha.d/checks checks nothing until edited, and each of
+/// its commented examples is a valid line for the sample haresources.
+#[test]
+fn shipped_sample_checks_nothing_and_its_examples_are_valid() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../etc-ha.d");
+    let text = std::fs::read_to_string(root.join("checks")).unwrap();
+    let (h, d) = parse_haresources(
+        &std::fs::read_to_string(root.join("haresources")).unwrap(),
+        "haresources",
+    );
+    assert!(d.is_empty(), "{d:?}");
+    let h = h.unwrap();
+    let (c, d) = parse_checks(&text, "checks", &h);
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(c.unwrap(), Vec::<Check>::new(), "the sample must check nothing");
+    let examples: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .filter(|l| !l.is_empty() && !l.starts_with(' ') && !l.starts_with('#'))
+        .collect();
+    assert_eq!(examples.len(), 3, "{examples:?}");
+    for e in examples {
+        let (c, d) = parse_checks(e, "checks", &h);
+        assert!(d.is_empty(), "{e}: {d:?}");
+        assert_eq!(c.map(|c| c.len()), Some(1), "{e}");
+    }
+}

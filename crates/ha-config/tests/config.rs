@@ -359,7 +359,7 @@ fn media() {
     let e = err("node a\n");
     assert_eq!(
         e,
-        vec!["ha.cf: No heartbeat media defined (add a ucast, bcast or mcast line)"]
+        vec!["ha.cf: No heartbeat media defined (add a ucast, bcast, mcast or serial line)"]
     );
     // Ping nodes count as media for the original; with two nodes that is suspicious.
     let w = warnings("node a b\nping 192.0.2.100\n");
@@ -626,17 +626,9 @@ fn not_acted_on_lines() {
         .iter()
         .map(|n| (n.directive.as_str(), n.line))
         .collect();
-    // respawn, ping, cluster and realtime act as in 2.0.8: not listed.
-    assert_eq!(
-        n,
-        vec![
-            ("baud", 8),
-            ("compression", 9),
-            ("watchdog", 10),
-            ("hbgenmethod", 14),
-        ]
-    );
-    assert_eq!(c.not_acted_on[2].value, "/dev/watchdog");
+    // respawn, ping, cluster, serial, baud, watchdog and realtime act as in 2.0.8: not listed.
+    assert_eq!(n, vec![("compression", 9), ("hbgenmethod", 14),]);
+    assert_eq!(c.not_acted_on[0].value, "bz2");
     assert!(c.not_acted_on.iter().all(|n| !n.reason.is_empty()));
     // The directives we act on are never listed, nor values that ask for what the daemon
     // does anyway.
@@ -1318,7 +1310,7 @@ fn machine_facts_refuse_the_daemon_but_only_warn_in_the_config_test() {
         "WARNING: ha.cf:6: interface 'eth1' does not exist on this host\n",
         "WARNING: ha.cf:8: interface 'eth0' does not exist",
         "WARNING: haresources:1: resource script 'Missing' found neither in",
-                "Configuration OK (",
+        "Configuration OK (",
     ] {
         assert!(t.contains(want), "want {want:?} in:\n{t}");
     }
@@ -1500,4 +1492,87 @@ fn the_reference_documents_every_directive() {
             s.name
         );
     }
+}
+
+#[test]
+fn serial_speed_is_the_baud_in_force_at_the_first_serial_line() {
+    // baud above the serial lines: they run at it.
+    let c = ok_with("baud 38400\nserial /dev/ttyS0 /dev/ttyS1");
+    assert_eq!((c.baud, c.serial_baud), (38400, 38400));
+    assert!(
+        matches!(&c.media[1], Medium::Serial { devs, .. } if devs == &["/dev/ttyS0", "/dev/ttyS1"])
+    );
+    // No baud line: 19200, as 2.0.8.
+    let c = ok_with("serial /dev/ttyS0");
+    assert_eq!((c.baud, c.serial_baud), (19200, 19200));
+    // baud after the first serial line: recorded (getparm, HA_baud) but the lines run at
+    // 19200, as 2.0.8's serial plugin read baud when the serial line loaded it; the config
+    // test says so.
+    let text = format!("{BASE}serial /dev/ttyS0\nbaud 38400\n");
+    let c = ok(&text);
+    assert_eq!((c.baud, c.serial_baud), (38400, 19200));
+    assert!(
+        warnings(&text).iter().any(|w| w.contains(
+            "ha.cf:9: baud 38400 comes after the first serial line (line 8): the serial lines run at 19200 baud"
+        )),
+        "{:?}",
+        warnings(&text)
+    );
+    // ... and rendering keeps it that way.
+    let again = ok(&render_hacf(&c));
+    assert_eq!((again.baud, again.serial_baud), (38400, 19200));
+    // The same speed later: nothing to say.
+    assert!(!warnings(&format!("{BASE}serial /dev/ttyS0\nbaud 19200\n"))
+        .iter()
+        .any(|w| w.contains("baud")));
+    // 2.0.8 reads the number as atoi does: trailing characters are ignored.
+    assert_eq!(
+        ok_with("baud 57600bps\nserial /dev/ttyS0").serial_baud,
+        57600
+    );
+    err_with("baud 300", "invalid baudrate [300]");
+    err_with("baud fast", "invalid baudrate [fast]");
+    // serial and baud are acted on: never in the not-acted-on list.
+    assert!(ok_with("baud 9600\nserial /dev/ttyS0")
+        .not_acted_on
+        .is_empty());
+    // Serial alone is a heartbeat medium.
+    let c = ok("keepalive 1\ndeadtime 10\nserial /dev/ttyS0\nnode a b\n");
+    assert_eq!(c.media.len(), 1);
+}
+
+#[test]
+fn serial_ports_are_checked_on_the_machine() {
+    let hacf = format!("{BASE}serial /dev/ttyS0 /dev/ttyS9\n");
+    let dir = write_dir("serial", &hacf, RES, KEYS, 0o600);
+    assert!(load_dir_on(&dir, &Fake::default()).is_ok());
+    // A missing port: the daemon refuses to start, as the original; the config test warns
+    // (it may run away from the node) and says so.
+    let m = Fake {
+        missing: vec!["/dev/ttyS9"],
+    };
+    let e = load_dir_on(&dir, &m).unwrap_err();
+    assert_eq!(
+        e.0[0].to_string(),
+        "ha.cf:8: Nonexistent serial port [/dev/ttyS9] (the original refuses to start)"
+    );
+    let r = config_test_on(&dir, None, &m);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r.warnings.iter().any(|w| w
+        .to_string()
+        .contains("Nonexistent serial port [/dev/ttyS9]")));
+    // Acted on: the config test lists neither serial nor baud as doing nothing.
+    std::fs::write(
+        dir.join("ha.cf"),
+        format!("{BASE}baud 38400\nserial /dev/ttyS0\n"),
+    )
+    .unwrap();
+    let r = config_test_on(&dir, None, &Fake::default());
+    assert!(r.not_acted_on.is_empty(), "{:?}", r.not_acted_on);
+    assert!(
+        r.errors.is_empty() && r.warnings.is_empty(),
+        "{:?}",
+        r.text()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

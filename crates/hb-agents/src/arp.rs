@@ -11,6 +11,12 @@
 //! child is its own session, named `send_arp` (so stop can tell it from a recycled pid),
 //! with stdin/stdout/stderr on /dev/null (a caller reading our output is not held up),
 //! and it removes its pid file when done.
+//!
+//! The daemon also uses this module to ask, before taking an address, whether someone
+//! still answers for it: [`probe_packet`] (an RFC 5227 probe, sender address 0.0.0.0,
+//! which a host holding the address answers without learning anything from it), sent
+//! and watched on a non-blocking [`Socket`] that its event loop polls, replies read with
+//! [`parse`].
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -53,20 +59,68 @@ pub fn packet(mac: [u8; 6], ip: Ipv4Addr, reply: bool) -> [u8; 28] {
     p
 }
 
-/// An `AF_PACKET` datagram socket bound to ARP, sending to the broadcast address of one
-/// interface.
-pub struct Sender {
-    fd: OwnedFd,
-    to: libc::sockaddr_ll,
+/// The ARP request a host sends to learn whether an address is in use (RFC 5227's
+/// probe): sender hardware address `mac`, sender protocol address 0.0.0.0, target `ip`.
+/// A host holding `ip` answers it (Linux does, to the sender's hardware address).
+pub fn probe_packet(mac: [u8; 6], ip: Ipv4Addr) -> [u8; 28] {
+    let mut p = packet(mac, ip, false);
+    p[14..18].copy_from_slice(&[0; 4]);
+    p
 }
 
-impl Sender {
-    pub fn open(ifindex: u32) -> io::Result<Sender> {
+/// The fields of an Ethernet/IPv4 ARP packet that matter to a prober.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// 1 request, 2 reply.
+    pub op: u16,
+    pub sender_mac: [u8; 6],
+    pub sender_ip: Ipv4Addr,
+    pub target_ip: Ipv4Addr,
+}
+
+/// Reads an ARP payload (as an `AF_PACKET` datagram socket receives it); `None` for
+/// anything but Ethernet/IPv4 ARP.
+pub fn parse(p: &[u8]) -> Option<Seen> {
+    let h = p.get(..28)?;
+    if h[0..2] != [0, 1] || h[2..4] != [8, 0] || h[4] != 6 || h[5] != 4 {
+        return None;
+    }
+    let ip = |r: &[u8]| Ipv4Addr::new(r[0], r[1], r[2], r[3]);
+    let mut sender_mac = [0u8; 6];
+    sender_mac.copy_from_slice(&h[8..14]);
+    Some(Seen {
+        op: u16::from_be_bytes([h[6], h[7]]),
+        sender_mac,
+        sender_ip: ip(&h[14..18]),
+        target_ip: ip(&h[24..28]),
+    })
+}
+
+/// An `AF_PACKET` datagram socket for ARP: sends to the Ethernet broadcast address of
+/// an interface; unbound, it receives the ARP packets of every interface.
+pub struct Socket {
+    fd: OwnedFd,
+}
+
+/// One packet received on a [`Socket`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub ifindex: u32,
+    /// `PACKET_HOST`, `PACKET_BROADCAST`, ..., `PACKET_OUTGOING` (our own).
+    pub pkttype: u8,
+    /// The payload's length.
+    pub len: usize,
+}
+
+impl Socket {
+    /// A blocking socket (the agents' senders) or a non-blocking one (an event loop's).
+    pub fn open(nonblocking: bool) -> io::Result<Socket> {
+        let flags = if nonblocking { libc::SOCK_NONBLOCK } else { 0 };
         // SAFETY: socket(2); checked.
         let fd = unsafe {
             libc::socket(
                 libc::AF_PACKET,
-                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | flags,
                 i32::from(ETH_P_ARP.to_be()),
             )
         };
@@ -74,7 +128,13 @@ impl Sender {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: a fresh descriptor we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Socket {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Sends `payload` to the broadcast address of interface `ifindex`.
+    pub fn send_to(&self, ifindex: u32, payload: &[u8]) -> io::Result<()> {
         // SAFETY: sockaddr_ll is plain data; zero is a valid start.
         let mut to: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         to.sll_family = libc::AF_PACKET as u16;
@@ -82,10 +142,6 @@ impl Sender {
         to.sll_ifindex = ifindex as i32;
         to.sll_halen = 6;
         to.sll_addr[..6].copy_from_slice(&[0xff; 6]);
-        Ok(Sender { fd, to })
-    }
-
-    pub fn send(&self, payload: &[u8]) -> io::Result<()> {
         // SAFETY: payload and the address are valid for their lengths.
         let n = unsafe {
             libc::sendto(
@@ -93,7 +149,7 @@ impl Sender {
                 payload.as_ptr() as *const libc::c_void,
                 payload.len(),
                 0,
-                &self.to as *const libc::sockaddr_ll as *const libc::sockaddr,
+                &to as *const libc::sockaddr_ll as *const libc::sockaddr,
                 std::mem::size_of::<libc::sockaddr_ll>() as u32,
             )
         };
@@ -102,6 +158,61 @@ impl Sender {
         } else {
             Ok(())
         }
+    }
+
+    /// Receives one packet into `buf`; `Ok(None)` when nothing is waiting (non-blocking).
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        // SAFETY: sockaddr_ll is plain data; zero is a valid start.
+        let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: buf and from are valid for the lengths given.
+        let n = unsafe {
+            libc::recvfrom(
+                self.fd.as_raw_fd(),
+                buf.as_mut_ptr() as *mut libc::c_void,
+                buf.len(),
+                0,
+                &mut from as *mut libc::sockaddr_ll as *mut libc::sockaddr,
+                &mut len,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return match e.kind() {
+                io::ErrorKind::WouldBlock => Ok(None),
+                _ => Err(e),
+            };
+        }
+        Ok(Some(Received {
+            ifindex: from.sll_ifindex as u32,
+            pkttype: from.sll_pkttype,
+            len: n as usize,
+        }))
+    }
+}
+
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// A [`Socket`] sending to the broadcast address of one interface.
+pub struct Sender {
+    sock: Socket,
+    ifindex: u32,
+}
+
+impl Sender {
+    pub fn open(ifindex: u32) -> io::Result<Sender> {
+        Ok(Sender {
+            sock: Socket::open(false)?,
+            ifindex,
+        })
+    }
+
+    pub fn send(&self, payload: &[u8]) -> io::Result<()> {
+        self.sock.send_to(self.ifindex, payload)
     }
 }
 
@@ -214,5 +325,32 @@ mod tests {
         };
         assert_eq!(hex(&packet(mac, ip, false)), req);
         assert_eq!(hex(&packet(mac, ip, true)), rep);
+        // arping -D's probe: sender address zero.
+        let probe = "0001 0800 0604 0001 aaf0 586d 232f 0000 0000 0000 0000 0000 c633 6432";
+        assert_eq!(hex(&probe_packet(mac, ip)), probe);
+    }
+
+    #[test]
+    fn parse_reads_what_packet_writes_and_refuses_the_rest() {
+        let mac = [2, 0, 0, 0, 0, 0x0a];
+        let ip = Ipv4Addr::new(198, 51, 100, 254);
+        let seen = parse(&packet(mac, ip, true)).expect("an ARP reply");
+        assert_eq!(
+            seen,
+            Seen {
+                op: 2,
+                sender_mac: mac,
+                sender_ip: ip,
+                target_ip: ip
+            }
+        );
+        assert_eq!(
+            parse(&probe_packet(mac, ip)).map(|s| s.sender_ip),
+            Some(Ipv4Addr::UNSPECIFIED)
+        );
+        assert_eq!(parse(&packet(mac, ip, true)[..27]), None);
+        let mut other = packet(mac, ip, true);
+        other[2] = 0x86; // not IPv4
+        assert_eq!(parse(&other), None);
     }
 }

@@ -77,7 +77,7 @@ pub enum CheckAction {
     /// Restart the group here: stop its resources right to left, start them left to
     /// right, then call [`Checks::group_restarted`].
     RestartGroup(String),
-    /// Hand the group to the peer, as `hb_standby` for that group does.
+    /// Hand the group, and only it, to a fit peer ([`crate::takeover::Takeover::give_group`]).
     GiveAway(String),
     /// Whether this node is fit to hold the group changed (tell the peers; refuse or
     /// allow takeovers and failbacks of it).

@@ -10,6 +10,7 @@
 
 pub mod checks;
 pub mod history;
+pub mod holder;
 pub mod membership;
 pub mod node;
 pub mod pingnodes;
@@ -57,8 +58,16 @@ pub enum Event {
     PartitionReturn { node: String },
     /// A node came back with a higher generation.
     NodeRestarted { node: String },
+    /// Our own timers ran late by `late` (longer than a dead time less a keepalive): the
+    /// process was stopped or the machine paused. Peers may have declared us dead
+    /// meanwhile; every peer gets a full dead time from now before it can be declared
+    /// dead (its heartbeats may still be waiting in our sockets).
+    Resumed { late: std::time::Duration },
     /// Our communication is up: we are `active`.
     CommUp,
+    /// One of our own heartbeats (status messages) was sent and processed: the daemon feeds
+    /// the watchdog (the original does it as it processes its own status message).
+    OwnHeartbeat,
     /// A message for the upper layers (resources, clients), ours included.
     Message { from: String, msg: Message },
 }

@@ -106,6 +106,9 @@ pub struct Peer {
     last_status_seq: Option<u64>,
     /// The number of its latest status and how many copies of it arrived.
     copies_of: (u64, u64),
+    /// While it is declared dead: the highest number seen before its death. Older
+    /// numbers are replays; a newer status is its return.
+    dead_floor: Option<u64>,
 }
 
 impl Peer {
@@ -126,6 +129,7 @@ impl Peer {
             their_ack: None,
             last_status_seq: None,
             copies_of: (0, 0),
+            dead_floor: None,
         }
     }
 
@@ -246,7 +250,13 @@ pub struct Membership {
     lossy_until: Option<Instant>,
     /// Copies of our last status still to send: (bytes, when the next is due, how many).
     copies: Option<(Vec<u8>, Instant, u64)>,
+    /// Copies due, for [`Membership::poll_status_copy`].
+    copies_out: VecDeque<Vec<u8>>,
     stopped: bool,
+    /// The last input's time (to see our own timers overrun: a stopped process).
+    last_input: Instant,
+    /// When we last woke from such a stall: no peer or link is judged from before it.
+    resumed_at: Option<Instant>,
 }
 
 fn hex(n: u64) -> String {
@@ -283,7 +293,10 @@ impl Membership {
             drops: DropCounter::default(),
             lossy_until: None,
             copies: None,
+            copies_out: VecDeque::new(),
             stopped: false,
+            last_input: now,
+            resumed_at: None,
             cfg,
         };
         m.peers[me].uuid = Some(m.cfg.uuid);
@@ -359,6 +372,13 @@ impl Membership {
         self.transmit.pop_front()
     }
 
+    /// An extra copy of our last status, sent while the link is lossy (see
+    /// [`Timing::status_copies`]): for the network media only. A slow line (serial) must
+    /// not carry them: its queue would delay the statuses themselves.
+    pub fn poll_status_copy(&mut self) -> Option<Vec<u8>> {
+        self.copies_out.pop_front()
+    }
+
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
@@ -381,13 +401,13 @@ impl Membership {
             let live = i != self.me && p.status != NodeStatus::Dead;
             let node = [
                 p.rx.next_request().filter(|_| live),
-                Some(p.last_alive.unwrap_or(self.started) + dead).filter(|_| live),
+                Some(self.heard_at(p.last_alive.unwrap_or(self.started)) + dead).filter(|_| live),
             ];
             let links = p
                 .links
                 .iter()
                 .filter(|l| l.up)
-                .map(move |l| Some(l.last_rx + dead));
+                .map(move |l| Some(self.heard_at(l.last_rx) + dead));
             node.into_iter().chain(links)
         });
         timers::earliest(fixed.into_iter().chain(per_peer))
@@ -395,6 +415,37 @@ impl Membership {
 
     fn dead_time(&self, p: &Peer) -> Duration {
         self.cfg.timing.dead_time_for(self.comm_up, p.announced_dt)
+    }
+
+    /// When a node or link last heard at `t` counts as heard for its dead time: not
+    /// before we woke from a stall (see [`Membership::note_input`]).
+    fn heard_at(&self, t: Instant) -> Instant {
+        self.resumed_at.map_or(t, |r| r.max(t))
+    }
+
+    /// Every input passes here first. Our keepalive timer brings an input at least every
+    /// keepalive; a gap longer than a dead time less a keepalive (and than two
+    /// keepalives) means our timers overran: the process was stopped (SIGSTOP) or the
+    /// machine paused. The peers' heartbeats of that time may still wait in our
+    /// sockets, so nobody is judged dead from the stale timers: every peer and link gets
+    /// a full dead time from now ([`Event::Resumed`]).
+    fn note_input(&mut self, now: Instant) {
+        let gap = now.saturating_duration_since(self.last_input);
+        self.last_input = self.last_input.max(now);
+        let t = &self.cfg.timing;
+        let limit = t.deadtime.saturating_sub(t.keepalive).max(t.keepalive * 2);
+        if self.stopped || gap <= limit {
+            return;
+        }
+        self.resumed_at = Some(now);
+        self.log(
+            Level::Warn,
+            format!(
+                "Our timers ran {} ms late (this process was stopped or the machine paused): no node is declared dead before a full dead time from now.",
+                gap.as_millis()
+            ),
+        );
+        self.events.push_back(Event::Resumed { late: gap });
     }
 
     fn log(&mut self, level: Level, text: String) {
@@ -414,6 +465,7 @@ impl Membership {
         if self.stopped {
             return Err(SendError::Stopped);
         }
+        self.note_input(now);
         let t = msg.msg_type().unwrap_or("").to_string();
         let sequenced = !t.starts_with("NS_");
         if let Some(dest) = msg.get("dest").map(str::to_string) {
@@ -470,23 +522,36 @@ impl Membership {
         // While the link is lossy, the same datagram goes out again a few times within
         // the keepalive: a peer takes the first copy that arrives and drops the others
         // as duplicates (the original too, silently).
+        // Only while some peer is alive: they keep a peer that hears us from declaring us
+        // dead, and one we declared dead is not listening (after a cut, the first
+        // packets across are then the nodes' own statuses, as without copies).
         self.copies = None;
         let (sends, spacing) = self.cfg.timing.status_copies();
-        if self.seq != before && sends > 1 && self.lossy(now) {
+        if self.seq != before && sends > 1 && self.lossy(now) && self.some_peer_alive() {
             if let Some((_, bytes)) = self.history.last() {
                 self.copies = Some((bytes.to_vec(), now + spacing, sends - 1));
             }
         }
     }
 
+    fn some_peer_alive(&self) -> bool {
+        self.peers
+            .iter()
+            .enumerate()
+            .any(|(i, p)| i != self.me && p.status != NodeStatus::Dead)
+    }
+
     /// Sends the copies of our last status that are due.
     fn send_copies(&mut self, now: Instant) {
+        if !self.some_peer_alive() {
+            self.copies = None;
+        }
         let spacing = self.cfg.timing.status_copies().1;
         while let Some((bytes, at, left)) = self.copies.as_mut() {
             if *at > now {
                 return;
             }
-            self.transmit.push_back(bytes.clone());
+            self.copies_out.push_back(bytes.clone());
             self.counters.status_copies += 1;
             *left -= 1;
             *at += spacing;
@@ -523,6 +588,7 @@ impl Membership {
         if self.stopped {
             return;
         }
+        self.note_input(now);
         self.counters.received += 1;
         match hb_wire::decode(bytes, &self.cfg.keys) {
             Ok(d) => self.receive(now, Some(dev), from, d.msg),
@@ -712,11 +778,10 @@ impl Membership {
         let is_status = t == "status";
         let dead = i != self.me && self.peers[i].status == NodeStatus::Dead;
         if dead && known_gen.is_none_or(|g| hg == g) {
-            if self.peers[i].rx.last().is_some_and(|l| seq <= l) {
+            if let Some(last) = self.peers[i].dead_floor.filter(|l| seq <= *l) {
                 // Recorded packets of a node declared dead: they must not revive it, nor
                 // its link.
                 self.counters.replays += 1;
-                let last = self.peers[i].rx.last().unwrap_or(0);
                 self.drop_log(
                     now,
                     DropKind::Replay,
@@ -747,13 +812,7 @@ impl Membership {
             } else if dead {
                 // Same generation, a number never seen: back without a restart.
                 p.rx.reset();
-                self.log(
-                    Level::Crit,
-                    format!("Cluster node {src} returning after partition."),
-                );
-                self.log(Level::Warn, "Deadtime value may be too small.".to_string());
-                self.events
-                    .push_back(Event::PartitionReturn { node: src.clone() });
+                self.partition_return(&src);
             }
         } else if dead {
             // A newer number (or a newer generation) from a node declared dead: start its
@@ -832,6 +891,12 @@ impl Membership {
             seq,
             matches!(verdict, Verdict::Filled { now_complete: true }),
         );
+        self.deliver(now, i, seq, &t, src, &msg);
+    }
+
+    /// A fresh message: to the layer above (statuses and node lists handled here).
+    fn deliver(&mut self, now: Instant, i: usize, seq: u64, t: &str, src: String, msg: &Message) {
+        let is_status = t == "status";
         if is_status {
             // A status older than the last one processed (a retransmission or a late
             // copy) would set the node's state back: skip it. The original skips it only
@@ -840,11 +905,11 @@ impl Membership {
                 return;
             }
         }
-        if !self.for_us(&msg) {
+        if !self.for_us(msg) {
             return;
         }
-        match t.as_str() {
-            "status" => self.on_status(now, i, seq, &msg),
+        match t {
+            "status" => self.on_status(now, i, seq, msg),
             "reqnodes" => {
                 if i != self.me {
                     let mut r = Message::new();
@@ -879,8 +944,23 @@ impl Membership {
                     self.comm_now_up(now);
                 }
             }
-            _ => self.events.push_back(Event::Message { from: src, msg }),
+            _ => self.events.push_back(Event::Message {
+                from: src,
+                msg: msg.clone(),
+            }),
         }
+    }
+
+    /// A node declared dead is back with the same generation (a partition healed).
+    fn partition_return(&mut self, src: &str) {
+        self.log(
+            Level::Crit,
+            format!("Cluster node {src} returning after partition."),
+        );
+        self.log(Level::Warn, "Deadtime value may be too small.".to_string());
+        self.events.push_back(Event::PartitionReturn {
+            node: src.to_string(),
+        });
     }
 
     /// Counts the copies of a peer's statuses: a peer that sends several (it finds the
@@ -1034,6 +1114,7 @@ impl Membership {
         let warntime_late = {
             let p = &self.peers[i];
             p.last_status_rx
+                .filter(|t| self.resumed_at.is_none_or(|r| *t >= r))
                 .map(|t| now.saturating_duration_since(t))
                 .filter(|iv| p.status != NodeStatus::Dead && self.cfg.timing.is_late(*iv))
         };
@@ -1046,6 +1127,7 @@ impl Membership {
             p.announced_dt = Some(Duration::from_millis(dt));
         }
         if i == self.me {
+            self.events.push_back(Event::OwnHeartbeat);
             return;
         }
         if let Some(iv) = warntime_late {
@@ -1081,6 +1163,7 @@ impl Membership {
         if self.stopped {
             return;
         }
+        self.note_input(now);
         if self.bump_pending && now >= self.cfg.timing.bump_ends(self.started) {
             self.bump_pending = false;
             self.send_status(now);
@@ -1111,8 +1194,10 @@ impl Membership {
             let dead = self.dead_time(&self.peers[i]);
             let p = &mut self.peers[i];
             let mut gone = Vec::new();
+            let resumed = self.resumed_at;
+            let heard = |t: Instant| resumed.map_or(t, |r| r.max(t));
             for l in p.links.iter_mut().filter(|l| l.up) {
-                if now >= l.last_rx + dead {
+                if now >= heard(l.last_rx) + dead {
                     l.up = false;
                     gone.push(l.dev.clone());
                 }
@@ -1129,10 +1214,11 @@ impl Membership {
             let p = &mut self.peers[i];
             if i != self.me
                 && p.status != NodeStatus::Dead
-                && now >= p.last_alive.unwrap_or(self.started) + dead
+                && now >= heard(p.last_alive.unwrap_or(self.started)) + dead
             {
                 p.status = NodeStatus::Dead;
                 // Its highest number is kept: replays of older ones stay refused.
+                p.dead_floor = p.rx.last();
                 p.rx.forget_missing();
                 p.last_ack_sent = None;
                 self.log(Level::Warn, format!("node {node}: is dead"));

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use hb_wire::Message;
 
+use crate::holder::ProbeResult;
 use crate::membership::{Membership, MembershipConfig, NodeStatus, SendError};
 use crate::takeover::{Action, JobId, Takeover, TakeoverConfig};
 use crate::{Event, Level};
@@ -29,6 +30,11 @@ pub enum Output {
     StartGroup { job: JobId, key: String },
     /// Give a resource group (right to left); report with [`Node::group_done`].
     StopGroup { job: JobId, key: String },
+    /// Probe the IP addresses of a group before taking it; report with
+    /// [`Node::probe_done`] (see [`crate::holder`]).
+    ProbeGroup { job: JobId, key: String },
+    /// Send gratuitous ARP for the IP addresses of a group that runs here.
+    AnnounceGroup { key: String },
     /// A message was received or sent (ours included): the daemon runs rc.d scripts
     /// for its type and delivers it to API clients.
     Delivered { from: String, msg: Message },
@@ -40,10 +46,12 @@ pub enum Output {
         link: String,
         up: bool,
     },
+    /// One of our heartbeats went out: feed the watchdog device.
+    Heartbeat,
     /// The node may exit now (shutdown complete and the linger time over).
     Exit,
-    /// Like `Exit`, but the daemon must start again at once (a new generation): after a
-    /// partition healed, as the original does, the node gave up its groups and rejoins.
+    /// Like `Exit`, but the daemon must start again at once (a new generation): the
+    /// configuration changed (SIGHUP); the node gave up its groups first.
     Restart,
 }
 
@@ -147,14 +155,32 @@ impl Node {
         self.pump(now);
     }
 
+    /// A probe of [`Output::ProbeGroup`] ended.
+    pub fn probe_done(&mut self, now: Instant, job: JobId, result: ProbeResult) {
+        if let Some(t) = self.takeover.as_mut() {
+            t.probe_done(now, job, result);
+        }
+        self.pump(now);
+    }
+
     /// Clean shutdown (SIGTERM, `heartbeat -k`): release our groups, tell the peers,
     /// then [`Output::Exit`].
+    /// A stop always wins: asked during a restart in place (which shuts down first), it
+    /// turns the restart into a stop.
     pub fn shutdown(&mut self, now: Instant) {
         if self.shutting_down {
-            self.out.push_back(Output::Log(
-                Level::Info,
-                "Heartbeat shutdown already underway.".into(),
-            ));
+            if self.restart && !self.exited {
+                self.restart = false;
+                self.out.push_back(Output::Log(
+                    Level::Info,
+                    "Heartbeat restart cancelled: shutting down instead.".into(),
+                ));
+            } else {
+                self.out.push_back(Output::Log(
+                    Level::Info,
+                    "Heartbeat shutdown already underway.".into(),
+                ));
+            }
             return;
         }
         self.shutting_down = true;
@@ -173,7 +199,15 @@ impl Node {
     }
 
     /// Shuts down like [`Node::shutdown`], then asks for a restart ([`Output::Restart`]).
+    /// Ignored while a shutdown is underway: the stop wins.
     pub fn restart(&mut self, now: Instant) {
+        if self.shutting_down {
+            self.out.push_back(Output::Log(
+                Level::Info,
+                "Heartbeat shutdown already underway: no restart.".into(),
+            ));
+            return;
+        }
         self.restart = true;
         self.shutdown(now);
     }
@@ -184,6 +218,26 @@ impl Node {
             t.standby(now, set);
         }
         self.pump(now);
+    }
+
+    /// Gives one group to `to` (see [`Takeover::give_group`]); false when nothing is done.
+    pub fn give_group(&mut self, now: Instant, key: &str, to: &str) -> bool {
+        let done = self
+            .takeover
+            .as_mut()
+            .is_some_and(|t| t.give_group(now, key, to));
+        self.pump(now);
+        done
+    }
+
+    /// Asks for one group back (see [`Takeover::ask_group`]); false when nothing is done.
+    pub fn ask_group(&mut self, now: Instant, key: &str) -> bool {
+        let done = self
+            .takeover
+            .as_mut()
+            .is_some_and(|t| t.ask_group(now, key));
+        self.pump(now);
+        done
     }
 
     /// Local hb_takeover for a set.
@@ -200,6 +254,12 @@ impl Node {
 
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.membership.poll_transmit()
+    }
+
+    /// An extra copy of our last status for the network media only (see
+    /// [`Membership::poll_status_copy`]).
+    pub fn poll_status_copy(&mut self) -> Option<Vec<u8>> {
+        self.membership.poll_status_copy()
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -233,6 +293,12 @@ impl Node {
                             self.out.push_back(Output::StopGroup { job, key })
                         }
                         Action::Log(l, s) => self.out.push_back(Output::Log(l, s)),
+                        Action::Probe { job, key } => {
+                            self.out.push_back(Output::ProbeGroup { job, key })
+                        }
+                        Action::Announce { key } => {
+                            self.out.push_back(Output::AnnounceGroup { key })
+                        }
                         Action::ShutdownComplete => {
                             if self.exit_at.is_none() {
                                 self.exit_at = Some(now + SHUTDOWN_LINGER);
@@ -263,30 +329,34 @@ impl Node {
             Event::LinkStatus { node, link, up } => {
                 self.out.push_back(Output::LinkStatus { node, link, up })
             }
+            Event::OwnHeartbeat => self.out.push_back(Output::Heartbeat),
             Event::NodeDead { node } => {
                 if let Some(t) = self.takeover.as_mut() {
                     t.node_dead(now, &node);
                 }
             }
             Event::PartitionReturn { node } => {
-                // The original restarts itself here when it manages resources (v1 on/off):
-                // it gives up everything, the peer takes over, and the normal start-up
-                // negotiation (with auto_failback) settles who runs what. Legacy mode
-                // gives the groups back through ip-request instead (see takeover).
-                let nice = self.takeover.as_ref().is_some_and(|t| {
-                    t.config().auto_failback != crate::takeover::AutoFailback::Legacy
-                });
-                if nice && !self.shutting_down {
-                    self.out.push_back(Output::Log(
-                        Level::Crit,
-                        format!("Node {node} returned after a partition: both sides may hold the same resources."),
-                    ));
-                    self.out.push_back(Output::Log(
-                        Level::Info,
-                        "Heartbeat restart triggered.".into(),
-                    ));
-                    self.restart = true;
-                    self.shutdown(now);
+                // The original restarts itself here when it manages resources: it gives
+                // up everything, so nobody holds the groups for many seconds. We do not:
+                // the takeover sorts out, group by group, what runs on both nodes (see
+                // `holder`). Legacy mode gives the groups back through ip-request.
+                if let Some(t) = self.takeover.as_mut() {
+                    t.partition_return(now, &node);
+                }
+            }
+            Event::Resumed { .. } => {
+                // We were stopped: the peers may have declared us dead and taken our
+                // groups. Behave as a node back from a partition towards each of them.
+                let me = self.membership.name().to_string();
+                let peers: Vec<String> = self
+                    .membership
+                    .peers()
+                    .iter()
+                    .filter(|p| p.name != me && p.status != NodeStatus::Dead)
+                    .map(|p| p.name.clone())
+                    .collect();
+                if let Some(t) = self.takeover.as_mut() {
+                    t.resumed(now, &peers);
                 }
             }
             Event::NodeRestarted { node } => {

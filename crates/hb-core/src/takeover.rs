@@ -51,10 +51,20 @@
 //!   before its death is noticed cancels a pending standby (the original stayed in it for
 //!   up to an hour); a shutdown waiting for a peer that then dies goes on.
 //! - A peer declared dead that is heard again still `active` (a healed partition, or its
-//!   heartbeats lost for a whole dead time) makes the original restart itself. With
-//!   `auto_failback legacy` we give that peer its groups back instead, as if it had sent
-//!   `ip-request` for each (release, then `ip-request-resp dest=PEER`); with nice_failback
-//!   nothing is done yet.
+//!   heartbeats lost for a whole dead time) makes the original restart itself. We do not
+//!   restart. With `auto_failback legacy` we give that peer its groups back, as if it had
+//!   sent `ip-request` for each (release, then `ip-request-resp dest=PEER`); with
+//!   nice_failback the two nodes compare what they run ([`Takeover::partition_return`],
+//!   `hb-holding` messages) and a group that runs on both is released by the node
+//!   auto_failback does not name (see [`crate::holder`]).
+//! - A group is started while a peer is declared dead only once its IP addresses are
+//!   silent ([`Action::Probe`]): a peer alive behind a cut heartbeat path keeps them.
+//! - One group can be handed to a peer alone ([`Takeover::give_group`], for a failing service
+//!   check): released here, then `ip-request-resp dest=PEER`, the answer to an `ip-request`,
+//!   which an original peer acts on with its rc.d/ip-request-resp although nobody asked; and
+//!   asked back alone with `ip-request` ([`Takeover::ask_group`]). The standby messages move
+//!   whole sets. The `rsc_hold` announcements do not change (the original's do not either
+//!   when rc.d scripts move a group).
 //! - No STONITH device support: a peer that may hold resources is reported
 //!   `stonith result=n_stnth` with the original's warnings.
 //! - More than two nodes, which the original does not support (every other node is
@@ -68,6 +78,7 @@ use std::time::{Duration, Instant};
 
 use hb_wire::Message;
 
+use crate::holder::{self, Guard, Holding, ProbeResult, PROBE_RETRY};
 use crate::Level;
 
 /// After the first `resource` message of the start-up negotiation, how long to wait for
@@ -138,6 +149,13 @@ pub enum Action {
     /// Shutdown: every group is released and `shutdone` was sent. The daemon may stop
     /// sending heartbeats and exit.
     ShutdownComplete,
+    /// Before starting a group while a peer is declared dead: probe the group's IP
+    /// addresses (ARP on their interfaces) and report with [`Takeover::probe_done`]
+    /// (see [`crate::holder`]).
+    Probe { job: JobId, key: String },
+    /// Announce the group's IP addresses (gratuitous ARP): another node that held them
+    /// too has released them.
+    Announce { key: String },
 }
 
 /// The resource state of the original (`hb_rsc_state`).
@@ -269,6 +287,9 @@ struct GroupRt {
     running: bool,
     /// The job in flight for this group, and whether it is a start.
     job: Option<(JobId, bool)>,
+    /// Started while a peer was declared dead (cleared when it stops, or when a peer
+    /// restarts): who keeps it after a partition depends on it.
+    took: bool,
 }
 
 /// What a work item does. The first four stand for children the original forks
@@ -298,6 +319,8 @@ enum Work {
     IpRequest { key: String, to: String },
     /// rc.d/ip-request-resp: take a group.
     TakeGroup { key: String },
+    /// After a partition: release a group that `to` keeps (see [`crate::holder`]).
+    GiveBack { key: String, to: String },
 }
 
 impl Work {
@@ -318,6 +341,10 @@ struct Op {
     issued: Option<JobId>,
     /// Another job on the same group this op waits for.
     waiting: Option<JobId>,
+    /// A start while a peer is declared dead waits for a silent probe.
+    guard: Guard,
+    /// An answered probe of this op was logged.
+    logged: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -329,6 +356,8 @@ struct Item {
     ops: Vec<Op>,
     /// For `IpRequest`: whether we held the group when the request ran.
     weown: bool,
+    /// Starts of this item waiting on a probe were dropped (the peer is back).
+    cancelled: bool,
 }
 
 /// One node's v1 resource layer.
@@ -371,6 +400,19 @@ pub struct Takeover {
     standby_later: Vec<(Instant, &'static str)>,
     /// Groups whose service check fails here: we do not take them on a peer's request.
     unfit: std::collections::BTreeSet<String>,
+    /// Peers heard again after a partition that have not told us yet what they run (an
+    /// original peer never does: it restarts): when one releases everything (its
+    /// `shutdone`, its restart) we announce the addresses we run.
+    partitioned: std::collections::BTreeSet<String>,
+    /// Groups that ran on both nodes after a partition and that we keep: announced
+    /// once the other node reports it released them.
+    conflicts: std::collections::BTreeSet<usize>,
+    /// When this node woke from a stall ([`Takeover::resumed`]): the messages processed
+    /// at that same instant are the backlog of the stall.
+    resumed_at: Option<Instant>,
+    /// The message being processed is from that backlog: older than what we know, so
+    /// the audit of what both sides hold is not run on it.
+    in_backlog: bool,
 }
 
 impl Takeover {
@@ -431,6 +473,10 @@ impl Takeover {
             resources_requested: false,
             standby_later: Vec::new(),
             unfit: std::collections::BTreeSet::new(),
+            partitioned: Default::default(),
+            conflicts: Default::default(),
+            resumed_at: None,
+            in_backlog: false,
         }
     }
 
@@ -552,6 +598,11 @@ impl Takeover {
         for (when, _) in &self.standby_later {
             consider(Some(*when));
         }
+        for op in self.items.iter().flat_map(|i| &i.ops) {
+            if let Guard::Answered(at) = op.guard {
+                consider(Some(at));
+            }
+        }
         t
     }
 
@@ -630,6 +681,20 @@ impl Takeover {
             || (status == "up" && prev == "active");
         if restarted {
             self.restarted(&node);
+        }
+        if prev == "dead" && status != "dead" {
+            // Heard again: what we wait to take from it is its own business again.
+            self.cancel_blocked();
+        }
+        if status == "init" && self.partitioned.remove(&node) {
+            // A peer back from a partition restarted (as the original does): whatever
+            // it held is released.
+            self.announce_running();
+        }
+        if status == "init" {
+            for g in self.groups.iter_mut() {
+                g.took = false;
+            }
         }
         // Back from the dead without a restart (a restart comes as `init` first, see
         // `node_restarted`): a partition healed, or its heartbeats were lost for a whole
@@ -729,7 +794,9 @@ impl Takeover {
     /// included. Other types are ignored.
     pub fn message(&mut self, now: Instant, from: &str, msg: &Message) {
         self.expire(now);
+        self.in_backlog = self.resumed_at == Some(now);
         self.message_inner(now, from, msg);
+        self.in_backlog = false;
         self.after(now);
     }
 
@@ -796,6 +863,7 @@ impl Takeover {
                 }
             }
             "ip-request-resp" => self.ip_request_resp(msg, &from),
+            holder::HOLDING_MSG => self.holding(msg, &from),
             "stonith" => {}
             _ => self.log(
                 Level::Debug,
@@ -845,6 +913,7 @@ impl Takeover {
                 );
             }
             self.groups[g].running = false;
+            self.groups[g].took = false;
         }
         for item in self.items.iter_mut().filter(|i| i.started) {
             let mut k = 0;
@@ -891,6 +960,60 @@ impl Takeover {
         self.send(m);
     }
 
+    /// Gives one group to `to` and nothing else (its service check fails here): the group
+    /// is released here, then `ip-request-resp dest=TO ipaddr=KEY weown=yes ok=OK` tells
+    /// `to` to take it. That is what a node answering an `ip-request` sends, and every
+    /// original node acts on it whatever its auto_failback mode: its rc.d/ip-request-resp runs
+    /// `ResourceManager takegroup KEY` (our node takes the group directly). The standby
+    /// messages could not do it: they move whole sets (local, foreign, all).
+    /// Nothing happens (false) for an unknown group, one not running or starting here, an
+    /// unknown or dead `to`, or during a shutdown.
+    pub fn give_group(&mut self, now: Instant, key: &str, to: &str) -> bool {
+        self.expire(now);
+        let to = to.to_ascii_lowercase();
+        let ok = !self.shutdown_in_progress
+            && to != self.cfg.me
+            && self.peer(&to).is_some_and(|p| p.status != "dead")
+            && self.group_index(key).is_some_and(|g| {
+                self.groups[g].running || self.groups[g].job.is_some_and(|(_, start)| start)
+            });
+        if ok {
+            self.log(Level::Info, format!("Giving resource group {key} to {to}."));
+            self.items.push(Item::new(Work::IpRequest {
+                key: key.to_string(),
+                to,
+            }));
+        }
+        self.after(now);
+        ok
+    }
+
+    /// Asks for one group back (its service check passes here again): `ip-request
+    /// ipaddr=KEY`. The node that runs it releases it and answers `ip-request-resp
+    /// dest=US`, which makes us take it (an original node does this with its
+    /// rc.d/ip-request; a node that does not run it answers `weown=no`, and we take it too,
+    /// as the original's rc.d/ip-request-resp does). Nothing happens (false) for an unknown
+    /// group, one running or starting here, or during a shutdown.
+    pub fn ask_group(&mut self, now: Instant, key: &str) -> bool {
+        self.expire(now);
+        let ok = !self.shutdown_in_progress
+            && self.comm_up
+            && self.group_index(key).is_some_and(|g| {
+                !self.groups[g].running && !self.groups[g].job.is_some_and(|(_, start)| start)
+            });
+        if ok {
+            self.log(
+                Level::Info,
+                format!("Asking for resource group {key} back."),
+            );
+            let mut m = Message::with_type("ip-request");
+            m.push_str("ipaddr", key);
+            self.send(m);
+        }
+        self.after(now);
+        ok
+    }
+
     /// hb_takeover [all|local|foreign|failback] on this node: sends
     /// `hb_takeover rsc_hold=SET`; the other node then goes standby for the mirrored set.
     pub fn takeover(&mut self, now: Instant, set: &str) {
@@ -923,11 +1046,278 @@ impl Takeover {
             return;
         }
         self.shutdown_in_progress = true;
+        if self.cancel_blocked() {
+            // Takeovers waiting for a silent address are not taken up any more.
+            self.run_work();
+        }
         self.giveup_resources();
         self.after(now);
     }
 
+    /// The daemon probed the addresses of a group ([`Action::Probe`]).
+    pub fn probe_done(&mut self, now: Instant, job: JobId, result: ProbeResult) {
+        self.expire(now);
+        let found = self.items.iter().enumerate().find_map(|(k, it)| {
+            it.ops
+                .iter()
+                .position(|o| o.guard == Guard::InFlight(job))
+                .map(|i| (k, i))
+        });
+        let Some((k, i)) = found else {
+            // Its op was dropped meanwhile (the peer is back, shutdown, a newer intent).
+            self.after(now);
+            return;
+        };
+        let (group, logged) = {
+            let op = &self.items[k].ops[i];
+            (op.group, op.logged)
+        };
+        let key = self.cfg.groups[group].key.clone();
+        let (guard, logged) = match result {
+            ProbeResult::Silent | ProbeResult::NoAddress => {
+                if logged {
+                    self.log(
+                        Level::Info,
+                        format!(
+                            "The addresses of resource group {key} no longer answer: taking it."
+                        ),
+                    );
+                }
+                (Guard::Clear, logged)
+            }
+            ProbeResult::Unprobed { why } => {
+                self.log(
+                    Level::Warn,
+                    format!("Cannot probe the addresses of resource group {key} ({why}): taking it unprobed."),
+                );
+                (Guard::Clear, logged)
+            }
+            ProbeResult::Answered { addr, by } => {
+                if !logged {
+                    // What we announce must not claim the group while we do not take it.
+                    self.rebase_i_hold();
+                    self.log(
+                        Level::Warn,
+                        format!(
+                            "Not taking resource group {key}: its address {addr} still answers ARP (from {by}). \
+                             The other node may be alive behind a cut heartbeat path; probing until the address is silent."
+                        ),
+                    );
+                }
+                (Guard::Answered(now + PROBE_RETRY), true)
+            }
+        };
+        if let Some(op) = self.items.get_mut(k).and_then(|it| it.ops.get_mut(i)) {
+            op.guard = guard;
+            op.logged = logged;
+        }
+        self.after(now);
+    }
+
+    /// This node's process was stopped longer than a dead time (the membership saw its
+    /// own timers overrun): towards each of `peers` it behaves as a node back from a
+    /// partition ([`Takeover::partition_return`]). The messages that waited in our
+    /// sockets meanwhile, processed at this same `now`, are not audited.
+    pub fn resumed(&mut self, now: Instant, peers: &[String]) {
+        self.resumed_at = Some(now);
+        for p in peers {
+            self.partition_return(now, p);
+        }
+    }
+
+    /// `node`, declared dead, is heard again without having restarted (a partition
+    /// healed), or this node was stopped longer than a dead time and may have been
+    /// declared dead itself. The original restarts itself here; we do not (see
+    /// [`crate::holder`]): takeovers still waiting for a silent address are dropped,
+    /// what we run is announced (a full `resource` report and our list of groups, asking
+    /// for the peer's), and groups that turn out to run on both nodes are sorted out when
+    /// the peer's list comes.
+    pub fn partition_return(&mut self, now: Instant, node: &str) {
+        self.expire(now);
+        let node = node.to_ascii_lowercase();
+        if self.peer(&node).is_none() {
+            self.after(now);
+            return;
+        }
+        self.cancel_blocked();
+        if !self.nice() || !self.comm_up || self.shutdown_in_progress {
+            // Legacy mode gives the peer its groups back when its status comes
+            // (`returned_without_restart`).
+            self.after(now);
+            return;
+        }
+        self.log(
+            Level::Warn,
+            format!("{node} is back without a restart: nothing restarts here; checking which resource groups run on both nodes."),
+        );
+        if self.going_standby != StandbyState::Not {
+            self.log(Level::Info, "Cancelling pending standby operation".into());
+            self.going_standby = StandbyState::Not;
+            self.standby_running = None;
+        }
+        // Nothing moves back by itself after a partition: conflicts are settled one by one.
+        self.rsc_needs_failback = false;
+        self.rebase_i_hold();
+        // Until its report comes, the peer is taken to hold what we do not (its view).
+        self.other_holds = (if self.i_hold & rsc::FOREIGN == 0 {
+            rsc::LOCAL
+        } else {
+            rsc::NONE
+        }) | (if self.i_hold & rsc::LOCAL == 0 {
+            rsc::FOREIGN
+        } else {
+            rsc::NONE
+        });
+        self.other_fresh = false;
+        self.partitioned.insert(node);
+        let h = self.holding_now(true);
+        self.send(h.to_message());
+        self.send_resources_held(self.state == ResourceState::Stable, None);
+        self.after(now);
+    }
+
     // ------------------------------------------------------------------ internals
+
+    /// A peer's list of the groups it runs ([`holder::HOLDING_MSG`]): answer it when
+    /// asked, release the groups that run on both nodes and that the peer keeps, and
+    /// announce those we keep once the peer no longer runs them.
+    fn holding(&mut self, msg: &Message, from: &str) {
+        if from == self.cfg.me || !self.nice() || self.shutdown_in_progress {
+            return;
+        }
+        let h = Holding::from_message(msg);
+        self.partitioned.remove(from);
+        if h.ask {
+            // Our list, and our report (its guess of what we hold is to be replaced).
+            let mine = self.holding_now(false);
+            self.send(mine.to_message());
+            self.send_resources_held(self.state == ResourceState::Stable, None);
+        }
+        for g in 0..self.groups.len() {
+            let key = self.cfg.groups[g].key.clone();
+            let here = self.groups[g].running || self.groups[g].job.is_some_and(|(_, s)| s);
+            let there = h.held.contains(&key);
+            if !(here && there) {
+                if here && self.conflicts.remove(&g) {
+                    self.log(
+                        Level::Info,
+                        format!("{from} released resource group {key}: announcing its addresses."),
+                    );
+                    self.actions.push_back(Action::Announce { key });
+                }
+                continue;
+            }
+            let giving = self
+                .items
+                .iter()
+                .any(|i| matches!(&i.work, Work::GiveBack { key: k, .. } if *k == key));
+            if giving || self.groups[g].job.is_some_and(|(_, s)| !s) {
+                continue;
+            }
+            let (keep, why) = holder::keeper(
+                self.cfg.auto_failback,
+                &self.cfg.groups[g].node,
+                &self.cfg.nodes,
+                &self.cfg.me,
+                from,
+                self.groups[g].took,
+                h.took.contains(&key),
+            );
+            let me = self.cfg.me.clone();
+            if keep {
+                if self.conflicts.insert(g) {
+                    self.log(
+                        Level::Warn,
+                        format!("Resource group {key} runs on both {me} and {from} after the partition: {me} keeps it ({why})."),
+                    );
+                }
+            } else {
+                self.log(
+                    Level::Warn,
+                    format!("Resource group {key} runs on both {me} and {from} after the partition: releasing it, {from} keeps it ({why})."),
+                );
+                self.items.push(Item::new(Work::GiveBack {
+                    key,
+                    to: from.to_string(),
+                }));
+            }
+        }
+    }
+
+    /// What we run (or are starting), for [`holder::HOLDING_MSG`].
+    fn holding_now(&self, ask: bool) -> Holding {
+        let mut h = Holding {
+            ask,
+            ..Holding::default()
+        };
+        for (rt, def) in self.groups.iter().zip(&self.cfg.groups) {
+            if rt.running || rt.job.is_some_and(|(_, s)| s) {
+                h.held.push(def.key.clone());
+                if rt.took {
+                    h.took.push(def.key.clone());
+                }
+            }
+        }
+        h
+    }
+
+    /// Drops the starts that wait for a silent address. Returns whether there were any.
+    fn cancel_blocked(&mut self) -> bool {
+        let mut any = false;
+        for item in self.items.iter_mut().filter(|i| i.started) {
+            let before = item.ops.len();
+            item.ops
+                .retain(|o| !(o.start && o.issued.is_none() && o.guard.blocked()));
+            if item.ops.len() != before {
+                item.cancelled = true;
+                any = true;
+            }
+        }
+        if any {
+            self.log(
+                Level::Info,
+                "Takeover of resource groups whose addresses still answer cancelled.".into(),
+            );
+            self.rebase_i_hold();
+        }
+        any
+    }
+
+    /// `i_hold` from what really runs (or starts) here. A set without groups counts as
+    /// held by its home node (each node holds its own empty set, as after a start).
+    fn rebase_i_hold(&mut self) {
+        if !self.nice() {
+            return;
+        }
+        for (bit, local) in [(rsc::LOCAL, true), (rsc::FOREIGN, false)] {
+            let of_set: Vec<usize> = (0..self.groups.len())
+                .filter(|g| self.is_local(*g) == local)
+                .collect();
+            let runs = if of_set.is_empty() {
+                local
+            } else {
+                of_set.iter().any(|g| {
+                    let rt = &self.groups[*g];
+                    rt.running || rt.job.is_some_and(|(_, s)| s)
+                })
+            };
+            if runs {
+                self.i_hold |= bit;
+            } else {
+                self.i_hold &= !bit;
+            }
+        }
+    }
+
+    /// Gratuitous ARP for every group running here.
+    fn announce_running(&mut self) {
+        for g in 0..self.groups.len() {
+            if self.groups[g].running {
+                let key = self.cfg.groups[g].key.clone();
+                self.actions.push_back(Action::Announce { key });
+            }
+        }
+    }
 
     fn nice(&self) -> bool {
         self.cfg.auto_failback != AutoFailback::Legacy
@@ -1089,6 +1479,11 @@ impl Takeover {
 
     /// Timers that the original checks before it processes a message.
     fn expire(&mut self, now: Instant) {
+        for op in self.items.iter_mut().flat_map(|i| i.ops.iter_mut()) {
+            if matches!(op.guard, Guard::Answered(at) if now >= at) {
+                op.guard = Guard::Unchecked;
+            }
+        }
         if self.standby_running.is_some_and(|t| now >= t) {
             self.standby_running = None;
             self.other_stable = true;
@@ -1229,16 +1624,33 @@ impl Takeover {
                 step = true;
                 continue;
             }
-            let job = JobId(self.next_job);
-            self.next_job += 1;
             let key = self
                 .cfg
                 .groups
                 .get(op.group)
                 .map(|d| d.key.clone())
                 .unwrap_or_default();
+            // A start while a peer is declared dead: only once the group's addresses
+            // are silent (the peer may be alive behind a cut heartbeat path).
+            let guarded = op.start && self.peers.iter().any(|p| p.status == "dead");
+            if guarded && op.guard != Guard::Clear {
+                if op.guard == Guard::Unchecked {
+                    let job = JobId(self.next_job);
+                    self.next_job += 1;
+                    if let Some(o) = self.items.get_mut(k).and_then(|i| i.ops.get_mut(idx)) {
+                        o.guard = Guard::InFlight(job);
+                    }
+                    self.actions.push_back(Action::Probe { job, key });
+                    step = true;
+                }
+                idx += 1;
+                continue;
+            }
+            let job = JobId(self.next_job);
+            self.next_job += 1;
             if let Some(g) = self.groups.get_mut(op.group) {
                 g.job = Some((job, op.start));
+                g.took |= guarded;
             }
             if let Some(o) = self.items.get_mut(k).and_then(|i| i.ops.get_mut(idx)) {
                 o.issued = Some(job);
@@ -1369,6 +1781,11 @@ impl Takeover {
                     ops.push((g, true));
                 }
             }
+            Work::GiveBack { key, .. } => {
+                if let Some(g) = self.group_index(key) {
+                    ops.push((g, false));
+                }
+            }
         }
         // A newer intent on a group replaces older ones not yet acted upon.
         for (g, _) in &ops {
@@ -1390,6 +1807,8 @@ impl Takeover {
                     start,
                     issued: None,
                     waiting: None,
+                    guard: Guard::Unchecked,
+                    logged: false,
                 })
                 .collect();
         }
@@ -1435,6 +1854,15 @@ impl Takeover {
                 self.shutdown_complete = true;
                 self.actions.push_back(Action::ShutdownComplete);
             }
+            Work::MachDown { node } if item.cancelled => {
+                // Its starts waited for addresses still answered, and the node is back.
+                self.takeover_in_progress = false;
+                self.rebase_i_hold();
+                self.log(
+                    Level::Info,
+                    format!("mach_down takeover for node {node} cancelled: it is back."),
+                );
+            }
             Work::MachDown { node } => {
                 if self.nice() {
                     self.log(
@@ -1465,6 +1893,16 @@ impl Takeover {
             Work::TakeGroup { .. } => {
                 self.local_done = true;
                 self.announce("ip-request-resp");
+            }
+            Work::GiveBack { key, to } => {
+                self.rebase_i_hold();
+                self.log(
+                    Level::Info,
+                    format!("Resource group {key} released: {to} runs it."),
+                );
+                let h = self.holding_now(false);
+                self.send(h.to_message());
+                self.send_resources_held(self.state == ResourceState::Stable, None);
             }
         }
     }
@@ -1819,6 +2257,11 @@ impl Takeover {
             Level::Info,
             format!("Received shutdown notice from '{from}'."),
         );
+        if self.partitioned.remove(from) {
+            // An original peer restarting after a partition: it released every group,
+            // some of which may have been ours too (clients' ARP caches point at it).
+            self.announce_running();
+        }
         self.takeover_from_node(from);
         if let Some(rtype) = quirk {
             self.go_standby(StandbyState::Other, rtype, from, true);
@@ -2153,7 +2596,7 @@ impl Takeover {
 
     /// The original's cross-checks of what both sides announce.
     fn audit_resources(&mut self) {
-        if !self.nice() {
+        if !self.nice() || self.in_backlog {
             return;
         }
         if self.i_hold & rsc::LOCAL != 0 && self.other_holds & rsc::FOREIGN != 0 {
@@ -2181,6 +2624,7 @@ impl Item {
             sequential: false,
             ops: Vec::new(),
             weown: false,
+            cancelled: false,
         }
     }
 }

@@ -150,9 +150,17 @@ fn crash_of_holder_peer_takes_over_at_once() {
         let t_crash = s.elapsed();
         s.crash(0);
         assert!(s.settle(), "{}", s.dump());
-        // b learns of the death `deadtime` later and asks for a's group at that instant.
+        // b learns of the death `deadtime` later, probes a's address (silent: a crashed
+        // with it) and starts a's group as soon as the probe ends: within deadtime +
+        // 100 ms.
         let starts = s.starts_of(1, A);
-        assert_eq!(starts, [t_crash + s.deadtime], "{mode:?}\n{}", s.dump());
+        assert_eq!(
+            starts,
+            [t_crash + s.deadtime + s.probe_time],
+            "{mode:?}\n{}",
+            s.dump()
+        );
+        assert!(starts[0] <= t_crash + s.deadtime + Duration::from_millis(100));
         assert_eq!(s.holders(A), ["b"]);
         assert_eq!(s.holders(B), ["b"]);
         let sent = s.sent_since(1, t_crash);
@@ -724,6 +732,12 @@ impl Solo {
                 }
                 Action::Log(_, t) => self.logs.push(t),
                 Action::ShutdownComplete => {}
+                Action::Probe { job, .. } => {
+                    let now = self.at(s);
+                    self.tk
+                        .probe_done(now, job, hb_core::holder::ProbeResult::Silent);
+                }
+                Action::Announce { .. } => {}
             }
         }
     }

@@ -32,22 +32,29 @@ fn node_b(mode: AutoFailback, now: Instant) -> Takeover {
     Takeover::new(cfg, now)
 }
 
-/// What the machine asks for, our own messages given back as the daemon does.
+/// What the machine asks for, our own messages given back as the daemon does, address
+/// probes answered silent at once (nobody else holds them).
 fn drain(tk: &mut Takeover, now: Instant) -> Vec<Action> {
     let mut all = Vec::new();
     for _ in 0..100 {
         let mut sent = Vec::new();
+        let mut probes = Vec::new();
         while let Some(a) = tk.poll_action() {
-            if let Action::Send(m) = &a {
-                sent.push(m.clone());
+            match &a {
+                Action::Send(m) => sent.push(m.clone()),
+                Action::Probe { job, .. } => probes.push(*job),
+                _ => {}
             }
             all.push(a);
         }
-        if sent.is_empty() {
+        if sent.is_empty() && probes.is_empty() {
             return all;
         }
         for m in sent {
             tk.message(now, "b", &m);
+        }
+        for job in probes {
+            tk.probe_done(now, job, hb_core::holder::ProbeResult::Silent);
         }
     }
     panic!("our own messages do not settle: {all:?}");

@@ -129,6 +129,11 @@ fn node_a_answers_b_as_the_original_did() {
                 Action::StopGroup { job, .. } => jobs.push((t + 0.1, job, true)),
                 Action::Log(_, s) => logs.push(s),
                 Action::ShutdownComplete => done = true,
+                // The capture's VIP never answered a probe (nobody else held it).
+                Action::Probe { job, .. } => {
+                    tk.probe_done(at(t), job, hb_core::holder::ProbeResult::Silent)
+                }
+                Action::Announce { .. } => {}
             }
         }
     };

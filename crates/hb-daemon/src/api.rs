@@ -15,13 +15,16 @@ pub struct View<'a> {
     pub ping: &'a HashMap<String, String>,
 }
 
-/// The interface of every non-ping medium line, in ha.cf order (names may repeat).
+/// The interface (a serial line: its device path) of every non-ping medium line, in ha.cf
+/// order (names may repeat).
 pub fn medium_links(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     for m in &cfg.hacf.media {
         match m {
             Medium::Ucast { dev, .. } | Medium::Mcast { dev, .. } => out.push(dev.clone()),
-            Medium::Bcast { devs, .. } => out.extend(devs.iter().cloned()),
+            Medium::Bcast { devs, .. } | Medium::Serial { devs, .. } => {
+                out.extend(devs.iter().cloned())
+            }
             _ => {}
         }
     }

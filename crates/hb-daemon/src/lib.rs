@@ -7,10 +7,12 @@
 //! until the core's next deadline.
 
 pub mod api;
+pub mod arpwatch;
 pub mod cli;
 pub mod jobs;
 pub mod pinger;
 pub mod probes;
+pub mod reload;
 pub mod respawner;
 pub mod run;
 pub mod send_errors;

@@ -14,6 +14,9 @@ pub struct Respawner {
     pub policy: Respawn,
     pub runner: Runner,
     jobs: HashMap<JobId, (usize, u32)>,
+    /// Each client's supplementary groups, looked up at start: a name service lookup in
+    /// the loop (getgrouplist) could stall the heartbeats.
+    groups: Vec<Vec<u32>>,
 }
 
 /// uid and primary gid of a user.
@@ -29,8 +32,9 @@ fn lookup(user: &str) -> Option<(u32, u32)> {
 }
 
 impl Respawner {
+    /// Looks every client's user and groups up (at start, never in the loop).
     pub fn new(cfg: &ha_config::Config, runner: Runner, log: &Logger) -> Respawner {
-        let specs = cfg
+        let specs: Vec<ClientSpec> = cfg
             .hacf
             .respawn
             .iter()
@@ -53,10 +57,15 @@ impl Respawner {
                 }
             })
             .collect();
+        let groups = specs
+            .iter()
+            .map(|s| hb_runner::supplementary_groups(&s.user, s.gid).unwrap_or_default())
+            .collect();
         Respawner {
             policy: Respawn::new(specs),
             runner,
             jobs: HashMap::new(),
+            groups,
         }
     }
 
@@ -67,15 +76,15 @@ impl Respawner {
             match a {
                 Action::Start {
                     id,
-                    user,
                     uid,
                     gid,
                     command,
+                    ..
                 } => {
                     let mut spec = JobSpec::new("/bin/sh");
                     spec.args = vec!["-c".into(), command.clone()];
                     spec.user = Some((uid, gid));
-                    spec.groups = hb_runner::supplementary_groups(&user, gid).unwrap_or_default();
+                    spec.groups = self.groups.get(id).cloned().unwrap_or_default();
                     match self.runner.spawn(spec) {
                         Ok(job) => {
                             let pid = self.runner.pid(job).unwrap_or(0);

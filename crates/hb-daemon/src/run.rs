@@ -7,20 +7,23 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hb_core::{Level as CoreLevel, Node, Output};
 use hb_io::fifo::{Fifo, FifoItem};
 use hb_io::log::{Level, Logger};
-use hb_io::media::{datagram_buffer, Medium};
+use hb_io::media::{datagram_buffer, Medium, MediumKind};
 use hb_io::signals::{Signal, SignalFd};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::api::View;
+use crate::arpwatch::ArpWatch;
 use crate::jobs::Jobs;
 use crate::pinger::Pinger;
 use crate::probes::{Probes, PROBE_BASE};
+use crate::reload::Reloader;
 use crate::respawner::Respawner;
 use crate::send_errors::SendErrors;
 use hb_api::socket::ApiSocket;
 use hb_core::checks::CheckAction;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Tokens of the poll: media are `0..n`.
 const SIGNALS: Token = Token(usize::MAX - 1);
@@ -31,6 +34,9 @@ const CHECK_CHILDREN: Token = Token(usize::MAX - 4);
 const API_BASE: usize = 1 << 22;
 const PING: Token = Token(usize::MAX - 5);
 const RESPAWN_CHILDREN: Token = Token(usize::MAX - 6);
+/// The configuration reread on SIGHUP is done (its helper thread wakes the loop).
+const RELOAD: Token = Token(usize::MAX - 7);
+const ARP: Token = Token(usize::MAX - 8);
 /// How long the exit waits for respawned clients to end after SIGTERM.
 const CLIENT_STOP_WAIT: Duration = Duration::from_secs(10);
 
@@ -67,10 +73,15 @@ pub struct LoopSetup {
     pub cfg: ha_config::Config,
     /// The client API socket to create when communication comes up (None: no API).
     pub api_path: Option<std::path::PathBuf>,
+    /// apiauth with its users and groups looked up at start (never in the loop), and the
+    /// warnings about names that do not exist (logged when the API is created).
+    pub api_auth: (hb_api::proto::AuthTable, Vec<String>),
     pub pinger: Option<Pinger>,
     pub respawner: Option<Respawner>,
-    /// Called on SIGHUP: what to do (see [`crate::start`]).
-    pub on_hup: Box<dyn FnMut(&Logger) -> HupAction>,
+    /// The `watchdog` device, opened: a byte per heartbeat, `V` at a clean stop.
+    pub watchdog: Option<hb_io::watchdog::Watchdog>,
+    /// SIGHUP: rereads the files on a helper thread (see [`crate::reload`]).
+    pub reload: Reloader,
 }
 
 /// What a SIGHUP leads to.
@@ -133,21 +144,27 @@ struct Loop {
     peer_unhealthy: HashMap<(String, String), bool>,
     cfg: ha_config::Config,
     api_path: Option<std::path::PathBuf>,
+    api_auth: Option<(hb_api::proto::AuthTable, Vec<String>)>,
     api: Option<ApiSocket>,
     /// Ping nodes' statuses (`ping`, `dead`), for the API.
     ping: HashMap<String, String>,
     pinger: Option<Pinger>,
     respawner: Option<Respawner>,
+    watchdog: Option<hb_io::watchdog::Watchdog>,
+    /// Address probes and announcements (with resources only).
+    arp: Option<ArpWatch>,
     comm_seen: bool,
     /// The loop ends once the respawned clients have stopped (or the wait is over).
     exit_pending: Option<(LoopEnd, Instant)>,
+    /// A restart in place does not happen before this (the peer must see us dead first).
+    restart_not_before: Option<Instant>,
     /// Send errors, per medium: logged at most once per interval, with the count suppressed.
     send_errors: SendErrors,
     exit: Option<LoopEnd>,
 }
 
 /// Runs the node until it has shut down; returns how it ended.
-pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result<LoopEnd> {
+pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Result<LoopEnd> {
     let mut poll = Poll::new()?;
     let mut media = setup.media;
     for (i, m) in media.iter_mut().enumerate() {
@@ -172,7 +189,19 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
     if let Some(r) = &setup.respawner {
         r.runner.register(poll.registry(), RESPAWN_CHILDREN)?;
     }
-    let mut on_hup = setup.on_hup;
+    let mut reload = setup.reload;
+    reload.set_waker(Arc::new(mio::Waker::new(poll.registry(), RELOAD)?));
+    let arp = match (&setup.jobs, poll.registry().try_clone()) {
+        (Some(_), Ok(r)) => Some(ArpWatch::new(&setup.cfg.haresources, r, ARP)),
+        (Some(_), Err(e)) => {
+            log.log(
+                Level::Warn,
+                &format!("no address probes (they guard takeovers): {e}"),
+            );
+            None
+        }
+        (None, _) => None,
+    };
     let mut l = Loop {
         node: setup.node,
         media,
@@ -191,6 +220,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         peer_unhealthy: HashMap::new(),
         cfg: setup.cfg,
         api_path: setup.api_path,
+        api_auth: Some(setup.api_auth),
         api: None,
         ping: setup
             .pinger
@@ -204,8 +234,11 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
             .unwrap_or_default(),
         pinger: setup.pinger,
         respawner: setup.respawner,
+        watchdog: setup.watchdog,
+        arp,
         comm_seen: false,
         exit_pending: None,
+        restart_not_before: None,
         send_errors,
         exit: None,
     };
@@ -221,13 +254,18 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         l.side_turn(Instant::now(), log);
         l.drain(log);
         l.write_counters(Instant::now());
-        if let Some((_, deadline)) = &l.exit_pending {
-            let done = l.respawner.as_ref().is_none_or(|r| r.policy.all_stopped());
+        if let Some((how, deadline)) = &l.exit_pending {
+            let done = l.respawner.as_ref().is_none_or(|r| r.policy.all_stopped())
+                && !(matches!(how, LoopEnd::Restart)
+                    && l.restart_not_before.is_some_and(|t| Instant::now() < t));
             if done || Instant::now() >= *deadline {
                 l.exit = l.exit_pending.take().map(|(e, _)| e);
             }
         }
         if let Some(end) = l.exit.take() {
+            // Every exit the loop decides on (also one for an error) ends the watchdog
+            // cleanly, as the original's cleanexit; only a crash or a freeze leaves it armed.
+            l.close_watchdog(log);
             return Ok(end);
         }
         let now = Instant::now();
@@ -238,6 +276,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
             l.api.as_ref().and_then(|a| a.server().poll_timeout()),
             l.pinger.as_ref().and_then(|p| p.nodes.poll_timeout()),
             l.respawner.as_ref().and_then(|r| r.policy.poll_timeout()),
+            l.arp.as_ref().and_then(ArpWatch::poll_timeout),
             l.exit_pending
                 .as_ref()
                 .map(|(_, d)| (*d).min(Instant::now() + Duration::from_millis(100))),
@@ -248,15 +287,26 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
         match poll.poll(&mut events, Some(timeout)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => {
+                l.close_watchdog(log);
+                return Err(e);
+            }
         }
         let now = Instant::now();
         for ev in events.iter() {
             match ev.token() {
                 SIGNALS => {
-                    for s in signals.read_pending()? {
+                    let pending = match signals.read_pending() {
+                        Ok(p) => p,
+                        Err(e) => {
+                            l.close_watchdog(log);
+                            return Err(e);
+                        }
+                    };
+                    for s in pending {
                         match s {
                             Signal::Term | Signal::Int => {
+                                l.stop_wins();
                                 l.node.shutdown(now);
                                 if let Some(r) = l.respawner.as_mut() {
                                     r.policy.shutdown(now);
@@ -264,18 +314,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                             }
                             Signal::Hup => {
                                 log.reopen();
-                                match on_hup(log) {
-                                    HupAction::Keep => {}
-                                    HupAction::NewKeys(k) => l.node.membership.set_keys(k),
-                                    HupAction::Restart => {
-                                        if l.node.takeover.is_some() {
-                                            log.log(Level::Info, "Heartbeat restart triggered: releasing resources first.");
-                                            l.node.restart(now);
-                                        } else {
-                                            l.exit = Some(LoopEnd::Restart);
-                                        }
-                                    }
-                                }
+                                reload.hup(log);
                             }
                             Signal::Usr1 | Signal::Usr2 => {
                                 let d = log.debug_level();
@@ -298,6 +337,11 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                                 }
                             }
                         }
+                    }
+                }
+                RELOAD => {
+                    if let Some(action) = reload.poll(log) {
+                        l.hup_action(now, action, log);
                     }
                 }
                 FIFO => {
@@ -323,6 +367,12 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                 PING => {
                     if let Some(p) = l.pinger.as_mut() {
                         p.readable(now);
+                    }
+                }
+                ARP => {
+                    let done = l.arp.as_mut().map(ArpWatch::readable).unwrap_or_default();
+                    for (job, result) in done {
+                        l.node.probe_done(now, job, result);
                     }
                 }
                 RESPAWN_CHILDREN => {
@@ -359,14 +409,15 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                     l.reap(now, log);
                 }
                 Token(i) => {
-                    if let Some(m) = l.media.get(i) {
+                    if let Some(m) = l.media.get_mut(i) {
                         let dev = m.dev.clone();
                         let node = &mut l.node;
-                        if let Err(e) = m.recv_all(&mut buf, |data, from| {
-                            node.handle_datagram_from(now, &dev, Some(from), data)
+                        if let Err(e) = m.recv_all(now, &mut buf, |data, from| {
+                            node.handle_datagram_from(now, &dev, from, data)
                         }) {
                             log.log(Level::Error, &format!("receive error on {dev}: {e}"));
                         }
+                        log_notices(m, log);
                     }
                 }
             }
@@ -382,6 +433,20 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: SignalFd) -> io::Result
                 l.finish_groups(now, done);
             }
         }
+        if let Some(a) = l.arp.as_mut() {
+            if a.poll_timeout().is_some_and(|t| t <= now) {
+                for (job, result) in a.handle_timeout(now) {
+                    l.node.probe_done(now, job, result);
+                }
+            }
+        }
+    }
+}
+
+/// Logs what a medium itself reports (a serial line lost, stuck or back).
+fn log_notices(m: &mut Medium, log: &Logger) {
+    while let Some((level, text)) = m.poll_notice() {
+        log.log(level, &text);
     }
 }
 
@@ -480,16 +545,29 @@ impl Loop {
                     self.finish_groups(now, done);
                 }
                 CheckAction::GiveAway(key) => {
-                    let set = match self.node.takeover.as_ref() {
-                        Some(t) if t.is_local_group(&key) => "local",
-                        _ => "foreign",
-                    };
-                    log.log(
-                        Level::Warn,
-                        &format!("Giving resource group {key} to the peer: its service check fails here (standby [{set}])"),
-                    );
-                    self.given_away.insert(key);
-                    self.node.standby(now, set);
+                    // Only this group moves: to a live peer whose check of it does not fail.
+                    let to = live_peers.iter().find(|n| {
+                        !self
+                            .peer_unhealthy
+                            .get(&((*n).clone(), key.clone()))
+                            .copied()
+                            .unwrap_or(false)
+                    });
+                    match to {
+                        Some(to) => {
+                            log.log(
+                                Level::Warn,
+                                &format!("Service check of {key} fails here: handing the group over to {to}"),
+                            );
+                            if self.node.give_group(now, &key, to) {
+                                self.given_away.insert(key);
+                            }
+                        }
+                        None => log.log(
+                            Level::Warn,
+                            &format!("Resource group {key} stays here: no live node can take it"),
+                        ),
+                    }
                 }
                 CheckAction::HealthChanged { key, healthy } => {
                     changed = true;
@@ -512,7 +590,7 @@ impl Loop {
                         && !held.contains(&key)
                     {
                         log.log(Level::Info, &format!("Service check of {key} is ok again: asking for the group back (auto_failback on)"));
-                        self.node.takeover(now, "local");
+                        self.node.ask_group(now, &key);
                     }
                 }
             }
@@ -522,13 +600,60 @@ impl Loop {
         }
     }
 
+    /// What a reread configuration leads to.
+    fn hup_action(&mut self, now: Instant, action: HupAction, log: &Logger) {
+        match action {
+            HupAction::Keep => {}
+            HupAction::NewKeys(k) => self.node.membership.set_keys(k),
+            HupAction::Restart => {
+                if self.node.shutting_down() {
+                    log.log(
+                        Level::Info,
+                        "Heartbeat shutdown already underway: no restart.",
+                    );
+                } else if self.node.takeover.is_some() {
+                    log.log(
+                        Level::Info,
+                        "Heartbeat restart triggered: releasing resources first.",
+                    );
+                    self.node.restart(now);
+                } else {
+                    self.exit = Some(LoopEnd::Restart);
+                }
+            }
+        }
+    }
+
+    /// A stop (TERM, INT) always wins over a restart in place that is about to end the loop.
+    fn stop_wins(&mut self) {
+        if let Some((end @ LoopEnd::Restart, _)) = self.exit_pending.as_mut() {
+            *end = LoopEnd::Exit(crate::exit::OK);
+        }
+        if matches!(self.exit, Some(LoopEnd::Restart)) {
+            self.exit = Some(LoopEnd::Exit(crate::exit::OK));
+        }
+    }
+
     /// The end of a shutdown: stop the respawned clients (last first), then let the loop
     /// end once they are gone.
+    /// A restart in place waits, silent, for the dead time plus a second (rounded up to whole
+    /// seconds, as the original's restart does: "make sure they notice we're dead"), so that the
+    /// peer declares this node dead before it comes back: an original peer fails back to a node
+    /// it saw die and come back, not always to one that restarted under its eyes while it was
+    /// still taking the groups over.
     fn end(&mut self, now: Instant, how: LoopEnd) {
         if let Some(r) = self.respawner.as_mut() {
             r.policy.stop_all(now);
         }
-        self.exit_pending = Some((how, now + CLIENT_STOP_WAIT));
+        let mut deadline = now + CLIENT_STOP_WAIT;
+        if matches!(how, LoopEnd::Restart) {
+            let dead = self.cfg.hacf.deadtime;
+            let secs = dead.as_secs() + u64::from(dead.subsec_nanos() > 0) + 1;
+            let t = now + Duration::from_secs(secs);
+            self.restart_not_before = Some(t);
+            deadline = deadline.max(t);
+        }
+        self.exit_pending = Some((how, deadline));
     }
 
     /// Respawned clients that ended: the policy decides; the API forgets their sign-ons.
@@ -618,7 +743,7 @@ impl Loop {
     fn api_turn(&mut self, now: Instant, registry: &mio::Registry, log: &Logger) {
         if self.api.is_none() && crate::api::comm_up(&self.node) {
             if let Some(path) = self.api_path.clone() {
-                let (auth, warnings) = hb_api::sys::auth_table(&self.cfg.hacf.effective_apiauth());
+                let (auth, warnings) = self.api_auth.take().unwrap_or_default();
                 for w in warnings {
                     log.log(Level::Warn, &w);
                 }
@@ -721,13 +846,26 @@ impl Loop {
     /// Sends what the node wants sent and acts on its outputs, until it is quiet.
     fn drain(&mut self, log: &Logger) {
         for _ in 0..1000 {
-            while let Some(d) = self.node.poll_transmit() {
-                for (i, m) in self.media.iter().enumerate() {
-                    if let Err(e) = m.send(&d) {
-                        if let Some(line) = self.send_errors.failed(i, Instant::now(), &e) {
+            // Extra status copies (a lossy link) go on the network media only: a serial
+            // line's queue would hold up the statuses themselves.
+            while let Some((d, network_only)) = self
+                .node
+                .poll_transmit()
+                .map(|d| (d, false))
+                .or_else(|| self.node.poll_status_copy().map(|d| (d, true)))
+            {
+                let now = Instant::now();
+                let keys = &self.node.membership.config().keys;
+                for (i, m) in self.media.iter_mut().enumerate() {
+                    if network_only && m.kind == MediumKind::Serial {
+                        continue;
+                    }
+                    if let Err(e) = m.send(now, &d, keys) {
+                        if let Some(line) = self.send_errors.failed(i, now, &e) {
                             log.log(Level::Error, &line);
                         }
                     }
+                    log_notices(m, log);
                 }
             }
             for line in self.send_errors.flush(Instant::now()) {
@@ -741,6 +879,25 @@ impl Loop {
                 Output::Log(l, text) => log.log(core_level(l), &text),
                 Output::StartGroup { job, key } => self.group(now, job, &key, true, log),
                 Output::StopGroup { job, key } => self.group(now, job, &key, false, log),
+                Output::ProbeGroup { job, key } => {
+                    let result = match self.arp.as_mut() {
+                        Some(a) => a.probe(now, job, &key),
+                        None => Some(hb_core::holder::ProbeResult::Unprobed {
+                            why: "no address probes in this daemon".into(),
+                        }),
+                    };
+                    if let Some(r) = result {
+                        self.node.probe_done(now, job, r);
+                    }
+                }
+                Output::AnnounceGroup { key } => {
+                    if let Some(Err(e)) = self.arp.as_mut().map(|a| a.announce(now, &key)) {
+                        log.log(
+                            Level::Warn,
+                            &format!("cannot announce the addresses of {key}: {e}"),
+                        );
+                    }
+                }
                 Output::Delivered { msg, from } => {
                     if msg.msg_type() != Some("status") {
                         if let Some(api) = self.api.as_mut() {
@@ -787,7 +944,15 @@ impl Loop {
                             .link_status_changed(&view, &node, &link, up);
                     }
                 }
+                Output::Heartbeat => {
+                    if let Some(w) = self.watchdog.as_mut() {
+                        for (l, text) in w.tickle() {
+                            log.log(l, &text);
+                        }
+                    }
+                }
                 Output::Exit => {
+                    self.close_watchdog(log);
                     log.log(
                         Level::Info,
                         &format!(
@@ -797,7 +962,21 @@ impl Loop {
                     );
                     self.end(now, LoopEnd::Exit(crate::exit::OK));
                 }
-                Output::Restart => self.end(now, LoopEnd::Restart),
+                Output::Restart => {
+                    // The new image opens the device again.
+                    self.close_watchdog(log);
+                    self.end(now, LoopEnd::Restart)
+                }
+            }
+        }
+    }
+
+    /// A planned stop: the magic `V`, then close, so that the device does not reboot the
+    /// machine.
+    fn close_watchdog(&mut self, log: &Logger) {
+        if let Some(mut w) = self.watchdog.take() {
+            for (l, text) in w.close() {
+                log.log(l, &text);
             }
         }
     }

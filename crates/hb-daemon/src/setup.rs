@@ -36,10 +36,12 @@ pub fn send_form(cfg: &Config) -> SendForm {
     }
 }
 
-/// The media lines as socket specs, each with the UDP port it listens on (ucast and bcast
-/// use the `udpport` in force at their first line, as the original does; mcast its own).
-/// `bcast eth0 eth1` opens one medium per device. Serial and IPv6 media are accepted by
-/// the configuration but not opened (the config test reports them as not acted on).
+/// The media lines as specs, each with the UDP port it listens on (ucast and bcast use the
+/// `udpport` in force at their first line, as the original does; mcast its own; serial lines
+/// none). `bcast eth0 eth1` and `serial /dev/ttyS0 /dev/ttyS1` open one medium per device;
+/// serial lines run at the baud rate in force at the first serial line. IPv6 media are
+/// accepted by the configuration but not opened (the config test reports them as not acted
+/// on).
 pub fn media(cfg: &Config) -> Vec<(MediumSpec, u16)> {
     let mut out = Vec::new();
     for m in &cfg.hacf.media {
@@ -57,6 +59,16 @@ pub fn media(cfg: &Config) -> Vec<(MediumSpec, u16)> {
             CfgMedium::Bcast { devs, port, .. } => {
                 for d in devs {
                     out.push((MediumSpec::Bcast { dev: d.clone() }, *port));
+                }
+            }
+            CfgMedium::Serial { devs, .. } => {
+                for d in devs {
+                    let spec = MediumSpec::Serial {
+                        dev: d.clone(),
+                        baud: cfg.hacf.serial_baud,
+                        lock_dir: hb_io::serial::LOCK_DIR.into(),
+                    };
+                    out.push((spec, 0));
                 }
             }
             CfgMedium::Mcast {

@@ -9,13 +9,13 @@ use hb_core::takeover::{AutoFailback as TakeoverFailback, GroupDef, TakeoverConf
 use hb_core::{MembershipConfig, Node};
 use hb_io::daemon::StartReport;
 use hb_io::log::{Level, LogConfig, Logger};
-use hb_io::signals::SignalFd;
+use hb_io::signals::{Signal, SignalFd};
 use hb_io::state;
 
 use crate::cli::{self, Command, Options};
 use crate::jobs::Jobs;
 use crate::probes::Probes;
-use crate::run::{run_loop, wall_clock, HupAction, LoopEnd, LoopSetup};
+use crate::run::{run_loop, wall_clock, LoopEnd, LoopSetup};
 use crate::{exit, setup, COMPAT_VERSION, IMPLEMENTATION};
 
 /// Runs `heartbeat` with the arguments after the program name; returns the exit status.
@@ -353,58 +353,6 @@ fn takeover_config(cfg: &ha_config::Config, name: &str) -> TakeoverConfig {
     }
 }
 
-/// Reads the files again on SIGHUP: a refused configuration changes nothing; a changed
-/// ha.cf or haresources restarts the daemon in place (after releasing its groups, so the
-/// peer holds them meanwhile); a changed authkeys only replaces the keys.
-fn hup_handler(opts: &Options, cfg: &ha_config::Config) -> Box<dyn FnMut(&Logger) -> HupAction> {
-    let dir = opts.config_dir.clone();
-    let mut current = cfg.clone();
-    let mut current_checks = std::fs::read(dir.join(ha_config::checks::CHECKS_FILE)).ok();
-    Box::new(move |log: &Logger| match ha_config::load_dir(&dir) {
-        Err(errs) => {
-            for e in &errs.0 {
-                log.log(Level::Error, &e.to_string());
-            }
-            log.log(Level::Error, "Config errors: configuration NOT reloaded");
-            HupAction::Keep
-        }
-        Ok(l) => {
-            let new = l.config;
-            let new_checks = std::fs::read(dir.join(ha_config::checks::CHECKS_FILE)).ok();
-            if let Err(errs) = ha_config::load_checks(&dir, &new.haresources) {
-                for e in &errs.0 {
-                    log.log(Level::Error, &e.to_string());
-                }
-                log.log(Level::Error, "Config errors: configuration NOT reloaded");
-                return HupAction::Keep;
-            }
-            if new.hacf != current.hacf
-                || new.haresources != current.haresources
-                || new_checks != current_checks
-            {
-                current_checks = new_checks;
-                log.log(Level::Info, "Heartbeat restart triggered.");
-                HupAction::Restart
-            } else if new.authkeys != current.authkeys {
-                match setup::key_ring(&new) {
-                    Ok(k) => {
-                        log.log(Level::Info, "authkeys changed: new keys in use.");
-                        current = new;
-                        HupAction::NewKeys(k)
-                    }
-                    Err(e) => {
-                        log.log(Level::Error, &format!("authkeys: {e}; keys NOT changed"));
-                        HupAction::Keep
-                    }
-                }
-            } else {
-                log.log(Level::Info, "Configuration unchanged.");
-                HupAction::Keep
-            }
-        }
-    })
-}
-
 #[allow(clippy::too_many_arguments)]
 fn run(
     opts: &Options,
@@ -464,6 +412,24 @@ fn run(
                 Level::Info,
                 &format!("haresources: {} {}", g.node, rs.join(" ")),
             );
+        }
+    }
+    // 2.0.8's package ships /var/run/heartbeat/crm (0750 hacluster:haclient), where the
+    // respawned dopd (running as hacluster) opens DRBD's outdater socket; /var/run is a
+    // tmpfs on current systems, so make it when it is missing.
+    let crm = opts
+        .pid_file
+        .parent()
+        .unwrap_or(std::path::Path::new("/var/run"))
+        .join("heartbeat/crm");
+    if !crm.exists() && std::fs::create_dir_all(&crm).is_ok() {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&crm, std::fs::Permissions::from_mode(0o750));
+        if let (Some(uid), Some(gid)) = (
+            hb_api::sys::lookup_user("hacluster"),
+            hb_api::sys::lookup_group("haclient"),
+        ) {
+            let _ = std::os::unix::fs::chown(&crm, Some(uid), Some(gid));
         }
     }
     let manage = !opts.no_resources;
@@ -611,6 +577,15 @@ fn run(
             }
         }
     }
+    // The watchdog device, as the original's master opens it (a device that cannot be
+    // opened is logged and the daemon runs on without it, as the original).
+    let watchdog = cfg.hacf.watchdog.as_ref().and_then(|path| {
+        let (w, lines) = hb_io::watchdog::Watchdog::open(path, cfg.hacf.deadtime);
+        for (level, line) in lines {
+            log.log(level, &line);
+        }
+        w
+    });
     let takeover = manage.then(|| takeover_config(cfg, &name));
     let node = Node::new(membership, takeover, Instant::now());
     let setup = LoopSetup {
@@ -625,6 +600,7 @@ fn run(
         counters_file: Some(opts.state_dir.join(COUNTERS_STATUS_FILE)),
         pinger,
         respawner,
+        watchdog,
         cfg: cfg.clone(),
         api_path: Some(
             opts.pid_file
@@ -632,7 +608,8 @@ fn run(
                 .unwrap_or(std::path::Path::new("/var/run"))
                 .join("heartbeat/register"),
         ),
-        on_hup: hup_handler(opts, cfg),
+        api_auth: hb_api::sys::auth_table(&cfg.hacf.effective_apiauth()),
+        reload: crate::reload::Reloader::new(&opts.config_dir, cfg),
     };
     // Everything that can stop the start is done: the process that started us may go.
     report.ready();
@@ -641,9 +618,9 @@ fn run(
     for (level, line) in hb_io::realtime::make_realtime(cfg.hacf.realtime, cfg.hacf.rtprio) {
         log.log(level, &line);
     }
-    match run_loop(setup, log, signals) {
+    match run_loop(setup, log, &signals) {
         Ok(LoopEnd::Exit(code)) => code,
-        Ok(LoopEnd::Restart) => restart_exec(log),
+        Ok(LoopEnd::Restart) => restart_exec(log, &signals),
         Err(e) => {
             log.log(Level::Error, &format!("{e}"));
             exit::GENERIC
@@ -651,15 +628,26 @@ fn run(
     }
 }
 
-/// Re-executes this program with `-R` in the same process (pid file unchanged).
-fn restart_exec(log: &Logger) -> i32 {
+/// Re-executes this program with `-R` in the same process (pid file unchanged), unless a
+/// stop (TERM, INT) came meanwhile: a stop always wins. The handled signals stay blocked
+/// across the exec, so one that comes later is still pending for the new image, which then
+/// stops.
+fn restart_exec(log: &Logger, signals: &SignalFd) -> i32 {
     use std::os::unix::process::CommandExt;
+    if signals
+        .read_pending()
+        .is_ok_and(|s| s.iter().any(|s| matches!(s, Signal::Term | Signal::Int)))
+    {
+        log.log(
+            Level::Info,
+            "Heartbeat restart cancelled: shutdown requested meanwhile.",
+        );
+        return exit::OK;
+    }
     log.log(Level::Info, "Performing heartbeat restart exec.");
     let mut args: Vec<String> = std::env::args().skip(1).filter(|a| a != "-R").collect();
     args.push("-R".into());
     let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
-    // The new image must not inherit our blocked signals.
-    let _ = hb_io::signals::reset_mask_in_child();
     let err = std::process::Command::new(exe).args(&args).exec();
     log.log(Level::Error, &format!("restart exec failed: {err}"));
     exit::GENERIC

@@ -1,4 +1,5 @@
-//! UDP heartbeat media: `ucast DEV ADDR`, `bcast DEV`, `mcast DEV GROUP PORT TTL LOOP`.
+//! Heartbeat media: UDP (`ucast DEV ADDR`, `bcast DEV`, `mcast DEV GROUP PORT TTL LOOP`) and
+//! serial lines (`serial DEV`, in [`crate::serial`]), behind one [`Medium`].
 //!
 //! Every medium has two non-blocking sockets, as the original plugins have (2.0.8
 //! `lib/plugins/HBcomm/{ucast,bcast,mcast}.c`, read for facts):
@@ -25,17 +26,26 @@
 //!
 //! Received datagrams are passed on as they are: the wire layer accepts them with or without a
 //! trailing NUL. A buffer of [`MAX_DATAGRAM`] bytes never truncates a UDP datagram.
+//!
+//! A serial medium carries the same messages, one per `>>>`...`<<<` block, in the classic form
+//! (see [`crate::serial`]); its link name is the device path.
 
 use std::ffi::CStr;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
+use hb_wire::KeyRing;
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::log::Level;
+use crate::serial::SerialPort;
 
 /// A receive buffer of this size holds any UDP datagram (max IPv4 UDP payload is 65507 bytes).
 pub const MAX_DATAGRAM: usize = 65536;
@@ -49,15 +59,17 @@ pub enum MediumKind {
     Ucast,
     Bcast,
     Mcast,
+    Serial,
 }
 
 impl MediumKind {
-    /// The ha.cf keyword: `ucast`, `bcast` or `mcast`.
+    /// The ha.cf keyword: `ucast`, `bcast`, `mcast` or `serial`.
     pub fn name(self) -> &'static str {
         match self {
             MediumKind::Ucast => "ucast",
             MediumKind::Bcast => "bcast",
             MediumKind::Mcast => "mcast",
+            MediumKind::Serial => "serial",
         }
     }
 }
@@ -88,15 +100,24 @@ pub enum MediumSpec {
         ttl: u8,
         loop_back: bool,
     },
+    /// `serial DEV` at `baud`; the line is locked in `lock_dir` while it is opened
+    /// ([`crate::serial::LOCK_DIR`]).
+    Serial {
+        dev: String,
+        baud: u32,
+        lock_dir: PathBuf,
+    },
 }
 
 impl MediumSpec {
-    /// The device (interface) name, which is also the link name (`node:DEV`).
+    /// The device (interface name or serial device path), which is also the link name
+    /// (`node:DEV`).
     pub fn dev(&self) -> &str {
         match self {
             MediumSpec::Ucast { dev, .. }
             | MediumSpec::Bcast { dev }
-            | MediumSpec::Mcast { dev, .. } => dev,
+            | MediumSpec::Mcast { dev, .. }
+            | MediumSpec::Serial { dev, .. } => dev,
         }
     }
 
@@ -105,16 +126,29 @@ impl MediumSpec {
             MediumSpec::Ucast { .. } => MediumKind::Ucast,
             MediumSpec::Bcast { .. } => MediumKind::Bcast,
             MediumSpec::Mcast { .. } => MediumKind::Mcast,
+            MediumSpec::Serial { .. } => MediumKind::Serial,
         }
     }
 }
 
-/// An opened medium: a send socket, a receive socket and the destinations of every datagram.
+/// An opened medium: UDP sockets, or a serial line.
 #[derive(Debug)]
 pub struct Medium {
     pub kind: MediumKind,
     /// Device name; the link name of packets received here.
     pub dev: String,
+    io: Io,
+}
+
+#[derive(Debug)]
+enum Io {
+    Udp(Udp),
+    Serial(SerialPort),
+}
+
+/// A UDP medium: a send socket, a receive socket and the destinations of every datagram.
+#[derive(Debug)]
+struct Udp {
     rx: UdpSocket,
     tx: UdpSocket,
     dests: Vec<SocketAddr>,
@@ -264,10 +298,19 @@ fn resolve_v4(host: &str, port: u16) -> io::Result<SocketAddr> {
 }
 
 impl Medium {
-    /// Open the sockets of one medium. `udpport` is ha.cf's `udpport` (default 694), used by ucast
-    /// and bcast; mcast uses its own port.
+    /// Open the sockets of one medium, or its serial line. `udpport` is ha.cf's `udpport`
+    /// (default 694), used by ucast and bcast; mcast uses its own port.
     pub fn open(spec: &MediumSpec, udpport: u16) -> io::Result<Medium> {
         match spec {
+            MediumSpec::Serial {
+                dev,
+                baud,
+                lock_dir,
+            } => Ok(Medium {
+                kind: MediumKind::Serial,
+                dev: dev.clone(),
+                io: Io::Serial(SerialPort::open(dev, *baud, lock_dir)?),
+            }),
             MediumSpec::Ucast { dev, host, port } => {
                 let dest = resolve_v4(host, port.unwrap_or(udpport))?;
                 let tx = new_udp_socket()?;
@@ -362,13 +405,29 @@ impl Medium {
         Medium {
             kind,
             dev: dev.to_string(),
-            rx: into_mio(rx),
-            tx: into_mio(tx),
-            dests,
-            rx_port,
-            dropped: AtomicU64::new(0),
-            mcast,
+            io: Io::Udp(Udp {
+                rx: into_mio(rx),
+                tx: into_mio(tx),
+                dests,
+                rx_port,
+                dropped: AtomicU64::new(0),
+                mcast,
+            }),
         }
+    }
+
+    fn udp(&self) -> Option<&Udp> {
+        match &self.io {
+            Io::Udp(u) => Some(u),
+            Io::Serial(_) => None,
+        }
+    }
+
+    fn not_udp(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{} is a serial line, not a socket", self.dev),
+        )
     }
 
     /// The link name of packets received on this medium: the device name.
@@ -376,37 +435,57 @@ impl Medium {
         &self.dev
     }
 
-    /// Where every datagram is sent.
+    /// Where every datagram is sent (none for a serial line).
     pub fn destinations(&self) -> &[SocketAddr] {
-        &self.dests
+        self.udp().map_or(&[], |u| &u.dests)
     }
 
     /// Local address of the receive socket.
     pub fn rx_local_addr(&self) -> io::Result<SocketAddr> {
-        self.rx.local_addr()
+        self.udp().ok_or_else(|| self.not_udp())?.rx.local_addr()
     }
 
     /// Local address of the send socket (unbound until the first send: port 0).
     pub fn tx_local_addr(&self) -> io::Result<SocketAddr> {
-        self.tx.local_addr()
+        self.udp().ok_or_else(|| self.not_udp())?.tx.local_addr()
     }
 
-    /// Number of datagrams dropped so far because the send buffer was full.
+    /// Number of datagrams dropped so far because the send buffer (a serial line's output
+    /// queue) was full.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        match &self.io {
+            Io::Udp(u) => u.dropped.load(Ordering::Relaxed),
+            Io::Serial(s) => s.dropped(),
+        }
     }
 
-    /// Send one datagram to every destination of this medium. A full send buffer (EAGAIN) drops
-    /// the datagram for that destination and is counted in [`Medium::dropped`], as UDP may lose
-    /// packets anyway. Returns the number of destinations it was handed to; the first other error
-    /// (including a short send) is returned after trying every destination.
-    pub fn send(&self, datagram: &[u8]) -> io::Result<usize> {
+    /// What the medium itself has to log (a serial line lost, stuck or back), in order.
+    pub fn poll_notice(&mut self) -> Option<(Level, String)> {
+        match &mut self.io {
+            Io::Udp(_) => None,
+            Io::Serial(s) => s.poll_notice(),
+        }
+    }
+
+    /// Send one datagram (as the membership encoded it) on this medium. UDP: to every
+    /// destination; a full send buffer (EAGAIN) drops the datagram for that destination and
+    /// is counted in [`Medium::dropped`], as UDP may lose packets anyway; returns the number
+    /// of destinations it was handed to; the first other error (including a short send) is
+    /// returned after trying every destination. Serial: queued in the classic form (`keys`
+    /// sign a netstring datagram again) and written as the line takes it; an error when the
+    /// line is down (see [`crate::serial`]).
+    pub fn send(&mut self, now: Instant, datagram: &[u8], keys: &KeyRing) -> io::Result<usize> {
+        let u = match &mut self.io {
+            Io::Udp(u) => u,
+            Io::Serial(s) => return s.send(now, datagram, keys),
+        };
+        let (kind, dev) = (self.kind, &self.dev);
         let mut sent = 0;
         let mut first_err = None;
-        for dest in &self.dests {
-            let mut res = self.tx.send_to(datagram, *dest);
+        for dest in &u.dests {
+            let mut res = u.tx.send_to(datagram, *dest);
             if matches!(&res, Err(e) if e.kind() == io::ErrorKind::Interrupted) {
-                res = self.tx.send_to(datagram, *dest);
+                res = u.tx.send_to(datagram, *dest);
             }
             match res {
                 Ok(n) if n == datagram.len() => sent += 1,
@@ -416,24 +495,21 @@ impl Medium {
                             io::ErrorKind::WriteZero,
                             format!(
                                 "short {} send on {} to {dest}: {n} of {} bytes",
-                                self.kind,
-                                self.dev,
+                                kind,
+                                dev,
                                 datagram.len()
                             ),
                         )
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    u.dropped.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) => {
                     first_err.get_or_insert_with(|| {
                         io::Error::new(
                             e.kind(),
-                            format!(
-                                "Unable to send {} packet on {} to {dest}: {e}",
-                                self.kind, self.dev
-                            ),
+                            format!("Unable to send {} packet on {} to {dest}: {e}", kind, dev),
                         )
                     });
                 }
@@ -450,18 +526,27 @@ impl Medium {
     /// truncates larger datagrams. Empty datagrams are skipped, as the original does. Returns how
     /// many datagrams were passed to `f`; an error other than WouldBlock/EINTR stops the loop and
     /// is returned (datagrams read before it have been delivered).
+    ///
+    /// A serial line (source `None`) also writes its queued output here (its events are
+    /// readable and writable) and passes each complete message; a lost line is reported
+    /// through [`Medium::poll_notice`], not as an error.
     pub fn recv_all(
-        &self,
+        &mut self,
+        now: Instant,
         buf: &mut [u8],
-        mut f: impl FnMut(&[u8], SocketAddr),
+        mut f: impl FnMut(&[u8], Option<SocketAddr>),
     ) -> io::Result<usize> {
+        let u = match &mut self.io {
+            Io::Udp(u) => u,
+            Io::Serial(s) => return Ok(s.service(now, buf, |m| f(m, None))),
+        };
         let mut count = 0;
         loop {
-            match self.rx.recv_from(buf) {
+            match u.rx.recv_from(buf) {
                 Ok((0, _)) => {}
                 Ok((n, from)) => {
                     let data = buf.get(..n).unwrap_or(buf);
-                    f(data, from);
+                    f(data, Some(from));
                     count += 1;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(count),
@@ -472,38 +557,49 @@ impl Medium {
     }
 
     /// Register the receive socket for READABLE events. The send socket needs no registration:
-    /// a full send buffer drops the datagram (see [`Medium::send`]).
+    /// a full send buffer drops the datagram (see [`Medium::send`]). A serial line is
+    /// registered for READABLE and WRITABLE events.
     pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
-        registry.register(&mut self.rx, token, Interest::READABLE)
+        match &mut self.io {
+            Io::Udp(u) => registry.register(&mut u.rx, token, Interest::READABLE),
+            Io::Serial(s) => s.register(registry, token),
+        }
     }
 
     /// Undo [`Medium::register`].
     pub fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        registry.deregister(&mut self.rx)
+        match &mut self.io {
+            Io::Udp(u) => registry.deregister(&mut u.rx),
+            Io::Serial(s) => s.deregister(registry),
+        }
     }
 
     /// The info line the original logs when the medium starts (admins grep for these), e.g.
     /// `ucast: started on port 694 interface eth1 to 10.0.0.2`.
     pub fn start_log_line(&self) -> String {
-        let dest = self
+        let u = match &self.io {
+            Io::Udp(u) => u,
+            Io::Serial(s) => return s.start_log_line(),
+        };
+        let dest = u
             .dests
             .first()
             .map(|d| d.ip().to_string())
             .unwrap_or_default();
-        match (self.kind, self.mcast) {
+        match (self.kind, u.mcast) {
             (MediumKind::Mcast, Some((group, ttl, lp))) => format!(
                 "UDP multicast heartbeat started for group {group} port {} interface {} (ttl={ttl} loop={})",
-                self.rx_port,
+                u.rx_port,
                 self.dev,
                 u8::from(lp)
             ),
             (MediumKind::Bcast, _) => format!(
                 "UDP Broadcast heartbeat started on port {} ({}) interface {}",
-                self.rx_port, self.rx_port, self.dev
+                u.rx_port, u.rx_port, self.dev
             ),
             _ => format!(
                 "ucast: started on port {} interface {} to {dest}",
-                self.rx_port, self.dev
+                u.rx_port, self.dev
             ),
         }
     }
@@ -518,7 +614,12 @@ pub fn datagram_buffer() -> Vec<u8> {
 mod tests {
     use super::*;
     use mio::{Events, Poll};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
+
+    /// The keys a UDP medium is given (it never uses them).
+    fn crc() -> KeyRing {
+        KeyRing::single(1, hb_wire::AuthMethod::Crc).expect("ring")
+    }
 
     /// A port that was free a moment ago on 0.0.0.0 (the receive sockets bind there).
     fn free_port() -> u16 {
@@ -547,16 +648,20 @@ mod tests {
         let mut buf = datagram_buffer();
         let end = Instant::now() + timeout;
         // A datagram may already be queued before registration: drain once first.
-        m.recv_all(&mut buf, |d, a| got.push((d.to_vec(), a)))
-            .expect("recv");
+        m.recv_all(Instant::now(), &mut buf, |d, a| {
+            got.extend(a.map(|a| (d.to_vec(), a)))
+        })
+        .expect("recv");
         while got.is_empty() {
             let now = Instant::now();
             if now >= end {
                 break;
             }
             poll.poll(&mut events, Some(end - now)).expect("poll");
-            m.recv_all(&mut buf, |d, a| got.push((d.to_vec(), a)))
-                .expect("recv");
+            m.recv_all(Instant::now(), &mut buf, |d, a| {
+                got.extend(a.map(|a| (d.to_vec(), a)))
+            })
+            .expect("recv");
         }
         m.deregister(poll.registry()).expect("deregister");
         got
@@ -629,7 +734,11 @@ mod tests {
             format!("ucast: started on port {pa} interface lo to 127.0.0.1")
         );
 
-        assert_eq!(a.send(b"t=status\nst=active\n").expect("send"), 1);
+        assert_eq!(
+            a.send(Instant::now(), b"t=status\nst=active\n", &crc())
+                .expect("send"),
+            1
+        );
         let got = wait_recv(&mut b, Duration::from_secs(3));
         assert_eq!(got.len(), 1, "b receives a's datagram once");
         assert_eq!(got[0].0, b"t=status\nst=active\n");
@@ -645,7 +754,7 @@ mod tests {
             "the send socket is not the receive socket"
         );
 
-        assert_eq!(b.send(b"reply").expect("send"), 1);
+        assert_eq!(b.send(Instant::now(), b"reply", &crc()).expect("send"), 1);
         let got = wait_recv(&mut a, Duration::from_secs(3));
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, b"reply");
@@ -666,12 +775,13 @@ mod tests {
             host: "127.0.0.1".into(),
             port: Some(pa),
         };
-        let a = open_medium(&spec_a, pa);
+        let mut a = open_medium(&spec_a, pa);
         let mut b = open_medium(&spec_b, pb);
         let mut poll = Poll::new().expect("poll");
         b.register(poll.registry(), Token(7)).expect("register");
         for i in 0..5u8 {
-            a.send(&[b'm', b'0' + i]).expect("send");
+            a.send(Instant::now(), &[b'm', b'0' + i], &crc())
+                .expect("send");
         }
         let mut events = Events::with_capacity(4);
         let mut got = Vec::new();
@@ -684,14 +794,18 @@ mod tests {
                 assert_eq!(ev.token(), Token(7));
             }
             let n = b
-                .recv_all(&mut buf, |d, _| got.push(d.to_vec()))
+                .recv_all(Instant::now(), &mut buf, |d, _| got.push(d.to_vec()))
                 .expect("recv");
             assert!(n <= 5);
         }
         let want: Vec<Vec<u8>> = (0..5u8).map(|i| vec![b'm', b'0' + i]).collect();
         assert_eq!(got, want);
         // Drained: nothing more, and no error.
-        assert_eq!(b.recv_all(&mut buf, |_, _| {}).expect("recv"), 0);
+        assert_eq!(
+            b.recv_all(Instant::now(), &mut buf, |_, _| {})
+                .expect("recv"),
+            0
+        );
     }
 
     #[test]
@@ -702,10 +816,12 @@ mod tests {
             host: "127.0.0.1".into(),
             port: Some(pb),
         };
-        let a = open_medium(&spec, pa);
+        let mut a = open_medium(&spec, pa);
         // Larger than any UDP datagram: the kernel answers EMSGSIZE.
         let big = vec![b'x'; 70_000];
-        let e = a.send(&big).expect_err("oversized datagram");
+        let e = a
+            .send(Instant::now(), &big, &crc())
+            .expect_err("oversized datagram");
         assert!(
             e.to_string().contains("Unable to send ucast packet on lo"),
             "{e}"

@@ -14,6 +14,11 @@ use std::time::{Duration, Instant};
 use hb_io::media::{datagram_buffer, iface_v4, Medium, MediumKind, MediumSpec};
 use mio::{Events, Poll, Token};
 
+/// The keys a UDP medium is given (it never uses them).
+fn crc() -> hb_wire::KeyRing {
+    hb_wire::KeyRing::single(1, hb_wire::AuthMethod::Crc).expect("ring")
+}
+
 struct NetnsPair {
     a: String,
     b: String,
@@ -121,16 +126,20 @@ fn collect(m: &mut Medium, wait: Duration) -> Vec<(Vec<u8>, SocketAddr)> {
     let mut buf = datagram_buffer();
     let mut got = Vec::new();
     let end = Instant::now() + wait;
-    m.recv_all(&mut buf, |d, a| got.push((d.to_vec(), a)))
-        .expect("recv");
+    m.recv_all(Instant::now(), &mut buf, |d, a| {
+        got.extend(a.map(|a| (d.to_vec(), a)))
+    })
+    .expect("recv");
     loop {
         let now = Instant::now();
         if now >= end {
             break;
         }
         poll.poll(&mut events, Some(end - now)).expect("poll");
-        m.recv_all(&mut buf, |d, a| got.push((d.to_vec(), a)))
-            .expect("recv");
+        m.recv_all(Instant::now(), &mut buf, |d, a| {
+            got.extend(a.map(|a| (d.to_vec(), a)))
+        })
+        .expect("recv");
     }
     m.deregister(poll.registry()).expect("deregister");
     got
@@ -196,7 +205,11 @@ fn bcast_and_mcast_between_namespaces() {
     // The link may take a moment to come up: resend a few times until b hears a.
     let mut heard = Vec::new();
     for _ in 0..10 {
-        assert_eq!(a[0].send(b"bcast from a").expect("bcast send"), 1);
+        assert_eq!(
+            a[0].send(Instant::now(), b"bcast from a", &crc())
+                .expect("bcast send"),
+            1
+        );
         heard = collect(&mut b[0], Duration::from_millis(300));
         if !heard.is_empty() {
             break;
@@ -213,7 +226,11 @@ fn bcast_and_mcast_between_namespaces() {
     );
 
     // mcast a -> b (a loops back), b -> a (b does not).
-    assert_eq!(a[1].send(b"mcast from a").expect("mcast send"), 1);
+    assert_eq!(
+        a[1].send(Instant::now(), b"mcast from a", &crc())
+            .expect("mcast send"),
+        1
+    );
     let heard = collect(&mut b[1], Duration::from_millis(500));
     assert_eq!(
         payloads(&heard),
@@ -227,7 +244,11 @@ fn bcast_and_mcast_between_namespaces() {
         "loop 1: a hears itself"
     );
 
-    assert_eq!(b[1].send(b"mcast from b").expect("mcast send"), 1);
+    assert_eq!(
+        b[1].send(Instant::now(), b"mcast from b", &crc())
+            .expect("mcast send"),
+        1
+    );
     let heard = collect(&mut a[1], Duration::from_millis(500));
     assert_eq!(
         payloads(&heard),

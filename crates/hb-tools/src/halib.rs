@@ -16,7 +16,8 @@
 //!   that work itself and ignores its own answers, so we run `takegroup KEY` here (exit
 //!   status: takegroup's). Otherwise it writes `t=ip-request ipaddr=KEY` (the holder
 //!   releases the group and answers; the daemon then takes it) and exits 0. With
-//!   `HA_DEBUG` 1-9 it logs `debug: in PROG KEY` and the two settings first.
+//!   `HA_DEBUG` starting with 1-5, 7-9 (2.0.8's pattern) it logs `debug: in PROG KEY`
+//!   and the two settings first.
 //! - `hb_addnode NODE...` / `hb_delnode NODE...`: 2.0.8 writes `t=addnode` /
 //!   `t=delnode nodelist=NODE...` into the FIFO, and its daemon changes its node list at
 //!   run time. Our daemon takes its nodes from ha.cf only (v1 mode refuses `autojoin`),
@@ -152,7 +153,8 @@ pub fn req_resource(
             .map(|v| v.to_string_lossy().into_owned())
             .unwrap_or_default()
     };
-    if show("HA_DEBUG").starts_with(|c: char| ('1'..='9').contains(&c)) {
+    // 2.0.8's pattern is `[123458789]*`: a level starting with 6 logs nothing.
+    if show("HA_DEBUG").starts_with(|c: char| "123458789".contains(c)) {
         own.log(err, &format!("debug: in {} {}", own.prog, args.join(" ")));
         own.log(
             err,

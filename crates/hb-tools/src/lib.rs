@@ -49,13 +49,12 @@ pub use fifo::{fifo_path, FifoWriter, SendError, DEFAULT_FIFO, EXIT_SEND, WRITE_
 pub use message::{fifo_message, log_text};
 
 /// The warning for a configuration whose daemon ignores standby requests, if `dir/ha.cf`
-/// can be read and says so. An unreadable or broken ha.cf gives no warning.
+/// can be read and says so. An unreadable ha.cf gives no warning. No name is resolved (a
+/// slow name service must never delay the request).
 pub fn legacy_warning(dir: &Path) -> Option<String> {
     let path = dir.join("ha.cf");
     let text = std::fs::read_to_string(&path).ok()?;
-    let (cfg, _diags) = ha_config::parse_hacf(&text, &path.display().to_string());
-    let cfg = cfg?;
-    (cfg.auto_failback == ha_config::AutoFailback::Legacy).then(|| {
+    (ha_config::auto_failback_of(&text) == ha_config::AutoFailback::Legacy).then(|| {
         format!(
             "warning: {} has auto_failback legacy (the default when it is not set): heartbeat \
              ignores standby requests in that mode (it logs \"Standby mode only implemented \
@@ -164,6 +163,29 @@ mod tests {
             std::fs::write(d.join("ha.cf"), format!("{base}{line}")).unwrap();
             assert_eq!(legacy_warning(&d).is_some(), warn, "{line}");
         }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// hb_standby must never wait for a name service before it sends: the warning is read
+    /// without resolving the names of ucast or ping lines (the first version parsed ha.cf
+    /// with name resolution, so a slow DNS delayed the request, and a name that does not
+    /// resolve lost the warning).
+    #[test]
+    fn legacy_warning_resolves_no_name() {
+        let d = tmp("noresolve");
+        std::fs::write(
+            d.join("ha.cf"),
+            "node a\nnode b\nucast eth1 peer.hb-tools-test.invalid\nping gw.hb-tools-test.invalid\n",
+        )
+        .unwrap();
+        let w = legacy_warning(&d).expect("the warning, names unresolved");
+        assert!(w.contains("auto_failback legacy"), "{w}");
+        std::fs::write(
+            d.join("ha.cf"),
+            "node a\nnode b\nucast eth1 peer.hb-tools-test.invalid\nauto_failback on\n",
+        )
+        .unwrap();
+        assert_eq!(legacy_warning(&d), None);
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -50,7 +50,9 @@
 //! - A key found on several lines takes the first line (2.0.8 ran the words of all of
 //!   them as one group, node names included).
 //! - The daemon is killed through its pid file, not by name (`pkill -9 heartbeat
-//!   ipfail ccm`); the reboot is the same.
+//!   ipfail ccm`); the reboot is the same. When the status check after the failed stops
+//!   is what timed out, nothing is killed or rebooted: a CRIT line says so (2.0.8 would
+//!   still be waiting for that status).
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
@@ -554,12 +556,21 @@ impl Rm {
     }
 
     /// Drives a group operation to its end, one script at a time.
-    fn drive(&self, mut op: GroupOp, line: &str, sink: &Sink, err: &mut dyn Write) -> GroupOutcome {
+    /// Returns the outcome and whether the last script run timed out.
+    fn drive(
+        &self,
+        mut op: GroupOp,
+        line: &str,
+        sink: &Sink,
+        err: &mut dyn Write,
+    ) -> (GroupOutcome, bool) {
+        let mut last_timed_out = false;
         loop {
             let now = Instant::now();
             match op.poll(now) {
                 GroupPoll::Run(step) => {
                     let exit = self.step(&step, sink, sink.stdio(), err);
+                    last_timed_out = exit == StepExit::TimedOut;
                     let _ = op.handle_exit(Instant::now(), exit);
                 }
                 GroupPoll::Wait(at) => std::thread::sleep(at.saturating_duration_since(now)),
@@ -568,7 +579,7 @@ impl Rm {
                     while let Some(ev) = op.poll_event() {
                         self.event(ev, line, err);
                     }
-                    return outcome;
+                    return (outcome, last_timed_out);
                 }
             }
             while let Some(ev) = op.poll_event() {
@@ -610,12 +621,13 @@ impl Rm {
         };
         let line = format!("{node} {}", resources.join(" "));
         self.log(err, &format!("info: Acquiring resource group: {line}"));
-        match self.drive(
+        let (outcome, timed_out) = self.drive(
             GroupOp::take(&resources, self.group_config),
             &line,
             sink,
             err,
-        ) {
+        );
+        match outcome {
             GroupOutcome::Done => 0,
             GroupOutcome::StartFailed { .. } => {
                 // 2.0.8 names the set with a test that never matches its own output
@@ -625,8 +637,8 @@ impl Rm {
                 // code was kept in (shell functions share variables): 0.
                 0
             }
-            GroupOutcome::StopFailed { exit, .. } => {
-                self.stop_failure(err, recovery);
+            GroupOutcome::StopFailed { exit, resource, .. } => {
+                self.stop_failure(err, recovery, &resource, timed_out);
                 exit.code().unwrap_or(1)
             }
         }
@@ -645,22 +657,42 @@ impl Rm {
         };
         let line = format!("{node} {}", resources.join(" "));
         self.log(err, &format!("info: Releasing resource group: {line}"));
-        match self.drive(
+        let (outcome, timed_out) = self.drive(
             GroupOp::give(&resources, self.group_config),
             &line,
             sink,
             err,
-        ) {
-            GroupOutcome::StopFailed { exit, .. } => {
-                self.stop_failure(err, recovery);
+        );
+        match outcome {
+            GroupOutcome::StopFailed { exit, resource, .. } => {
+                self.stop_failure(err, recovery, &resource, timed_out);
                 exit.code().unwrap_or(1)
             }
             _ => 0,
         }
     }
 
-    fn stop_failure(&self, err: &mut dyn Write, recovery: &dyn Recovery) {
+    /// A stop failed for good and the resource may still run. `unknown`: its status did
+    /// not answer in time (2.0.8 would still be waiting for it): we do not reboot on a
+    /// guess, the admin is told.
+    fn stop_failure(
+        &self,
+        err: &mut dyn Write,
+        recovery: &dyn Recovery,
+        resource: &str,
+        unknown: bool,
+    ) {
         self.log(err, "CRIT: Resource STOP failure. Reboot required!");
+        if unknown {
+            self.log(
+                err,
+                &format!(
+                    "CRIT: the status of {resource} did not answer in time: not rebooting; \
+                     stop it by hand or reboot this node"
+                ),
+            );
+            return;
+        }
         self.log(err, "CRIT: Killing heartbeat ungracefully!");
         recovery.recover(self, err);
     }

@@ -101,7 +101,12 @@ fn text(b: &[u8]) -> String {
 
 /// `hb_... [word] --fifo F --config-dir <empty dir>` with a reader on F: status, bytes.
 fn send(program: &str, word: Option<&str>) -> (Output, Vec<u8>) {
-    let d = TempDir::new(&format!("send-{}", word.unwrap_or("none")));
+    // Per program too: the hb_standby and hb_takeover tests run at the same time.
+    let name = Path::new(program)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    let d = TempDir::new(&format!("send-{name}-{}", word.unwrap_or("none")));
     let f = d.path("fifo");
     mkfifo(&f);
     let mut r = reader(&f);

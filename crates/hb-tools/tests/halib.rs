@@ -161,6 +161,36 @@ fn stop_that_fails_while_running_calls_for_the_reboot() {
 }
 
 #[test]
+fn no_reboot_when_the_status_after_failed_stops_hangs() {
+    let s = scratch("stuckslow");
+    let d = s.0.as_path();
+    let mut rm = rm_for(d, &[("HA_STOPRETRYMAX", "0x")]);
+    rm.group_config.status_timeout = Duration::from_millis(300);
+    fs::write(d.join("stuck.R2"), "").unwrap();
+    // A status that hangs: the script sleeps on status when slow.R2 exists.
+    let p = d.join("resource.d").join("R2");
+    let text = fs::read_to_string(&p).unwrap().replace(
+        "status) [",
+        "status) [ -e \"$d/slowstatus.$n\" ] && sleep 5; [",
+    );
+    fs::write(&p, text).unwrap();
+    fs::write(d.join("slowstatus.R2"), "").unwrap();
+    let rec = Recorder(Mutex::new(0));
+    let rc = rm.givegroup("R1", &Sink::Inherit, &mut std::io::sink(), &rec);
+    assert_eq!(rc, 1);
+    assert_eq!(
+        *rec.0.lock().unwrap(),
+        0,
+        "no reboot on a status that did not answer"
+    );
+    let log = fs::read_to_string(d.join("log")).unwrap();
+    assert!(
+        log.contains("did not answer in time: not rebooting"),
+        "{log}"
+    );
+}
+
+#[test]
 fn a_script_that_hangs_is_killed_at_its_deadline() {
     let s = scratch("slow");
     let d = s.0.as_path();

@@ -186,6 +186,41 @@ impl Spec {
     }
 }
 
+/// Where an address resource puts its address: for `IPaddr` and `IPaddr2` (`script`,
+/// as haresources names it) with the argument `arg`, the address and the link it goes
+/// on, found by that agent's own findif rules. `Ok(None)` for other scripts (they hold
+/// no address); an error when no interface can be found for it.
+pub fn address_link<'s>(
+    script: &str,
+    arg: &str,
+    snap: &'s Snapshot,
+) -> Result<Option<(std::net::Ipv4Addr, &'s crate::netlink::Link)>, String> {
+    let agent = match Agent::from_name(script) {
+        Some(a @ (Agent::IPaddr | Agent::IPaddr2)) => a,
+        _ => return Ok(None),
+    };
+    let spec = Spec::parse(arg);
+    let ip = crate::ipv4::parse(&spec.ip)
+        .ok_or_else(|| format!("[{}] is not an IPv4 address", spec.ip))?;
+    let nic = spec.nic.split(':').next().unwrap_or("");
+    let req = crate::findif::Request {
+        ip: &spec.ip,
+        netmask: &spec.netmask,
+        broadcast: &spec.broadcast,
+        nic,
+    };
+    let found = match agent {
+        Agent::IPaddr => crate::findif::classic(&req, snap).map(|f| f.nic),
+        _ => crate::findif::routed(&req, snap, false).map(|f| f.nic),
+    }
+    .map_err(|e| format!("findif: {e}"))?;
+    let name = found.split(':').next().unwrap_or("");
+    let link = snap
+        .link(name)
+        .ok_or_else(|| format!("interface {name} not found"))?;
+    Ok(Some((ip, link)))
+}
+
 /// The wrapper's status line for `rc` after `action` (`None` for an unknown status).
 pub fn status_line(rc: i32, check: bool) -> Option<&'static str> {
     Some(match rc {
@@ -426,5 +461,33 @@ mod tests {
         assert_eq!(status_line(0, true), Some("INFO:  Running OK"));
         assert_eq!(status_line(0, false), Some("INFO:  Success"));
         assert_eq!(status_line(9, false), None);
+    }
+
+    #[test]
+    fn address_link_uses_each_agents_findif_rules() {
+        let snap = crate::findif::tests::lab();
+        let at = |script: &str, arg: &str| {
+            address_link(script, arg, &snap)
+                .map(|o| o.map(|(ip, l)| (ip.to_string(), l.name.clone())))
+        };
+        let on = |ip: &str, nic: &str| Ok(Some((ip.to_string(), nic.to_string())));
+        assert_eq!(
+            at("IPaddr", "198.51.100.254/24/eth0"),
+            on("198.51.100.254", "eth0")
+        );
+        // No interface given: the route covering it.
+        assert_eq!(at("IPaddr", "198.51.100.254"), on("198.51.100.254", "eth0"));
+        assert_eq!(at("IPaddr2", "192.0.2.10/24"), on("192.0.2.10", "eth1"));
+        assert_eq!(
+            at("IPaddr2", "192.0.2.10/24/eth1:vip"),
+            on("192.0.2.10", "eth1")
+        );
+        // Scripts that hold no address.
+        assert_eq!(at("httpd", "198.51.100.254"), Ok(None));
+        assert_eq!(at("IPsrcaddr", "198.51.100.254"), Ok(None));
+        // No interface found, or no address.
+        assert!(at("IPaddr2", "203.0.113.9").is_err());
+        assert!(at("IPaddr", "198.51.100.254/24/eth7").is_err());
+        assert!(at("IPaddr", "vip/24/eth0").is_err());
     }
 }

@@ -128,6 +128,9 @@ impl One {
         while let Some(d) = self.m.poll_transmit() {
             self.out.push(d);
         }
+        while let Some(d) = self.m.poll_status_copy() {
+            self.out.push(d);
+        }
         while let Some(e) = self.m.poll_event() {
             self.events.push((self.now, e));
         }
@@ -247,6 +250,10 @@ impl Cluster {
         }
         let mut out = Vec::new();
         while let Some(d) = self.nodes[i].m.poll_transmit() {
+            out.push(d);
+        }
+        // (one network medium: the extra status copies go out on it too)
+        while let Some(d) = self.nodes[i].m.poll_status_copy() {
             out.push(d);
         }
         if !self.nodes[i].alive {

@@ -15,6 +15,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::time::{Duration, Instant};
 
+use hb_core::holder::ProbeResult;
 use hb_core::rng::Rng;
 use hb_core::takeover::{Action, AutoFailback, GroupDef, JobId, Takeover, TakeoverConfig};
 use hb_core::Level;
@@ -76,6 +77,12 @@ enum Ev {
     CommUp {
         node: usize,
         inc: u64,
+    },
+    ProbeDone {
+        node: usize,
+        inc: u64,
+        job: JobId,
+        result: ProbeResult,
     },
 }
 
@@ -144,6 +151,10 @@ pub struct Sim {
     /// Broken rules seen on the way (a group started on two running nodes, a second job
     /// for a group with one in flight, a node exiting with groups running).
     pub violations: Vec<String>,
+    /// The service network is cut too: address probes reach nobody.
+    pub service_cut: bool,
+    /// How long a probe nobody answers takes.
+    pub probe_time: Duration,
     queue: BinaryHeap<Queued>,
     order: u64,
 }
@@ -177,6 +188,8 @@ impl Sim {
             fail_starts: BTreeMap::new(),
             trace: Vec::new(),
             violations: Vec::new(),
+            service_cut: false,
+            probe_time: Duration::from_millis(45),
             queue: BinaryHeap::new(),
             order: 0,
         }
@@ -330,6 +343,28 @@ impl Sim {
         self.drain(i);
     }
 
+    /// Node `i` gives `key` to `to` (a failing service check); returns what the machine said.
+    pub fn give_group(&mut self, i: usize, key: &str, to: &str) -> bool {
+        let now = self.now;
+        let done = self.nodes[i]
+            .tk
+            .as_mut()
+            .is_some_and(|tk| tk.give_group(now, key, to));
+        self.drain(i);
+        done
+    }
+
+    /// Node `i` asks for `key` back.
+    pub fn ask_group(&mut self, i: usize, key: &str) -> bool {
+        let now = self.now;
+        let done = self.nodes[i]
+            .tk
+            .as_mut()
+            .is_some_and(|tk| tk.ask_group(now, key));
+        self.drain(i);
+        done
+    }
+
     // ------------------------------------------------------------- engine
 
     /// Hands out node `i`'s actions: messages to the network (and back to itself at
@@ -374,6 +409,35 @@ impl Sim {
                 }
                 Action::StartGroup { job, key } => self.job(i, job, key, true),
                 Action::StopGroup { job, key } => self.job(i, job, key, false),
+                Action::Probe { job, key } => {
+                    // Another running node that runs the group answers at once (unless
+                    // the service network is cut); else the probe ends silent.
+                    let holder = (0..self.nodes.len()).find(|&j| {
+                        j != i && self.nodes[j].up && self.nodes[j].running.contains(&key)
+                    });
+                    let (after, result) = match holder {
+                        Some(j) if !self.service_cut => (
+                            Duration::from_millis(1),
+                            ProbeResult::Answered {
+                                addr: key.clone(),
+                                by: self.names[j].clone(),
+                            },
+                        ),
+                        _ => (self.probe_time, ProbeResult::Silent),
+                    };
+                    let at = self.now + after;
+                    let inc = self.nodes[i].inc;
+                    self.push(
+                        at,
+                        Ev::ProbeDone {
+                            node: i,
+                            inc,
+                            job,
+                            result,
+                        },
+                    );
+                }
+                Action::Announce { .. } => {}
                 Action::Log(..) => {}
                 Action::ShutdownComplete => {
                     if !self.nodes[i].running.is_empty() || !self.nodes[i].jobs.is_empty() {
@@ -515,6 +579,20 @@ impl Sim {
                     tk.node_dead(now, &name);
                 }
                 self.drain(to);
+            }
+            Ev::ProbeDone {
+                node,
+                inc,
+                job,
+                result,
+            } => {
+                if !self.nodes[node].up || self.nodes[node].inc != inc {
+                    return;
+                }
+                if let Some(tk) = self.nodes[node].tk.as_mut() {
+                    tk.probe_done(now, job, result);
+                }
+                self.drain(node);
             }
             Ev::CommUp { node, inc } => {
                 if !self.nodes[node].up || self.nodes[node].inc != inc {
@@ -728,6 +806,18 @@ impl Sim {
             .collect()
     }
 
+    /// Times at which node `i` was asked to stop `key`.
+    pub fn stops_of(&self, i: usize, key: &str) -> Vec<Duration> {
+        self.trace
+            .iter()
+            .filter(|r| r.node == i)
+            .filter_map(|r| match &r.action {
+                Action::StopGroup { key: k, .. } if k == key => Some(r.at),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn elapsed(&self) -> Duration {
         self.now - self.t0
     }
@@ -742,6 +832,8 @@ impl Sim {
                 Action::StopGroup { job, key } => format!("STOP {key} job {}", job.0),
                 Action::Log(l, t) => format!("log {l:?} {t}"),
                 Action::ShutdownComplete => "SHUTDOWN COMPLETE".to_string(),
+                Action::Probe { job, key } => format!("PROBE {key} job {}", job.0),
+                Action::Announce { key } => format!("ANNOUNCE {key}"),
             };
             s.push_str(&format!(
                 "{:>10.4} {} {}\n",

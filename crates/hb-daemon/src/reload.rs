@@ -1,0 +1,336 @@
+//! SIGHUP: the configuration files are read again on a helper thread, never in a turn of
+//! the loop. Reading ha.cf resolves host names (`ucast`, `ping`) and checking it looks up
+//! users and groups (`respawn`, `apiauth`): with a slow or hung name service that takes
+//! seconds, and a loop that waited for it sent no heartbeat meanwhile (deadtime 1 s: the peer
+//! declared the node dead). The thread hands its result back through a channel and wakes the
+//! loop with a [`mio::Waker`]; the loop only compares it with the running configuration.
+//!
+//! One read at a time: a SIGHUP during a read asks for one more read after it.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::Arc;
+
+use hb_io::log::{Level, Logger};
+
+use crate::run::HupAction;
+use crate::setup;
+
+/// What the helper thread read.
+struct Reread {
+    loaded: Result<ha_config::Loaded, ha_config::ConfigErrors>,
+    /// The checks file judged against the new haresources (when ha.cf and haresources are good).
+    checks: Result<(), ha_config::ConfigErrors>,
+    /// The checks file's bytes (to see whether it changed).
+    checks_bytes: Option<Vec<u8>>,
+}
+
+fn read_files(dir: &Path) -> Reread {
+    let loaded = ha_config::load_dir(dir);
+    let checks = match &loaded {
+        Ok(l) => ha_config::load_checks(dir, &l.config.haresources).map(|_| ()),
+        Err(_) => Ok(()),
+    };
+    Reread {
+        loaded,
+        checks,
+        checks_bytes: std::fs::read(dir.join(ha_config::checks::CHECKS_FILE)).ok(),
+    }
+}
+
+/// The configuration as the daemon runs it, and the reread in progress.
+pub struct Reloader {
+    dir: PathBuf,
+    current: ha_config::Config,
+    current_checks: Option<Vec<u8>>,
+    waker: Option<Arc<mio::Waker>>,
+    reading: Option<Receiver<Reread>>,
+    again: bool,
+}
+
+impl Reloader {
+    /// For the configuration `cfg` read from `dir` at start (the checks file is read now).
+    pub fn new(dir: &Path, cfg: &ha_config::Config) -> Reloader {
+        Reloader {
+            dir: dir.to_path_buf(),
+            current: cfg.clone(),
+            current_checks: std::fs::read(dir.join(ha_config::checks::CHECKS_FILE)).ok(),
+            waker: None,
+            reading: None,
+            again: false,
+        }
+    }
+
+    /// The waker the helper thread uses to wake the loop when its read is done.
+    pub fn set_waker(&mut self, waker: Arc<mio::Waker>) {
+        self.waker = Some(waker);
+    }
+
+    /// Whether a read is under way.
+    pub fn busy(&self) -> bool {
+        self.reading.is_some()
+    }
+
+    /// SIGHUP: read the files again on a helper thread (returns at once). During a read,
+    /// one more read is done after it.
+    pub fn hup(&mut self, log: &Logger) {
+        if self.reading.is_some() {
+            self.again = true;
+            log.log(
+                Level::Info,
+                "Configuration reread already under way: the files will be read once more after it.",
+            );
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        let dir = self.dir.clone();
+        let waker = self.waker.clone();
+        let spawned = std::thread::Builder::new()
+            .name("hb-reload".into())
+            .spawn(move || {
+                let r = read_files(&dir);
+                if tx.send(r).is_ok() {
+                    if let Some(w) = waker {
+                        let _ = w.wake();
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => self.reading = Some(rx),
+            Err(e) => log.log(
+                Level::Error,
+                &format!("cannot start a thread to reread the configuration: {e}; configuration NOT reloaded"),
+            ),
+        }
+    }
+
+    /// After a wake-up: the verdict on a finished read (its lines logged), if one finished.
+    /// A read asked for meanwhile is started.
+    pub fn poll(&mut self, log: &Logger) -> Option<HupAction> {
+        let r = match self.reading.as_ref()?.try_recv() {
+            Ok(r) => r,
+            Err(TryRecvError::Empty) => return None,
+            Err(TryRecvError::Disconnected) => {
+                self.reading = None;
+                log.log(
+                    Level::Error,
+                    "the configuration reread ended without a result: configuration NOT reloaded",
+                );
+                return Some(HupAction::Keep);
+            }
+        };
+        self.reading = None;
+        let action = self.verdict(r, log);
+        if std::mem::take(&mut self.again) {
+            self.hup(log);
+        }
+        Some(action)
+    }
+
+    /// A refused configuration changes nothing; a changed ha.cf, haresources or checks file
+    /// restarts the daemon in place; a changed authkeys only replaces the keys.
+    fn verdict(&mut self, r: Reread, log: &Logger) -> HupAction {
+        let refused = |errs: &ha_config::ConfigErrors| {
+            for e in &errs.0 {
+                log.log(Level::Error, &e.to_string());
+            }
+            log.log(Level::Error, "Config errors: configuration NOT reloaded");
+            HupAction::Keep
+        };
+        let new = match r.loaded {
+            Err(errs) => return refused(&errs),
+            Ok(l) => l.config,
+        };
+        if let Err(errs) = r.checks {
+            return refused(&errs);
+        }
+        if new.hacf != self.current.hacf
+            || new.haresources != self.current.haresources
+            || r.checks_bytes != self.current_checks
+        {
+            self.current_checks = r.checks_bytes;
+            log.log(Level::Info, "Heartbeat restart triggered.");
+            HupAction::Restart
+        } else if new.authkeys != self.current.authkeys {
+            match setup::key_ring(&new) {
+                Ok(k) => {
+                    log.log(Level::Info, "authkeys changed: new keys in use.");
+                    self.current = new;
+                    HupAction::NewKeys(k)
+                }
+                Err(e) => {
+                    log.log(Level::Error, &format!("authkeys: {e}; keys NOT changed"));
+                    HupAction::Keep
+                }
+            }
+        } else {
+            log.log(Level::Info, "Configuration unchanged.");
+            HupAction::Keep
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hb_io::log::LogConfig;
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+
+    const HA_CF: &str = "keepalive 200ms\ndeadtime 1\nwarntime 500ms\ninitdead 2\nudpport 694\nucast lo 127.0.0.1\nnode a\nnode b\n";
+
+    struct Fixture {
+        dir: PathBuf,
+        poll: mio::Poll,
+        log: Logger,
+        logfile: PathBuf,
+    }
+
+    impl Fixture {
+        fn new(tag: &str) -> Fixture {
+            let dir =
+                std::env::temp_dir().join(format!("hb-daemon-reload-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(dir.join("etc")).unwrap();
+            let etc = dir.join("etc");
+            std::fs::write(etc.join("ha.cf"), HA_CF).unwrap();
+            std::fs::write(etc.join("haresources"), "").unwrap();
+            std::fs::write(etc.join("authkeys"), "auth 1\n1 crc\n").unwrap();
+            std::fs::set_permissions(etc.join("authkeys"), std::fs::Permissions::from_mode(0o600))
+                .unwrap();
+            let logfile = dir.join("ha-log");
+            let log = Logger::new(LogConfig {
+                logfile: Some(logfile.clone()),
+                ..LogConfig::default()
+            });
+            Fixture {
+                dir,
+                poll: mio::Poll::new().unwrap(),
+                log,
+                logfile,
+            }
+        }
+
+        fn etc(&self) -> PathBuf {
+            self.dir.join("etc")
+        }
+
+        fn reloader(&self) -> Reloader {
+            let cfg = ha_config::load_dir(&self.etc())
+                .expect("good config")
+                .config;
+            let mut r = Reloader::new(&self.etc(), &cfg);
+            r.set_waker(Arc::new(
+                mio::Waker::new(self.poll.registry(), mio::Token(7)).unwrap(),
+            ));
+            r
+        }
+
+        /// Waits (at most `max`) for the waker, then asks for the verdict.
+        fn verdict(&mut self, r: &mut Reloader, max: Duration) -> Option<HupAction> {
+            let end = Instant::now() + max;
+            let mut events = mio::Events::with_capacity(4);
+            while Instant::now() < end {
+                self.poll
+                    .poll(&mut events, Some(end - Instant::now()))
+                    .unwrap();
+                if events.iter().any(|e| e.token() == mio::Token(7)) {
+                    if let Some(a) = r.poll(&self.log) {
+                        return Some(a);
+                    }
+                }
+            }
+            None
+        }
+
+        fn logged(&self) -> String {
+            std::fs::read_to_string(&self.logfile).unwrap_or_default()
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    #[test]
+    fn verdicts_of_a_reread() {
+        let mut f = Fixture::new("verdicts");
+        let mut r = f.reloader();
+        r.hup(&f.log);
+        let a = f.verdict(&mut r, Duration::from_secs(10));
+        assert!(matches!(a, Some(HupAction::Keep)), "unchanged");
+        assert!(f.logged().contains("Configuration unchanged."));
+
+        std::fs::write(f.etc().join("authkeys"), "auth 2\n2 sha1 second\n").unwrap();
+        r.hup(&f.log);
+        assert!(matches!(
+            f.verdict(&mut r, Duration::from_secs(10)),
+            Some(HupAction::NewKeys(_))
+        ));
+
+        std::fs::write(f.etc().join("ha.cf"), format!("{HA_CF}frobnicate yes\n")).unwrap();
+        r.hup(&f.log);
+        assert!(matches!(
+            f.verdict(&mut r, Duration::from_secs(10)),
+            Some(HupAction::Keep)
+        ));
+        assert!(f.logged().contains("unknown directive 'frobnicate'"));
+        assert!(f.logged().contains("configuration NOT reloaded"));
+
+        std::fs::write(f.etc().join("ha.cf"), HA_CF.replace("500ms", "600ms")).unwrap();
+        r.hup(&f.log);
+        assert!(matches!(
+            f.verdict(&mut r, Duration::from_secs(10)),
+            Some(HupAction::Restart)
+        ));
+    }
+
+    /// A read that blocks (here ha.cf is a FIFO nobody writes yet, standing in for a name
+    /// service that does not answer) does not block the caller: `hup` returns at once, the
+    /// loop would go on, and the verdict comes when the read ends. A SIGHUP meanwhile asks
+    /// for one more read after it.
+    #[test]
+    fn a_read_that_hangs_does_not_hold_the_loop() {
+        let mut f = Fixture::new("hang");
+        let mut r = f.reloader();
+        let fifo = f.etc().join("ha.cf");
+        std::fs::remove_file(&fifo).unwrap();
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let t0 = Instant::now();
+        r.hup(&f.log);
+        r.hup(&f.log);
+        assert!(
+            t0.elapsed() < Duration::from_millis(500),
+            "hup returned after {:?}",
+            t0.elapsed()
+        );
+        assert!(r.busy());
+        assert!(
+            f.verdict(&mut r, Duration::from_millis(300)).is_none(),
+            "nothing while the read hangs"
+        );
+        assert!(f.logged().contains("already under way"));
+        // The "name service" answers: the read ends (ha.cf unchanged).
+        let writer = std::thread::spawn(move || std::fs::write(&fifo, HA_CF).unwrap());
+        let a = f.verdict(&mut r, Duration::from_secs(10));
+        writer.join().unwrap();
+        assert!(matches!(a, Some(HupAction::Keep)), "unchanged");
+        // The second SIGHUP's read follows (it hangs on the FIFO again).
+        assert!(
+            r.busy(),
+            "one more read after the SIGHUP that came meanwhile"
+        );
+        let fifo = f.etc().join("ha.cf");
+        let writer = std::thread::spawn(move || std::fs::write(&fifo, HA_CF).unwrap());
+        assert!(matches!(
+            f.verdict(&mut r, Duration::from_secs(10)),
+            Some(HupAction::Keep)
+        ));
+        writer.join().unwrap();
+        assert!(!r.busy());
+    }
+}
