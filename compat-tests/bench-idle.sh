@@ -59,12 +59,8 @@ done
 t_started=$(now_ms)
 
 # Settle: mutual `active` in the logs, the VIP on exactly one node, SETTLE seconds since the start.
-for P in $labs; do
-  LAB_P=$P
-  assert "lab $P: a logs b active" wait_for 15 log_has a 'Status update for node b: status active'
-  assert "lab $P: b logs a active" wait_for 15 log_has b 'Status update for node a: status active'
-done
-while [ $(($(now_ms) - t_started)) -lt $((SETTLE * 1000)) ]; do sleep 0.2; done
+# shellcheck disable=SC2086 # a list of labs
+labs_settle "$SETTLE" "$t_started" $labs
 for P in $labs; do
   h=$(vip_holder "$P")
   case $h in a | b) ;; *) note "lab $P: warning: the VIP holder after settling is '$h'" ;; esac

@@ -17,6 +17,7 @@
 #   bash compat-tests/bench-realtime.sh                     # 5 minutes
 #   D=30 bash compat-tests/bench-realtime.sh                # a quick look
 #   D=60 REALTIME=off PAIRS="orig/orig ours/ours" bash compat-tests/bench-realtime.sh
+# shellcheck disable=SC2034 # LAB_P is read by lib.sh
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -60,12 +61,8 @@ for pair in $PAIRS; do
   note "lab $P: a=${IMPL[$P/a]} b=${IMPL[$P/b]} started (realtime $REALTIME)"
 done
 t_started=$(now_ms)
-for P in $labs; do
-  LAB_P=$P
-  assert "lab $P: a logs b active" wait_for 15 log_has a 'Status update for node b: status active'
-  assert "lab $P: b logs a active" wait_for 15 log_has b 'Status update for node a: status active'
-done
-while [ $(($(now_ms) - t_started)) -lt $((SETTLE * 1000)) ]; do sleep 0.2; done
+# shellcheck disable=SC2086 # a list of labs
+labs_settle "$SETTLE" "$t_started" $labs
 for P in $labs; do
   for n in a b; do
     LAB_P=$P

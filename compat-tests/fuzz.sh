@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECS=${FUZZ_SECONDS:-30}
-TARGETS=(decode_packet parse_hacf parse_haresources parse_authkeys)
+TARGETS=(decode_packet parse_hacf parse_haresources parse_authkeys api_frames api_server parse_fifo parse_checks)
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$ROOT/fuzz/target}
 

@@ -897,3 +897,19 @@ serial_up() {
     eval "SERIAL_DEV_$n=\$dev"
   done
 }
+
+# ---------------------------------------------------------------------------------------------------------------
+# Added for the benchmarks that run several labs side by side (bench-idle.sh, bench-realtime.sh)
+#
+# labs_settle SETTLE_S T_STARTED LABS...: in each lab both nodes log the other active (at most 15 s each), then wait
+# until SETTLE_S seconds have passed since T_STARTED (a now_ms value).
+labs_settle() {
+  local settle=$1 t0=$2 P
+  shift 2
+  for P in "$@"; do
+    LAB_P=$P
+    assert "lab $P: a logs b active" wait_for 15 log_has a 'Status update for node b: status active'
+    assert "lab $P: b logs a active" wait_for 15 log_has b 'Status update for node a: status active'
+  done
+  while [ $(($(now_ms) - t0)) -lt $((settle * 1000)) ]; do sleep 0.2; done
+}

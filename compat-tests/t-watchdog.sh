@@ -7,6 +7,7 @@
 #   2. frozen for 2 s (SIGSTOP of the daemon and its processes), it writes nothing: the longest gap covers the freeze;
 #   3. `heartbeat -k`: the last byte is the magic `V`, written after the command and before the daemon exits.
 # The same checks on the original's node show that they test what 2.0.8 does.
+# shellcheck disable=SC2034 # LAB_P is read by lib.sh
 set -u
 . "$(dirname "$0")/lib.sh"
 IMPL_A=${IMPL_A:-ours}
@@ -52,6 +53,7 @@ for n in a b; do
   t1=$(now_ms)
   win=$(bytes_between $n "$t0" "$t1")
   count=$(echo "$win" | grep -c ' 0$')
+  # shellcheck disable=SC2046 # one argument per interval
   med=$(median $(echo "$win" | gaps))
   note "1. $n ($impl): $count bytes in $((t1 - t0)) ms, median interval $med ms"
   [ "$count" -ge 14 ] && [ "$count" -le 26 ] || fail "1. $n ($impl): $count bytes in 4 s, expected about 20"

@@ -213,12 +213,15 @@ fi
 # The spec inside the tarball too, for rpmbuild -ta.
 cp "$work/top/SPECS/heartbeat.spec" "$src/heartbeat.spec"
 
+# The dist tag for rpmbuild (none: %{nil}). Not "${dist:-%{nil}}": that expansion ends at the first
+# brace and leaves a "}" behind a given tag.
+if [ -n "$dist" ]; then distdef=$dist; else distdef='%{nil}'; fi
 # rb ARGS: rpmbuild inside the work directory.
 rb() {
 	rpmbuild --define "_topdir $work/top" --define "_tmppath $work/tmp" \
 		--define "_sourcedir $work/top/SOURCES" --define "_specdir $work/top/SPECS" \
 		--define "_srcrpmdir $work/top/SRPMS" --define "_rpmdir $work/top/RPMS" \
-		--define "_builddir $work/top/BUILD" --define "dist ${dist:-%{nil}}" "$@"
+		--define "_builddir $work/top/BUILD" --define "dist $distdef" "$@"
 }
 mkdir -p "$work/tmp"
 
@@ -254,7 +257,8 @@ else
 	rm -f "$out"/heartbeat-[0-9]*.rpm
 fi
 find "$work/top/SRPMS" "$work/top/RPMS" -name '*.rpm' -exec cp {} "$out/" \;
-say "built (binaries for $target, Rust >= $rust_min to rebuild):"
+if [ "$mode" = bindir ]; then built_from="binaries from $bindir"; else built_from="binaries for $target"; fi
+say "built ($built_from, Rust >= $rust_min to rebuild):"
 for f in "$out"/heartbeat-[0-9]*.rpm; do
 	[ -f "$f" ] || continue
 	echo "  $f  $(du -k "$f" | cut -f1) KiB  sha256 $(sha256sum "$f" | cut -c1-16)..."

@@ -106,74 +106,16 @@ pub fn parse_authkeys(text: &str, file: &str) -> (Option<AuthKeys>, Vec<Diagnost
             }
             continue;
         }
-        let Some((idx, rest)) = scan_int(line) else {
-            d.push(Diagnostic::error(
-                file,
-                Some(n),
-                format!("Auth line [{shown}] is invalid: expected 'auth N' or 'N METHOD [KEY]'"),
-            ));
-            continue;
+        let (idx, k, extra) = match key_line(line, shown) {
+            Ok(x) => x,
+            Err(m) => {
+                d.push(Diagnostic::error(file, Some(n), m));
+                continue;
+            }
         };
-        let words = split_blanks(rest);
-        let Some(method) = words.first().copied() else {
-            d.push(Diagnostic::error(
-                file,
-                Some(n),
-                format!(
-                    "Auth line [{shown}] is invalid: missing method after {idx} (crc, md5 or sha1)"
-                ),
-            ));
-            continue;
-        };
-        let key = words.get(1).copied();
-        if !(0..MAX_AUTH).contains(&idx) {
-            d.push(Diagnostic::error(
-                file,
-                Some(n),
-                format!("Invalid authnum [{idx}]: key indexes are 0-15"),
-            ));
-            continue;
+        if let Some(w) = extra {
+            d.push(Diagnostic::warning(file, Some(n), w));
         }
-        let k = match (method, key) {
-            ("crc", None) => AuthKey::Crc,
-            ("crc", Some(k)) => {
-                d.push(Diagnostic::error(
-                    file,
-                    Some(n),
-                    format!("Auth method [crc] doesn't use a key (found '{k}'; a # is a comment only at the start of a line)"),
-                ));
-                continue;
-            }
-            ("md5", Some(k)) => AuthKey::Md5(k.to_string()),
-            ("sha1", Some(k)) => AuthKey::Sha1(k.to_string()),
-            ("md5" | "sha1", None) => {
-                d.push(Diagnostic::error(
-                    file,
-                    Some(n),
-                    format!("Auth method [{method}] requires a key"),
-                ));
-                continue;
-            }
-            (m, _) => {
-                d.push(Diagnostic::error(
-                    file,
-                    Some(n),
-                    format!("Invalid authtype [{m}]: crc, md5 or sha1"),
-                ));
-                continue;
-            }
-        };
-        if words.len() > 2 {
-            d.push(Diagnostic::warning(
-                file,
-                Some(n),
-                format!(
-                    "key {idx}: the key is the first word only; '{}' is ignored (as by the original)",
-                    words[2..].join(" ")
-                ),
-            ));
-        }
-        let idx = idx as u8;
         if let Some((_, pl)) = keys.get(&idx) {
             d.push(Diagnostic::warning(
                 file,
@@ -218,6 +160,41 @@ pub fn parse_authkeys(text: &str, file: &str) -> (Option<AuthKeys>, Vec<Diagnost
     };
     let keys = keys.into_iter().map(|(i, (k, _))| (i, k)).collect();
     (Some(AuthKeys { active, keys }), d)
+}
+
+/// A key line `N METHOD [KEY]`: the index, the key, and a warning for words after the key.
+fn key_line(line: &str, shown: &str) -> Result<(u8, AuthKey, Option<String>), String> {
+    let Some((idx, rest)) = scan_int(line) else {
+        return Err(format!(
+            "Auth line [{shown}] is invalid: expected 'auth N' or 'N METHOD [KEY]'"
+        ));
+    };
+    let words = split_blanks(rest);
+    let Some(method) = words.first().copied() else {
+        return Err(format!(
+            "Auth line [{shown}] is invalid: missing method after {idx} (crc, md5 or sha1)"
+        ));
+    };
+    if !(0..MAX_AUTH).contains(&idx) {
+        return Err(format!("Invalid authnum [{idx}]: key indexes are 0-15"));
+    }
+    let k = match (method, words.get(1).copied()) {
+        ("crc", None) => AuthKey::Crc,
+        ("crc", Some(k)) => return Err(format!(
+            "Auth method [crc] doesn't use a key (found '{k}'; a # is a comment only at the start of a line)"
+        )),
+        ("md5", Some(k)) => AuthKey::Md5(k.to_string()),
+        ("sha1", Some(k)) => AuthKey::Sha1(k.to_string()),
+        ("md5" | "sha1", None) => return Err(format!("Auth method [{method}] requires a key")),
+        (m, _) => return Err(format!("Invalid authtype [{m}]: crc, md5 or sha1")),
+    };
+    let extra = (words.len() > 2).then(|| {
+        format!(
+            "key {idx}: the key is the first word only; '{}' is ignored (as by the original)",
+            words[2..].join(" ")
+        )
+    });
+    Ok((idx as u8, k, extra))
 }
 
 /// Writes `a` back as authkeys text (the `auth` line first).

@@ -7,7 +7,10 @@
 //! clear message. docs/CONFIG.md is the reference of every directive.
 //!
 //! - [`parse_hacf`], [`parse_haresources`], [`parse_authkeys`]: pure parsers of text, and
-//!   [`render_hacf`], [`render_haresources`], [`render_authkeys`] back to text.
+//!   [`render_hacf`], [`render_haresources`], [`render_authkeys`] back to text. ha.cf names
+//!   hosts: its parser asks a [`Resolver`] it is given ([`SystemResolver`] in the daemon,
+//!   a fake in tests, [`NoResolver`] where nothing may be looked up) and reads nothing from
+//!   the host itself.
 //! - [`load_dir`]: the three files of a directory, the authkeys permissions, the
 //!   cross-file checks and the facts about this machine the original checks when it reads
 //!   its configuration (interfaces of bcast/mcast, respawn users and programs, apiauth
@@ -24,6 +27,7 @@ mod hacf;
 mod haresources;
 pub mod lines;
 mod machine;
+mod resolver;
 
 use std::path::{Path, PathBuf};
 
@@ -31,16 +35,20 @@ pub use authkeys::{parse_authkeys, render_authkeys, AuthKey, AuthKeys, MAX_AUTH}
 pub use checks::{load_checks, parse_checks, Check, CheckKind};
 pub use diag::{ConfigErrors, Diagnostic, Severity};
 pub use hacf::{
-    auto_failback_of, directive, not_acted_on_reason, parse_bool, parse_hacf, parse_hacf_with,
-    parse_time, render_hacf, ApiAuth, AutoFailback, DirectiveSpec, GenMethod, HaCf, Medium, MsgFmt,
-    NotActedOn, ParseOptions, PingGroup, Respawn, Shape, Stonith, Support, UuidFrom, ACTED_ON,
-    DEFAULTS, DEFAULT_APIAUTH, DIRECTIVES, FACILITIES, OTHER_DIRECTIVES,
+    auto_failback_of, directive, not_acted_on_reason, parse_bool, parse_hacf, parse_time,
+    render_hacf, ApiAuth, AutoFailback, DirectiveSpec, GenMethod, HaCf, Medium, MsgFmt, NotActedOn,
+    PingGroup, Respawn, Shape, Stonith, Support, UuidFrom, ACTED_ON, DEFAULTS, DEFAULT_APIAUTH,
+    DIRECTIVES, OTHER_DIRECTIVES,
 };
 pub use haresources::{
-    daemon_node_tokens, is_bare_ip, parse_haresources, render_haresources, resolve_script, Group,
-    Haresources, Resource,
+    daemon_node_tokens, is_bare_ip, is_executable_file, locate_script, parse_haresources,
+    render_haresources, Group, Haresources, Resource,
 };
-pub use machine::{machine_checks, AnyMachine, Machine, SystemMachine};
+pub use machine::{
+    machine_checks, shortdesc, stonith_command, stonith_device_id, stonith_types, AnyMachine,
+    Machine, SystemMachine, STONITH_COMMANDS,
+};
+pub use resolver::{services_udp_port, NoResolver, Resolver, SystemResolver};
 
 /// The three files, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,14 +106,14 @@ struct Parsed {
     diags: Vec<Diagnostic>,
 }
 
-fn parse_dir(dir: &Path) -> Parsed {
+fn parse_dir(dir: &Path, resolver: &dyn Resolver) -> Parsed {
     let mut d = Vec::new();
     let hacf_t = read(dir, "ha.cf", &mut d);
     let hares_t = read(dir, "haresources", &mut d);
     let keys_t = read(dir, "authkeys", &mut d);
     let mut hacf = None;
     if let Some(t) = hacf_t.as_deref() {
-        let (c, mut dd) = parse_hacf(t, "ha.cf");
+        let (c, mut dd) = parse_hacf(t, "ha.cf", resolver);
         d.append(&mut dd);
         hacf = c;
     }
@@ -177,14 +185,19 @@ fn parse_dir(dir: &Path) -> Parsed {
 /// when it starts: the files, authkeys' permissions (not readable or writable by group or
 /// others), haresources' nodes, and the facts about this machine the original checks while
 /// reading (see [`machine_checks`]). Whether this host is one of the nodes is left to the
-/// caller, which knows its name.
-pub fn load_dir(dir: &Path) -> Result<Loaded, ConfigErrors> {
-    load_dir_on(dir, &SystemMachine)
+/// caller, which knows its name. Host names and the default port are asked of `resolver`
+/// (the daemon passes [`SystemResolver`]; it may block: never call this in the loop).
+pub fn load_dir(dir: &Path, resolver: &dyn Resolver) -> Result<Loaded, ConfigErrors> {
+    load_dir_on(dir, &SystemMachine, resolver)
 }
 
 /// [`load_dir`] with the machine facts taken from `machine`.
-pub fn load_dir_on(dir: &Path, machine: &dyn Machine) -> Result<Loaded, ConfigErrors> {
-    let p = parse_dir(dir);
+pub fn load_dir_on(
+    dir: &Path,
+    machine: &dyn Machine,
+    resolver: &dyn Resolver,
+) -> Result<Loaded, ConfigErrors> {
+    let p = parse_dir(dir, resolver);
     let mut d = p.diags;
     if let Some(c) = &p.config {
         d.extend(
@@ -264,9 +277,13 @@ impl ConfigTestReport {
 /// where the original refuses to start; the facts about this machine (this host among
 /// the nodes, interfaces, scripts under resource.d or init.d, respawn programs and users)
 /// are warnings, since the test may run elsewhere than on a node. Lists the directives
-/// accepted but not acted on.
-pub fn config_test(dir: &Path, this_host: Option<&str>) -> ConfigTestReport {
-    config_test_on(dir, this_host, &SystemMachine)
+/// accepted but not acted on. Names are resolved by `resolver`, as for [`load_dir`].
+pub fn config_test(
+    dir: &Path,
+    this_host: Option<&str>,
+    resolver: &dyn Resolver,
+) -> ConfigTestReport {
+    config_test_on(dir, this_host, &SystemMachine, resolver)
 }
 
 /// [`config_test`] with the machine facts taken from `machine`.
@@ -274,8 +291,9 @@ pub fn config_test_on(
     dir: &Path,
     this_host: Option<&str>,
     machine: &dyn Machine,
+    resolver: &dyn Resolver,
 ) -> ConfigTestReport {
-    let p = parse_dir(dir);
+    let p = parse_dir(dir, resolver);
     let mut d = p.diags;
     let mut not_acted_on = Vec::new();
     if let Some(c) = &p.config {
@@ -367,7 +385,7 @@ pub fn local_node_name(ha_dir: &Path) -> Option<String> {
             }
         }
     }
-    machine::uname_nodename().map(|n| n.to_ascii_lowercase())
+    hb_sys::nodename().ok().map(|n| n.to_ascii_lowercase())
 }
 
 /// Paths of the three files in `dir`.

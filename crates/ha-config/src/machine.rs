@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::diag::Diagnostic;
 use crate::hacf::Medium;
-use crate::{resolve_script, Config, INIT_DIRS};
+use crate::{locate_script, Config, INIT_DIRS};
 
 /// The machine, as the checks see it (a fake one in tests).
 pub trait Machine {
@@ -25,6 +25,128 @@ pub trait Machine {
     fn char_device(&self, path: &Path) -> Option<bool>;
     /// The resource script NAME as the original finds it.
     fn resource_script(&self, ha_dir: &Path, name: &str) -> bool;
+    /// Whether the STONITH plugin type `kind` is installed (`stonith -L` lists it); `Err`
+    /// says why that cannot be known (no `stonith` command). Machines that do not know
+    /// answer yes.
+    fn stonith_type(&self, kind: &str) -> Result<bool, String> {
+        let _ = kind;
+        Ok(true)
+    }
+    /// `path` is a file this process can read (a `stonith TYPE CONFIGFILE` file). Machines
+    /// that do not know answer yes.
+    fn readable_file(&self, path: &Path) -> bool {
+        let _ = path;
+        true
+    }
+}
+
+/// Where the `stonith` command of cluster-glue (or of 2.0.8's heartbeat-stonith) is looked
+/// for, in order.
+pub const STONITH_COMMANDS: &[&str] = &["/usr/sbin/stonith", "/sbin/stonith", "/usr/bin/stonith"];
+
+/// The `stonith` command, if one is installed.
+pub fn stonith_command() -> Option<std::path::PathBuf> {
+    STONITH_COMMANDS
+        .iter()
+        .map(Path::new)
+        .find(|p| SystemMachine.is_executable(p))
+        .map(Path::to_path_buf)
+}
+
+/// Runs the `stonith` command with `args`, stdin from /dev/null, and returns its stdout
+/// if it exits 0 within `limit` (killed otherwise). For the config test and the start,
+/// never from the daemon's loop.
+fn run_stonith(args: &[&str], limit: std::time::Duration) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+    let Some(cmd) = stonith_command() else {
+        return Err(format!(
+            "no stonith command ({}): install cluster-glue (or 2.0.8's heartbeat-stonith)",
+            STONITH_COMMANDS.join(", ")
+        ));
+    };
+    let what = format!("{} {}", cmd.display(), args.join(" "));
+    let mut child = Command::new(&cmd)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    let deadline = Instant::now() + limit;
+    let mut out = Vec::new();
+    if let Some(mut o) = child.stdout.take() {
+        // Non-blocking reads, so that the bound holds even if the command never ends.
+        // SAFETY: fcntl on the pipe we own.
+        unsafe {
+            use std::os::fd::AsRawFd;
+            let fd = o.as_raw_fd();
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+            }
+        }
+        let mut buf = [0u8; 4096];
+        loop {
+            match o.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) if out.len() < (1 << 20) => out.extend_from_slice(&buf[..n]),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(out),
+            Ok(Some(status)) => return Err(format!("{what} failed ({status})")),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{what} did not end within {} s", limit.as_secs()));
+            }
+        }
+    }
+}
+
+/// The plugin types `stonith -L` lists (bounded to 10 s).
+pub fn stonith_types() -> Result<Vec<String>, String> {
+    let out = run_stonith(&["-L"], std::time::Duration::from_secs(10))?;
+    Ok(String::from_utf8_lossy(&out)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect())
+}
+
+/// How the plugin `kind` names itself (the device id 2.0.8 logs, e.g. `NULL STONITH
+/// device`): the first `<shortdesc>` of `stonith -t KIND -m` (bounded to 5 s). `None` when
+/// the plugin gives none, or the command has no `-m` (2.0.8's own).
+pub fn stonith_device_id(kind: &str) -> Option<String> {
+    let out = run_stonith(&["-t", kind, "-m"], std::time::Duration::from_secs(5)).ok()?;
+    shortdesc(&String::from_utf8_lossy(&out))
+}
+
+/// The text of the first `<shortdesc ...>TEXT</shortdesc>`, its blanks collapsed; `None`
+/// when absent, empty or the meta-data's placeholder for a plugin without one.
+pub fn shortdesc(xml: &str) -> Option<String> {
+    let start = xml.find("<shortdesc")?;
+    let rest = xml.get(start..)?;
+    let body = rest.get(rest.find('>')? + 1..)?;
+    let text = body.get(..body.find("</shortdesc>")?)?.trim();
+    if text.is_empty() || text.contains("no value") {
+        return None;
+    }
+    Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// The machine this runs on.
@@ -57,10 +179,6 @@ impl Machine for AnyMachine {
     }
 }
 
-fn cstring(s: &str) -> Option<CString> {
-    CString::new(s).ok()
-}
-
 impl Machine for SystemMachine {
     fn interface_exists(&self, name: &str) -> bool {
         !name.is_empty()
@@ -71,31 +189,11 @@ impl Machine for SystemMachine {
     }
 
     fn user_exists(&self, name: &str) -> bool {
-        let Some(c) = cstring(name) else {
-            return false;
-        };
-        let mut buf = vec![0 as libc::c_char; 16384];
-        // SAFETY: getpwnam_r with a valid C string, a zeroed passwd and a buffer we own.
-        unsafe {
-            let mut pw: libc::passwd = std::mem::zeroed();
-            let mut out: *mut libc::passwd = std::ptr::null_mut();
-            let rc = libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut out);
-            rc == 0 && !out.is_null()
-        }
+        hb_sys::user_by_name(name).is_some()
     }
 
     fn group_exists(&self, name: &str) -> bool {
-        let Some(c) = cstring(name) else {
-            return false;
-        };
-        let mut buf = vec![0 as libc::c_char; 65536];
-        // SAFETY: getgrnam_r with a valid C string, a zeroed group and a buffer we own.
-        unsafe {
-            let mut gr: libc::group = std::mem::zeroed();
-            let mut out: *mut libc::group = std::ptr::null_mut();
-            let rc = libc::getgrnam_r(c.as_ptr(), &mut gr, buf.as_mut_ptr(), buf.len(), &mut out);
-            rc == 0 && !out.is_null()
-        }
+        hb_sys::group_by_name(name).is_some()
     }
 
     fn is_executable(&self, path: &Path) -> bool {
@@ -115,26 +213,15 @@ impl Machine for SystemMachine {
     }
 
     fn resource_script(&self, ha_dir: &Path, name: &str) -> bool {
-        let init: Vec<&Path> = INIT_DIRS.iter().map(Path::new).collect();
-        resolve_script(ha_dir, &init, name).is_some()
+        locate_script(&ha_dir.join("resource.d"), INIT_DIRS, name).is_some()
     }
-}
 
-/// `uname -n`.
-pub(crate) fn uname_nodename() -> Option<String> {
-    // SAFETY: uname(2) fills a zeroed utsname we own.
-    unsafe {
-        let mut u: libc::utsname = std::mem::zeroed();
-        if libc::uname(&mut u) != 0 {
-            return None;
-        }
-        let bytes: Vec<u8> = u
-            .nodename
-            .iter()
-            .take_while(|c| **c != 0)
-            .map(|c| *c as u8)
-            .collect();
-        String::from_utf8(bytes).ok()
+    fn stonith_type(&self, kind: &str) -> Result<bool, String> {
+        stonith_types().map(|l| l.iter().any(|t| t == kind))
+    }
+
+    fn readable_file(&self, path: &Path) -> bool {
+        std::fs::File::open(path).is_ok_and(|f| f.metadata().is_ok_and(|m| m.is_file()))
     }
 }
 
@@ -258,6 +345,40 @@ pub fn machine_checks(
             }
         }
     }
+    // STONITH: the line that applies here (the original refuses an unknown type while it
+    // reads its configuration; lines for other hosts it skips unread).
+    let me = this_host
+        .map(str::to_lowercase)
+        .or_else(|| crate::local_node_name(ha_dir));
+    if let Some(st) = me.as_deref().and_then(|me| h.stonith_for(me)) {
+        let what = match &st.host {
+            None => "stonith",
+            Some(_) => "stonith_host",
+        };
+        match m.stonith_type(&st.kind) {
+            Ok(true) if st.host.is_none() && !m.readable_file(Path::new(&st.params)) => {
+                d.push(Diagnostic::error(
+                    "ha.cf",
+                    Some(st.line),
+                    format!("Invalid Stonith config file [{}]: not a readable file", st.params),
+                ))
+            }
+            Ok(true) => {}
+            Ok(false) => d.push(Diagnostic::error(
+                "ha.cf",
+                Some(st.line),
+                format!(
+                    "Invalid Stonith type [{}]: `stonith -L` does not list it (see `stonith -L` for the installed plugins; an external plugin is external/NAME, an executable in the plugins' external/ directory)",
+                    st.kind
+                ),
+            )),
+            Err(why) => d.push(Diagnostic::error(
+                "ha.cf",
+                Some(st.line),
+                format!("{what} {}: cannot reset a node: {why}", st.kind),
+            )),
+        }
+    }
     if let Some(w) = &h.watchdog {
         if m.char_device(w).is_none() {
             d.push(Diagnostic::warning(
@@ -292,4 +413,27 @@ pub fn machine_checks(
         }
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shortdesc;
+
+    #[test]
+    fn the_devices_own_name() {
+        let xml = "<resource-agent name=\"null\">\n<longdesc lang=\"en\">\nDummy\n</longdesc>\n<shortdesc lang=\"en\">NULL STONITH device</shortdesc>\n<parameters><parameter name=\"hostlist\"><shortdesc lang=\"en\">\nHostlist</shortdesc>";
+        assert_eq!(shortdesc(xml).as_deref(), Some("NULL STONITH device"));
+        assert_eq!(
+            shortdesc("<shortdesc lang=\"en\">ssh STONITH device\n</shortdesc>").as_deref(),
+            Some("ssh STONITH device")
+        );
+        assert_eq!(
+            shortdesc("<shortdesc lang=\"en\">&lt;!-- no value --&gt;</shortdesc>"),
+            None
+        );
+        assert_eq!(shortdesc("<shortdesc lang=\"en\"></shortdesc>"), None);
+        assert_eq!(shortdesc("nothing"), None);
+        assert_eq!(shortdesc("<shortdesc lang=\"en\">unclosed"), None);
+    }
+
 }

@@ -500,7 +500,7 @@ fn config_test_reports_the_checks_file() {
     std::fs::write(dir.join("haresources"), "a IPaddr::192.168.0.254/24/eth0\n").unwrap();
     std::fs::write(dir.join("authkeys"), "auth 1\n1 crc\n").unwrap();
     std::fs::set_permissions(dir.join("authkeys"), std::fs::Permissions::from_mode(0o600)).unwrap();
-    let r = config_test_on(&dir, Some("a"), &AnyMachine);
+    let r = config_test_on(&dir, Some("a"), &AnyMachine, &NoResolver);
     assert_eq!(r.exit_code(), 0, "{}", r.text());
     assert!(r.warnings.is_empty(), "{}", r.text());
     std::fs::write(
@@ -508,7 +508,7 @@ fn config_test_reports_the_checks_file() {
         "# the user's case\nIPaddr::192.168.0.254/24/eth0 tcp 127.0.0.1:12345\n",
     )
     .unwrap();
-    let r = config_test_on(&dir, Some("a"), &AnyMachine);
+    let r = config_test_on(&dir, Some("a"), &AnyMachine, &NoResolver);
     assert_eq!(r.exit_code(), 0, "{}", r.text());
     assert!(r.warnings.is_empty(), "{}", r.text());
     std::fs::write(
@@ -516,7 +516,7 @@ fn config_test_reports_the_checks_file() {
         "192.168.0.254 tcp 127.0.0.1:12345 timeout=5\nIPaddr::192.168.0.1/24/eth0 tcp 127.0.0.1:1\n192.168.0.254 tcp 127.0.0.1:1 interval=2x\n",
     )
     .unwrap();
-    let r = config_test_on(&dir, Some("a"), &AnyMachine);
+    let r = config_test_on(&dir, Some("a"), &AnyMachine, &NoResolver);
     assert_eq!(r.exit_code(), 6);
     assert_eq!(
         r.lines(),
@@ -544,7 +544,11 @@ fn shipped_sample_checks_nothing_and_its_examples_are_valid() {
     let h = h.unwrap();
     let (c, d) = parse_checks(&text, "checks", &h);
     assert!(d.is_empty(), "{d:?}");
-    assert_eq!(c.unwrap(), Vec::<Check>::new(), "the sample must check nothing");
+    assert_eq!(
+        c.unwrap(),
+        Vec::<Check>::new(),
+        "the sample must check nothing"
+    );
     let examples: Vec<&str> = text
         .lines()
         .filter_map(|l| l.strip_prefix('#'))

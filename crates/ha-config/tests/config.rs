@@ -10,14 +10,10 @@ use ha_config::*;
 
 const BASE: &str = "keepalive 200ms\ndeadtime 1\nwarntime 500ms\ninitdead 12\nudpport 694\nucast eth1 192.0.2.2\nnode a b\n";
 
-fn offline() -> ParseOptions {
-    ParseOptions {
-        resolve_names: false,
-    }
-}
-
+/// Parses with a resolver that knows no name and no service: nothing is looked up on
+/// this host.
 fn parse(text: &str) -> (Option<HaCf>, Vec<Diagnostic>) {
-    parse_hacf_with(text, "ha.cf", offline())
+    parse_hacf(text, "ha.cf", &NoResolver)
 }
 
 fn ok(text: &str) -> HaCf {
@@ -367,14 +363,18 @@ fn media() {
 }
 
 #[test]
-fn ucast_names_are_resolved_when_asked() {
-    let (c, d) = parse_hacf("node a\nucast lo localhost\n", "ha.cf");
+fn ucast_names_are_resolved_by_the_system_resolver() {
+    let (c, d) = parse_hacf(
+        "node a\nucast lo localhost\n",
+        "ha.cf",
+        &SystemResolver::new(),
+    );
     let c = c.unwrap_or_else(|| panic!("{d:?}"));
     assert!(
         matches!(&c.media[0], Medium::Ucast { addr, host: Some(h), .. } if addr.to_string() == "127.0.0.1" && h == "localhost")
     );
     assert!(render_hacf(&c).contains("ucast lo localhost\n"));
-    // Without resolution only addresses pass.
+    // A resolver that knows no name: only addresses pass.
     let (c, _) = parse("node a\nucast lo localhost\n");
     assert!(c.is_none());
 }
@@ -816,6 +816,9 @@ fn haresources() {
     assert!(is_bare_ip("10.0.0.1") && is_bare_ip("10.0.0.1/24/eth0") && is_bare_ip("1.2.3.4.5"));
     assert!(!is_bare_ip("IPaddr::10.0.0.1") && !is_bare_ip("10.0.0") && !is_bare_ip("a.1.2.3"));
     assert_eq!(Resource::parse("Delay::::5").args, vec!["5"]);
+    // An address followed by "::" runs IPaddr, as ResourceManager does (not a script named
+    // after the address).
+    assert_eq!(Resource::parse("1.2.3.4::x").script, "IPaddr");
     // A continuation joins as is (no blank added), as ResourceManager's sed does.
     let (h, _) = parse_haresources("a x\\\ny z\n", "haresources");
     assert_eq!(h.unwrap().groups[0].resources[0].spec, "xy");
@@ -846,34 +849,6 @@ fn haresources() {
     // Windows line ends are tolerated.
     let (h, _) = parse_haresources("a IPaddr::192.0.2.9\r\n", "haresources");
     assert_eq!(h.unwrap().groups[0].key(), "IPaddr::192.0.2.9");
-}
-
-#[test]
-fn resolve_script_order() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempdir("scripts");
-    let ha = dir.join("ha.d");
-    let init = dir.join("init.d");
-    std::fs::create_dir_all(ha.join("resource.d")).unwrap();
-    std::fs::create_dir_all(&init).unwrap();
-    let mk = |p: &Path, mode| {
-        std::fs::write(p, "#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-    };
-    mk(&init.join("both"), 0o755);
-    mk(&ha.join("resource.d/both"), 0o755);
-    mk(&init.join("svc"), 0o755);
-    mk(&ha.join("resource.d/noexec"), 0o644);
-    let dirs = [init.as_path()];
-    assert_eq!(
-        resolve_script(&ha, &dirs, "both"),
-        Some(ha.join("resource.d/both"))
-    );
-    assert_eq!(resolve_script(&ha, &dirs, "svc"), Some(init.join("svc")));
-    assert_eq!(resolve_script(&ha, &dirs, "noexec"), None);
-    assert_eq!(resolve_script(&ha, &dirs, "missing"), None);
-    assert_eq!(resolve_script(&ha, &dirs, "../init.d/svc"), None);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -1179,7 +1154,7 @@ const KEYS: &str = "auth 1\n1 crc\n";
 #[test]
 fn load_dir_checks_authkeys_mode() {
     let dir = write_dir("mode", BASE, RES, KEYS, 0o644);
-    let e = load_dir_on(&dir, &Fake::default()).unwrap_err();
+    let e = load_dir_on(&dir, &Fake::default(), &NoResolver).unwrap_err();
     assert_eq!(e.0.len(), 1);
     assert!(
         e.0[0]
@@ -1200,7 +1175,7 @@ fn load_dir_checks_authkeys_mode() {
         std::fs::set_permissions(dir.join("authkeys"), std::fs::Permissions::from_mode(mode))
             .unwrap();
         assert_eq!(
-            load_dir_on(&dir, &Fake::default()).is_ok(),
+            load_dir_on(&dir, &Fake::default(), &NoResolver).is_ok(),
             good,
             "{mode:o}"
         );
@@ -1217,7 +1192,7 @@ fn load_dir_cross_checks_and_reports_every_error() {
         "1 crc\nauth 1\n",
         0o644,
     );
-    let e = load_dir_on(&dir, &Fake::default()).unwrap_err();
+    let e = load_dir_on(&dir, &Fake::default(), &NoResolver).unwrap_err();
     let s = e.to_string();
     assert_eq!(
         s.lines().collect::<Vec<_>>(),
@@ -1235,7 +1210,7 @@ fn load_dir_cross_checks_and_reports_every_error() {
         std::fs::set_permissions(dir.join("authkeys"), std::fs::Permissions::from_mode(0o600))
             .unwrap();
     }
-    let e = load_dir_on(&dir, &Fake::default()).unwrap_err();
+    let e = load_dir_on(&dir, &Fake::default(), &NoResolver).unwrap_err();
     assert_eq!(e.0.len(), 1, "{e}");
     assert_eq!(
         e.0[0].to_string(),
@@ -1246,14 +1221,14 @@ fn load_dir_cross_checks_and_reports_every_error() {
         "A IPaddr::198.51.100.254/24/eth0\n198.51.100.100 x\n",
     )
     .unwrap();
-    let l = load_dir_on(&dir, &Fake::default()).unwrap();
+    let l = load_dir_on(&dir, &Fake::default(), &NoResolver).unwrap();
     assert!(l
         .warnings
         .iter()
         .any(|w| w.to_string().contains("'198.51.100.100' is a ping node")));
     // A missing file, invalid UTF-8.
     std::fs::remove_file(dir.join("haresources")).unwrap();
-    assert!(load_dir_on(&dir, &Fake::default())
+    assert!(load_dir_on(&dir, &Fake::default(), &NoResolver)
         .unwrap_err()
         .to_string()
         .starts_with("haresources: cannot read"));
@@ -1263,7 +1238,10 @@ fn load_dir_cross_checks_and_reports_every_error() {
     )
     .unwrap();
     assert_eq!(
-        load_dir_on(&dir, &Fake::default()).unwrap_err().0[0].to_string(),
+        load_dir_on(&dir, &Fake::default(), &NoResolver)
+            .unwrap_err()
+            .0[0]
+            .to_string(),
         "haresources:2: not valid UTF-8 text (write names and keys in ASCII or UTF-8)"
     );
     std::fs::remove_dir_all(&dir).unwrap();
@@ -1290,7 +1268,7 @@ fn machine_facts_refuse_the_daemon_but_only_warn_in_the_config_test() {
             "Missing",
         ],
     };
-    let e = load_dir_on(&dir, &m).unwrap_err().to_string();
+    let e = load_dir_on(&dir, &m, &NoResolver).unwrap_err().to_string();
     for want in [
         "ha.cf:8: interface 'eth0' does not exist on this host (the original refuses to start)",
         "ha.cf:9: Invalid uid [hacluster] specified for client child: no such user",
@@ -1302,7 +1280,7 @@ fn machine_facts_refuse_the_daemon_but_only_warn_in_the_config_test() {
     }
     // The ucast interface and the script: the original starts anyway, not errors.
     assert!(!e.contains("'eth1'") && !e.contains("Missing"), "{e}");
-    let r = config_test_on(&dir, Some("z"), &m);
+    let r = config_test_on(&dir, Some("z"), &m, &NoResolver);
     assert_eq!(r.exit_code(), 0, "{}", r.text());
     let t = r.text();
     for want in [
@@ -1327,7 +1305,7 @@ fn config_test_fails_where_the_original_refuses() {
         KEYS,
         0o600,
     );
-    let r = config_test_on(&dir, Some("a"), &Fake::default());
+    let r = config_test_on(&dir, Some("a"), &Fake::default(), &NoResolver);
     assert_eq!(r.exit_code(), 6);
     assert_eq!(
         r.lines()[0],
@@ -1338,7 +1316,7 @@ fn config_test_fails_where_the_original_refuses() {
         "Configuration refused: 1 error(s)."
     );
     std::fs::write(dir.join("ha.cf"), format!("{BASE}compression bz2\n")).unwrap();
-    let r = config_test_on(&dir, Some("A"), &Fake::default());
+    let r = config_test_on(&dir, Some("A"), &Fake::default(), &NoResolver);
     assert_eq!(r.exit_code(), 0, "{}", r.text());
     assert_eq!(
         r.not_acted_on,
@@ -1364,12 +1342,12 @@ fn shipped_sample_passes_the_config_test() {
         std::fs::set_permissions(dir.join("authkeys"), std::fs::Permissions::from_mode(0o600))
             .unwrap();
     }
-    let r = config_test_on(&dir, Some("a"), &Fake::default());
+    let r = config_test_on(&dir, Some("a"), &Fake::default(), &NoResolver);
     assert_eq!(r.exit_code(), 0, "{}", r.text());
     assert!(r.warnings.is_empty(), "{}", r.text());
     // The sample turns on nothing that does nothing here.
     assert!(r.not_acted_on.is_empty(), "{}", r.text());
-    let l = load_dir_on(&dir, &Fake::default()).unwrap();
+    let l = load_dir_on(&dir, &Fake::default(), &NoResolver).unwrap();
     let h = &l.config.hacf;
     assert_eq!(h.nodes, vec!["a", "b"]);
     assert_eq!(h.auto_failback, AutoFailback::On);
@@ -1545,18 +1523,18 @@ fn serial_speed_is_the_baud_in_force_at_the_first_serial_line() {
 fn serial_ports_are_checked_on_the_machine() {
     let hacf = format!("{BASE}serial /dev/ttyS0 /dev/ttyS9\n");
     let dir = write_dir("serial", &hacf, RES, KEYS, 0o600);
-    assert!(load_dir_on(&dir, &Fake::default()).is_ok());
+    assert!(load_dir_on(&dir, &Fake::default(), &NoResolver).is_ok());
     // A missing port: the daemon refuses to start, as the original; the config test warns
     // (it may run away from the node) and says so.
     let m = Fake {
         missing: vec!["/dev/ttyS9"],
     };
-    let e = load_dir_on(&dir, &m).unwrap_err();
+    let e = load_dir_on(&dir, &m, &NoResolver).unwrap_err();
     assert_eq!(
         e.0[0].to_string(),
         "ha.cf:8: Nonexistent serial port [/dev/ttyS9] (the original refuses to start)"
     );
-    let r = config_test_on(&dir, None, &m);
+    let r = config_test_on(&dir, None, &m, &NoResolver);
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert!(r.warnings.iter().any(|w| w
         .to_string()
@@ -1567,7 +1545,7 @@ fn serial_ports_are_checked_on_the_machine() {
         format!("{BASE}baud 38400\nserial /dev/ttyS0\n"),
     )
     .unwrap();
-    let r = config_test_on(&dir, None, &Fake::default());
+    let r = config_test_on(&dir, None, &Fake::default(), &NoResolver);
     assert!(r.not_acted_on.is_empty(), "{:?}", r.not_acted_on);
     assert!(
         r.errors.is_empty() && r.warnings.is_empty(),
@@ -1575,4 +1553,82 @@ fn serial_ports_are_checked_on_the_machine() {
         r.text()
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A machine whose STONITH plugins are `null` and `external/ok`, or that has no `stonith`
+/// command at all.
+struct StonithMachine {
+    installed: bool,
+}
+
+/// Everything else holds.
+impl Machine for StonithMachine {
+    fn interface_exists(&self, n: &str) -> bool {
+        AnyMachine.interface_exists(n)
+    }
+    fn user_exists(&self, n: &str) -> bool {
+        AnyMachine.user_exists(n)
+    }
+    fn group_exists(&self, n: &str) -> bool {
+        AnyMachine.group_exists(n)
+    }
+    fn is_executable(&self, p: &Path) -> bool {
+        AnyMachine.is_executable(p)
+    }
+    fn char_device(&self, p: &Path) -> Option<bool> {
+        AnyMachine.char_device(p)
+    }
+    fn resource_script(&self, d: &Path, n: &str) -> bool {
+        AnyMachine.resource_script(d, n)
+    }
+    fn stonith_type(&self, kind: &str) -> Result<bool, String> {
+        if self.installed {
+            Ok(["null", "external/ok"].contains(&kind))
+        } else {
+            Err("no stonith command".into())
+        }
+    }
+    fn readable_file(&self, path: &Path) -> bool {
+        path == Path::new("/etc/ha.d/stonith.cfg")
+    }
+}
+
+#[test]
+fn stonith_lines_apply_to_their_host_and_their_type_must_exist() {
+    let c = ok_with("stonith_host b nosuch x\nstonith_host * null a b\nstonith_host A external/ok p q\nstonith_host c other z");
+    // The last line for `*` or this node wins; lines for other hosts are skipped.
+    let st = c.stonith_for("a").unwrap();
+    assert_eq!((st.kind.as_str(), st.params.as_str()), ("external/ok", "p q"));
+    assert_eq!(c.stonith_for("b").unwrap().kind, "null");
+    assert_eq!(c.stonith_for("c").unwrap().kind, "other");
+    assert!(c.not_acted_on.is_empty(), "{:?}", c.not_acted_on);
+    let yes = StonithMachine { installed: true };
+    let no = StonithMachine { installed: false };
+    let run = |extra: &str, host: &str, m: &StonithMachine| {
+        let dir = write_dir("st", &format!("{BASE}{extra}\n"), RES, KEYS, 0o600);
+        config_test_on(&dir, Some(host), m, &NoResolver)
+    };
+    // A type for another host is not checked; this host's is.
+    let r = run("stonith_host b nosuch x\nstonith_host a null a b", "a", &yes);
+    assert_eq!(r.exit_code(), 0, "{}", r.text());
+    assert!(!r.text().contains("not acted on"), "{}", r.text());
+    // The config test reports this machine's facts as warnings (it may run elsewhere than
+    // on the node); the start refuses them (below).
+    let r = run("stonith_host b nosuch x\nstonith_host a null a b", "b", &yes);
+    assert!(r.text().contains("WARNING: ha.cf:8: Invalid Stonith type [nosuch]"), "{}", r.text());
+    // No stonith command: no node can be reset; refused like an unknown type.
+    let r = run("stonith_host * null a b", "a", &no);
+    assert!(r.text().contains("stonith_host null: cannot reset a node: no stonith command"), "{}", r.text());
+    // `stonith TYPE FILE`: the file must be readable.
+    let r = run("stonith null /etc/ha.d/stonith.cfg", "a", &yes);
+    assert_eq!(r.exit_code(), 0, "{}", r.text());
+    let r = run("stonith null /nonexistent", "a", &yes);
+    assert!(r.text().contains("Invalid Stonith config file [/nonexistent]"), "{}", r.text());
+    // The start refuses the same (load_dir runs the same checks, for the local node).
+    let dir = write_dir("st2", &format!("{BASE}stonith_host * nosuch\n"), RES, KEYS, 0o600);
+    let e = load_dir_on(&dir, &yes, &NoResolver).unwrap_err();
+    assert!(e.to_string().contains("Invalid Stonith type [nosuch]"), "{e}");
+    let dir = write_dir("st3", &format!("{BASE}stonith_host * null a b\n"), RES, KEYS, 0o600);
+    assert!(load_dir_on(&dir, &no, &NoResolver).is_err());
+    assert!(load_dir_on(&dir, &yes, &NoResolver).is_ok());
 }

@@ -15,7 +15,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ha_config::{load_dir_on, Machine, SystemMachine};
+use ha_config::{load_dir_on, Machine, SystemMachine, SystemResolver};
 
 const ORIGINALS: &[&str] = &[
     "/usr/libexec/heartbeat/heartbeat",
@@ -391,7 +391,7 @@ fn we_judge_configurations_as_the_original() {
     {
         let dir = dir_for(i, c, &log);
         let (theirs, said) = original_accepts(hb, &dir, &log);
-        let ours = load_dir_on(&dir, &Namespace);
+        let ours = load_dir_on(&dir, &Namespace, &SystemResolver::new());
         let ours_ok = ours.is_ok();
         let expected = if same { theirs } else { false };
         if !same && !theirs {

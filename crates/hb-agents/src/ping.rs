@@ -5,23 +5,6 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-/// The Internet checksum of `data`.
-pub fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for c in data.chunks(2) {
-        let w = match c {
-            [a, b] => u16::from_be_bytes([*a, *b]),
-            [a] => u16::from_be_bytes([*a, 0]),
-            _ => 0,
-        };
-        sum += u32::from(w);
-    }
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// An echo request with this identifier and sequence number.
 pub fn echo_request(id: u16, seq: u16) -> [u8; 16] {
     let mut p = [0u8; 16];
@@ -29,7 +12,7 @@ pub fn echo_request(id: u16, seq: u16) -> [u8; 16] {
     p[4..6].copy_from_slice(&id.to_be_bytes());
     p[6..8].copy_from_slice(&seq.to_be_bytes());
     p[8..16].copy_from_slice(b"hb-agent");
-    let c = checksum(&p);
+    let c = hb_sys::inet_checksum(&p);
     p[2..4].copy_from_slice(&c.to_be_bytes());
     p
 }
@@ -131,7 +114,7 @@ mod tests {
     #[test]
     fn echo_request_checksums_to_zero() {
         let p = echo_request(0x1234, 1);
-        assert_eq!(checksum(&p), 0);
+        assert_eq!(hb_sys::inet_checksum(&p), 0);
         assert_eq!(p[0], 8);
     }
 

@@ -182,14 +182,10 @@ pub fn pidfile_path(args: &Args) -> PathBuf {
 
 fn report(text: &str) {
     let _ = writeln!(io::stderr(), "send_arp: ERROR: {text}");
-    if let Ok(c) = std::ffi::CString::new(format!("ERROR: {text}").replace('\0', " ")) {
-        // SAFETY: constant identifier and format, NUL-terminated arguments.
-        unsafe {
-            libc::openlog(c"send_arp".as_ptr().cast(), libc::LOG_PID, libc::LOG_USER);
-            libc::syslog(libc::LOG_ERR, c"%s".as_ptr().cast(), c.as_ptr());
-            libc::closelog();
-        }
-    }
+    // What openlog("send_arp", LOG_PID, LOG_USER) and syslog(LOG_ERR, ...) send.
+    let ident = format!("send_arp[{}]", std::process::id());
+    let msg = format!("ERROR: {text}");
+    hb_log::sink::syslog_once(hb_log::Facility::USER, &ident, hb_log::Level::Error, &msg);
 }
 
 fn read_pid(path: &Path) -> Option<u32> {

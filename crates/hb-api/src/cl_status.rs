@@ -27,6 +27,9 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::time::SystemTime;
+
+use hb_log::{Facility, Level};
 
 use crate::client::HbApi;
 use crate::proto::atoi;
@@ -208,9 +211,12 @@ impl Io<'_> {
     /// The original's `cl_log(LOG_ERR, ...)` with stderr enabled.
     pub fn log_err(&mut self, text: &str) {
         let pid = std::process::id();
-        let _ = writeln!(self.err, "cl_status[{pid}]: {} ERROR: {text}", timestamp());
+        let level = Some(Level::Error);
+        let line = hb_log::format_line(ENTITY, pid, SystemTime::now(), level, text);
+        let _ = self.err.write_all(line.as_bytes());
         if self.syslog {
-            syslog_err(&format!("[{pid}]: ERROR: {text}"));
+            let msg = hb_log::syslog_text(pid, level, text);
+            hb_log::sink::syslog_once(Facility::USER, ENTITY, Level::Error, &msg);
         }
     }
 
@@ -224,38 +230,8 @@ impl Io<'_> {
     }
 }
 
-/// Local time as `YYYY/MM/DD_HH:MM:SS`.
-pub fn timestamp() -> String {
-    // SAFETY: time and localtime_r write only into the given plain-data structs.
-    unsafe {
-        let now = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&now, &mut tm).is_null() {
-            return "1970/01/01_00:00:00".into();
-        }
-        format!(
-            "{:04}/{:02}/{:02}_{:02}:{:02}:{:02}",
-            tm.tm_year + 1900,
-            tm.tm_mon + 1,
-            tm.tm_mday,
-            tm.tm_hour,
-            tm.tm_min,
-            tm.tm_sec
-        )
-    }
-}
-
-fn syslog_err(text: &str) {
-    let Ok(c) = std::ffi::CString::new(text.replace('\0', " ")) else {
-        return;
-    };
-    static IDENT: &[u8] = b"cl_status\0";
-    // SAFETY: IDENT is a static NUL-terminated string; the format is a constant "%s".
-    unsafe {
-        libc::openlog(IDENT.as_ptr().cast(), 0, libc::LOG_USER);
-        libc::syslog(libc::LOG_ERR, b"%s\0".as_ptr().cast(), c.as_ptr());
-    }
-}
+/// The entity of cl_status's log lines.
+const ENTITY: &str = "cl_status";
 
 struct Cmd {
     name: &'static str,
@@ -899,13 +875,5 @@ mod tests {
         let (rc, _, err) = run_str(&["cl_status", "hbstatus", "--socket"]);
         assert_eq!(rc, 11);
         assert_eq!(err, "cl_status: option '--socket' requires an argument\n");
-    }
-
-    #[test]
-    fn timestamp_shape() {
-        let t = timestamp();
-        assert_eq!(t.len(), 19);
-        assert_eq!(&t[4..5], "/");
-        assert_eq!(&t[10..11], "_");
     }
 }

@@ -23,6 +23,9 @@ use crate::text;
 
 /// Largest body the client accepts (the original's MAXMSG).
 pub const MAX_BODY: usize = 512 * 1024;
+
+/// What the library logs when it cannot sign on (2.0.8's text, two spaces included).
+pub const REFUSED: &str = "hb_api_signon: Can't initiate connection  to heartbeat";
 /// The original library's limit on a node name.
 const HOSTLENG: usize = 100;
 
@@ -245,7 +248,8 @@ impl HbApi {
         }
     }
 
-    /// Signs on at `path` as `name` (`None`: a casual client, id = our pid).
+    /// Signs on at `path` as `name` (`None`: a casual client, id = our pid). A refused
+    /// sign-on leaves [`REFUSED`] and the daemon's reason in [`HbApi::errmsg`].
     pub fn signon(&mut self, path: &Path, name: Option<&str>) -> bool {
         if self.signed_on {
             self.signoff();
@@ -253,7 +257,9 @@ impl HbApi {
         self.pid = std::process::id() as i32;
         self.casual = name.is_none();
         self.client_id = name.map_or_else(|| self.pid.to_string(), str::to_string);
-        self.node = crate::sys::node_name();
+        self.node = hb_sys::nodename()
+            .map(|n| n.to_lowercase())
+            .unwrap_or_default();
         let mut req = self.boilerplate("signon");
         // SAFETY: no memory effects.
         let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
@@ -262,7 +268,7 @@ impl HbApi {
         let stream = match UnixStream::connect(path) {
             Ok(s) => s,
             Err(_) => {
-                self.api_log("hb_api_signon: Can't initiate connection  to heartbeat");
+                self.api_log(REFUSED);
                 return false;
             }
         };
@@ -278,9 +284,20 @@ impl HbApi {
             return false;
         }
         let Some(reply) = self.read_api_msg() else {
+            if self.disconnected() {
+                // Closed without an answer (a daemon with no room, say).
+                self.api_log(&format!("{REFUSED} (connection closed by heartbeat)"));
+            }
             return false;
         };
         if reply.get("result") != Some("OK") {
+            // The original refuses a user at the connection (its socket directory is
+            // group haclient only) and says so; ours answers with the reason.
+            let why = reply
+                .get("info")
+                .filter(|i| !i.is_empty())
+                .unwrap_or("refused");
+            self.api_log(&format!("{REFUSED} ({why})"));
             return false;
         }
         self.signed_on = true;
@@ -599,6 +616,15 @@ impl HbApi {
         }
         if self.casual {
             self.api_log("sendclustermsg: casual client");
+            return false;
+        }
+        // Its text alone already exceeds a datagram: the daemon could not send it.
+        let len = text::encode(m).map_or(0, |b| b.len());
+        if len > hb_wire::MAX_SEND {
+            self.api_log(&format!(
+                "sendclustermsg: message too big for the cluster ({len} bytes, a datagram holds {})",
+                hb_wire::MAX_SEND
+            ));
             return false;
         }
         match self.send_msg(m) {

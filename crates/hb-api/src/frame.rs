@@ -16,10 +16,10 @@ use std::fmt;
 pub const MAGIC: u32 = 0xABCD;
 /// Header size.
 pub const HEADER: usize = 8;
-/// Largest body we accept by default: 64 KiB. A client message has to fit into one UDP
-/// datagram to reach the cluster anyway, and no request comes near it. (The original's
-/// limit is 512 KiB.)
-pub const DEFAULT_MAX_BODY: usize = 65536;
+/// Largest body we accept by default: 256 KiB, the original's limit (MAXMSG of 2.0.8's
+/// clplumbing IPC, `include/clplumbing/ipc.h`). A client message for the cluster must
+/// still fit into one datagram once signed (the daemon refuses it otherwise).
+pub const DEFAULT_MAX_BODY: usize = 256 * 1024;
 
 /// A broken stream: the connection cannot be read any further.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +70,11 @@ impl Decoder {
             max_body,
             broken: false,
         }
+    }
+
+    /// Changes the largest body accepted from the next frame on.
+    pub fn set_max_body(&mut self, max_body: usize) {
+        self.max_body = max_body;
     }
 
     /// Appends bytes read from the stream.
@@ -216,7 +221,7 @@ mod tests {
 
     #[test]
     fn an_oversized_header_is_refused_before_its_body_arrives() {
-        let mut d = Decoder::new(65536);
+        let mut d = Decoder::new(DEFAULT_MAX_BODY);
         let mut h = Vec::new();
         h.extend_from_slice(&i32::MAX.to_ne_bytes());
         h.extend_from_slice(&MAGIC.to_ne_bytes());

@@ -73,33 +73,8 @@ pub mod exit {
     pub const LOST: i32 = 1;
 }
 
-/// Log levels ipfail uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    Error,
-    Info,
-    Debug,
-}
-
-impl Level {
-    /// The word in log lines, as the original's logger writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Error => "ERROR",
-            Level::Info => "info",
-            Level::Debug => "debug",
-        }
-    }
-
-    /// The syslog priority.
-    pub fn priority(self) -> i32 {
-        match self {
-            Level::Error => libc::LOG_ERR,
-            Level::Info => libc::LOG_INFO,
-            Level::Debug => libc::LOG_DEBUG,
-        }
-    }
-}
+/// Severity of a log line (the log layer's; ipfail uses `Error`, `Info` and `Debug`).
+pub use hb_log::Level;
 
 /// Something for the I/O side to do, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -653,18 +628,6 @@ impl Ipfail {
         }
         self.timer_destroyed();
     }
-}
-
-/// A log line as the original writes it to its files and to stderr:
-/// `ipfail[PID]: YYYY/MM/DD_HH:MM:SS info: text`.
-pub fn file_line(entity: &str, pid: u32, stamp: &str, level: Level, text: &str) -> String {
-    format!("{entity}[{pid}]: {stamp} {}: {text}\n", level.as_str())
-}
-
-/// A syslog message as the original sends it (the ident is the entity):
-/// `[PID]: info: text`.
-pub fn syslog_text(pid: u32, level: Level, text: &str) -> String {
-    format!("[{pid}]: {}: {text}", level.as_str())
 }
 
 #[cfg(test)]
@@ -1568,11 +1531,6 @@ mod tests {
         ] {
             assert_eq!(str_to_boolean(s), v, "{s:?}");
         }
-        assert_eq!(
-            file_line("ipfail", 12, "2024/01/02_03:04:05", Level::Info, "x y"),
-            "ipfail[12]: 2024/01/02_03:04:05 info: x y\n"
-        );
-        assert_eq!(syslog_text(12, Level::Error, "bad"), "[12]: ERROR: bad");
         assert_eq!(Level::Debug.priority(), libc::LOG_DEBUG);
     }
 }

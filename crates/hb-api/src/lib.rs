@@ -27,7 +27,7 @@
 //!    api.register(poll.registry())?;
 //!    ```
 //!    `bind` creates the directory if missing (0755), unlinks the path, binds, listens
-//!    (backlog 10) and chmods the socket 0777. On error the original exits with status 4.
+//!    (backlog [`socket::BACKLOG`], larger than the original's 10) and chmods the socket 0777. On error the original exits with status 4.
 //!    Tokens used: `API_BASE` (listener) and `API_BASE+1 ..= API_BASE+max_clients`.
 //! 2. Implement [`proto::ClusterView`] on a small struct borrowing the node and the
 //!    configuration: `my_node`; `nodes` (normal nodes then ping nodes, in ha.cf order,
@@ -36,7 +36,7 @@
 //!    medium line, named by its interface, `up`/`dead`; a ping node's one link named like
 //!    the node); `resource_status` (`none`/`local`/`foreign`/`all`, `transition` while
 //!    resource work runs, `None` with `-M`); `parameter` (`HaCf::parameter`);
-//!    `deadtime_ms`/`keepalive_ms`; `log_facility` ([`sys::facility_value`] of
+//!    `deadtime_ms`/`keepalive_ms`; `log_facility` (`hb_log::Facility::code` of
 //!    `logfacility`, else -1); `node_uuid` (optional).
 //! 3. In the event loop: `if api.owns(ev.token()) { api.on_event(registry, &view, ev, now) }`.
 //! 4. Feed it what the core produced:
@@ -49,20 +49,26 @@
 //!      `api.server_mut().link_status_changed(&view, &node, &link, up)`;
 //!    - a `respawn` child exited → `api.server_mut().process_exited(&view, pid)`.
 //! 5. At the end of every turn, after the core's outputs are drained:
-//!    `api.flush(registry, &view)`; then send each `api.server_mut().poll_send()` to the
-//!    cluster as the daemon's own message (`node.handle_local_message(now, m)`: the
-//!    membership adds `src`, `seq`, `hg`, `ts`, ... and processes it locally first, which
-//!    brings it back through `deliver`; these are join/leave notices, clients' messages,
-//!    `query-cstatus` and `respond-cstatus`) and drain it again; log each
+//!    `api.flush(registry, &view)`; then send each `api.server_mut().poll_send(now)` (its
+//!    `msg`) to the cluster as the daemon's own message (`node.handle_local_message(now,
+//!    m)`: the membership adds `src`, `seq`, `hg`, `ts`, ... and processes it locally
+//!    first, which brings it back through `deliver`; these are join/leave notices,
+//!    clients' messages, `query-cstatus` and `respond-cstatus`) and drain it again; a
+//!    message that cannot be sent (too big for a datagram once signed) goes back through
+//!    `api.server_mut().send_failed(&view, &out, why)` before it is numbered; log each
 //!    `api.server_mut().poll_log()`.
 //! 6. Timers: include `api.server().poll_timeout()` in the poll timeout and call
 //!    `api.server_mut().handle_timeout(&view, now)` when it is due (sign-on timeout, the
-//!    9 s audit of client pids).
+//!    9 s audit of client pids; the deadline also wakes the loop when the next paced
+//!    message may go to the cluster).
 //! 7. On SIGHUP with a new ha.cf: `api.server_mut().set_auth(...)`.
 //!
 //! The event loop never waits for a client: reads and writes are non-blocking with
 //! per-event budgets, every client's queue is capped ([`proto::Config`]), and a client that
-//! does not read, floods, sends garbage or dies is dropped with a log line.
+//! does not read, floods, sends garbage or dies is dropped with a (rate-limited) log line.
+//! The socket is mode 0777, so the server assumes hostile local users: connections per
+//! uid are limited, clients cannot send the daemon's own message types, and what they
+//! give the cluster is paced (see [`proto`], "Hardening").
 //!
 //! # Installing cl_status
 //! As the original (2.0.8 RPM: mode 2555, group haclient): the default `anon` entry of

@@ -19,7 +19,10 @@
 //!
 //! // end of every turn (after the core's outputs are drained):
 //! api.flush(poll.registry(), &view);
-//! while let Some(m) = api.server_mut().poll_send() { node.handle_local_message(now, m) }
+//! while let Some(out) = api.server_mut().poll_send(now) {
+//!     // a message the daemon cannot send: api.server_mut().send_failed(&view, &out, why)
+//!     node.handle_local_message(now, out.msg)
+//! }
 //! while let Some((level, line)) = api.server_mut().poll_log() { log(level, line) }
 //! // poll timeout: also api.server().poll_timeout(); when due:
 //! api.server_mut().handle_timeout(&view, now);
@@ -28,7 +31,13 @@
 //! connections ([`ApiSocket::owns`]). Nothing here blocks: reads stop at `WouldBlock` or
 //! after [`READ_BUDGET`] bytes per event (the connection is then re-armed so the loop comes
 //! back to it), writes stop at `WouldBlock` (the rest waits in the server, under its
-//! caps, with WRITABLE interest only while something waits).
+//! caps, with WRITABLE interest only while something waits). A connection whose client has
+//! its share of messages waiting for the cluster is not read ([`Server::wants_input`])
+//! until [`Server::take_resumed`] names it again.
+//!
+//! When the table is full, the server may name an idle connection to close for the
+//! newcomer ([`Server::evict_for`]). The table is at most what the process's file
+//! descriptor limit leaves room for (the soft limit is raised up to the hard one).
 
 use std::fs;
 use std::io::{self, Read};
@@ -48,12 +57,17 @@ use crate::sys::{peer_creds, RealProcesses};
 
 /// The socket of 2.0.8 (compiled into the users' client library).
 pub const DEFAULT_PATH: &str = "/var/run/heartbeat/register";
-/// The original's listen backlog.
-pub const BACKLOG: i32 = 10;
+/// The listen backlog: larger than the original's 10, so that a local user opening
+/// connections in a loop (each refused or evicted at once) does not keep the queue full
+/// and make other clients' connects fail (`EAGAIN` for a non-blocking connect, as the
+/// original's client library makes). The kernel caps it at `net.core.somaxconn`.
+pub const BACKLOG: i32 = 512;
 /// Bytes read from one connection per event before the loop moves on.
 pub const READ_BUDGET: usize = 256 * 1024;
 /// Connections accepted per event before the loop moves on.
 pub const ACCEPT_BUDGET: usize = 256;
+/// File descriptors kept for everything else the daemon opens (media, pipes, files).
+pub const RESERVED_FDS: u64 = 128;
 
 const CHUNK: usize = 65536;
 
@@ -73,7 +87,7 @@ pub struct ApiSocket {
 }
 
 /// Creates the listening socket as the original does: the directory if missing (0755),
-/// unlink, bind, listen (backlog 10), chmod 0777.
+/// unlink, bind, listen (backlog [`BACKLOG`]; the original's is 10), chmod 0777.
 pub fn listen(path: &Path) -> io::Result<std::os::unix::net::UnixListener> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
@@ -115,9 +129,21 @@ impl ApiSocket {
     }
 
     /// Same with a server of the caller's.
-    pub fn with_server(path: &Path, base: Token, server: Server) -> io::Result<ApiSocket> {
+    pub fn with_server(path: &Path, base: Token, mut server: Server) -> io::Result<ApiSocket> {
         let listener = UnixListener::from_std(listen(path)?);
-        let slots = server.config().max_clients;
+        let want = server.config().max_clients;
+        let room =
+            crate::sys::raise_nofile(want as u64 + RESERVED_FDS).saturating_sub(RESERVED_FDS);
+        let slots = want.min(usize::try_from(room).unwrap_or(usize::MAX)).max(1);
+        if slots < want {
+            server.log(
+                Level::Warn,
+                format!(
+                    "API: room for {slots} client connections only (open file limit); {want} wanted"
+                ),
+            );
+            server.set_max_clients(slots);
+        }
         Ok(ApiSocket {
             path: path.to_path_buf(),
             listener,
@@ -178,8 +204,9 @@ impl ApiSocket {
         writable: bool,
         now: Instant,
     ) {
+        self.server.set_time(now);
         if token.0 == self.base {
-            self.accept(registry, now);
+            self.accept(registry, view, now);
             return;
         }
         let Some(slot) = token.0.checked_sub(self.base + 1) else {
@@ -194,7 +221,7 @@ impl ApiSocket {
         }
     }
 
-    fn accept(&mut self, registry: &Registry, now: Instant) {
+    fn accept(&mut self, registry: &Registry, view: &dyn ClusterView, now: Instant) {
         for n in 0.. {
             if n == ACCEPT_BUDGET {
                 // More may wait: re-arm the listener so the loop comes back to it.
@@ -208,7 +235,7 @@ impl ApiSocket {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     // EMFILE and friends: nothing to accept with; try again next event.
-                    self.server.log(
+                    self.server.log_other(
                         Level::Error,
                         format!("API: accept on {}: {e}", self.path.display()),
                     );
@@ -218,16 +245,25 @@ impl ApiSocket {
             let creds = match peer_creds(&stream) {
                 Ok(c) => c,
                 Err(e) => {
-                    self.server.log(
+                    self.server.log_other(
                         Level::Warn,
                         format!("API: no peer credentials for a connection: {e}"),
                     );
                     continue;
                 }
             };
-            let Some(slot) = self.conns.iter().position(Option::is_none) else {
-                self.server.refuse(now, creds);
-                continue;
+            let slot = match self.conns.iter().position(Option::is_none) {
+                Some(s) => s,
+                None => match self.server.evict_for(view, now, creds) {
+                    Some(victim) => {
+                        self.close(registry, victim);
+                        victim.0
+                    }
+                    None => {
+                        self.server.refuse(now, creds);
+                        continue;
+                    }
+                },
             };
             if !self.server.handle_connect(now, ClientId(slot), creds) {
                 continue;
@@ -235,7 +271,7 @@ impl ApiSocket {
             let token = Token(self.base + 1 + slot);
             if let Err(e) = registry.register(&mut stream, token, Interest::READABLE) {
                 self.server
-                    .log(Level::Error, format!("API: cannot watch a connection: {e}"));
+                    .log_other(Level::Error, format!("API: cannot watch a connection: {e}"));
                 self.server.forget(ClientId(slot));
                 continue;
             }
@@ -251,6 +287,11 @@ impl ApiSocket {
     fn read_in(&mut self, registry: &Registry, view: &dyn ClusterView, id: ClientId) {
         let mut total = 0;
         loop {
+            if !self.server.wants_input(id) {
+                // Held (its messages for the cluster wait): the rest stays in the socket
+                // until the server resumes it (flush reads it then).
+                return;
+            }
             let Some(conn) = self.conns.get_mut(id.0).and_then(Option::as_mut) else {
                 return;
             };
@@ -281,7 +322,7 @@ impl ApiSocket {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.server.log(
+                    self.server.log_other(
                         Level::Info,
                         format!("API: read error on connection {}: {e}", id.0),
                     );
@@ -353,6 +394,13 @@ impl ApiSocket {
     /// End of a turn: writes pending output, applies the server's queue limits, closes
     /// the connections the server is done with.
     pub fn flush(&mut self, registry: &Registry, view: &dyn ClusterView) {
+        // Clients held while their messages waited for the cluster: what they sent is
+        // processed, then their sockets are read again (edge-triggered: no event would
+        // come for bytes already waiting).
+        for id in self.server.take_resumed() {
+            self.server.handle_bytes(view, id, &[]);
+            self.read_in(registry, view, id);
+        }
         // Removals can queue more (leave notices): a few rounds settle it.
         for _ in 0..4 {
             let dirty = self.server.take_dirty();

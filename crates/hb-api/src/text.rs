@@ -119,9 +119,10 @@ pub fn base64_into(data: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Parses one message body (either form, NUL-terminated or not), without authentication.
+/// Parses one message body (either form, NUL-terminated or not, up to
+/// [`crate::frame::DEFAULT_MAX_BODY`] bytes), without authentication.
 pub fn parse(body: &[u8]) -> Result<Message, hb_wire::DecodeError> {
-    hb_wire::parse_unauthenticated(body).map(|(m, _)| m)
+    hb_wire::parse_unauthenticated_max(body, crate::frame::DEFAULT_MAX_BODY).map(|(m, _)| m)
 }
 
 /// A message written on one line with `|` between the fields (for log lines and tests).

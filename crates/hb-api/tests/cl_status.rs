@@ -304,9 +304,14 @@ fn refused_signon() {
     );
     let o = cl_status(s.path(), &["nodestatus", "a"]);
     assert_eq!((o.code, o.out.as_str()), (1, ""));
+    // The original, refusing this user, gives "Can't initiate connection"; ours adds the
+    // daemon's reason.
     assert_eq!(
         logged(&o.err),
-        vec!["Cannot signon with heartbeat", "REASON: "]
+        vec![
+            "Cannot signon with heartbeat",
+            "REASON: hb_api_signon: Can't initiate connection  to heartbeat (client failed authorization)"
+        ]
     );
     check(
         &s,

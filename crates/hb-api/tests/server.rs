@@ -222,6 +222,23 @@ fn named_client_messages_and_deliveries() {
     m.set_str("t", "x");
     assert!(!watcher.send_cluster_msg(&m));
     assert_eq!(watcher.errmsg(), "sendclustermsg: casual client");
+    // Too big for a datagram: the library says so and sends nothing.
+    let mut big = msg(&[("t", "num_ping_nodes")]);
+    big.push_str("blob", "x".repeat(70_000));
+    assert!(!ipf.send_cluster_msg(&big));
+    assert!(
+        ipf.errmsg()
+            .starts_with("sendclustermsg: message too big for the cluster"),
+        "{}",
+        ipf.errmsg()
+    );
+    // A message type only the daemon sends: refused, with an error message to the client.
+    assert!(ipf.send_cluster_msg(&msg(&[("t", "shutdone")])));
+    let e = ipf.read_message(Duration::from_secs(5)).unwrap();
+    assert_eq!(e.get("t"), Some("hbapi-error"), "{}", one_line(&e));
+    assert_eq!(e.get("error"), Some("refused"));
+    assert_eq!(e.get("msgtype"), Some("shutdone"));
+    assert!(!s.sent().iter().any(|m| m.msg_type() == Some("shutdone")));
     // Deliveries: a cluster message for everyone, status changes.
     s.inject(Inject::Deliver(msg(&[
         ("t", "resource"),
@@ -451,6 +468,7 @@ fn a_thousand_connections_at_once() {
         Config {
             auth: common::test_auth(),
             signon_timeout: Duration::from_secs(1),
+            max_clients: 128,
             ..Config::default()
         },
     );
@@ -463,33 +481,46 @@ fn a_thousand_connections_at_once() {
         }
     }
     assert!(conns.len() >= 500, "only {} connected", conns.len());
-    assert!(s.wait_for(5, |s| s.has_log("too many clients")));
+    // The table is full of connections that never signed on: each newcomer takes the
+    // place of the oldest of them.
+    assert!(s.wait_for(5, |s| s.has_log("connection table full")));
     let open = s.connections.load(std::sync::atomic::Ordering::SeqCst);
     assert!(open <= 128, "{open} open");
-    // The refused ones were closed: read gives EOF.
-    let mut eof = 0;
-    for c in conns.iter_mut() {
-        c.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
-        let mut b = [0u8; 1];
-        if matches!(c.read(&mut b), Ok(0)) {
-            eof += 1;
+    // The evicted ones were closed: read gives EOF (the daemon may still be accepting
+    // from the listen queue for a moment).
+    let mut closed = vec![false; conns.len()];
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        for (c, done) in conns.iter_mut().zip(closed.iter_mut()) {
+            c.set_nonblocking(true).unwrap();
+            let mut b = [0u8; 1];
+            if !*done && matches!(c.read(&mut b), Ok(0)) {
+                *done = true;
+            }
         }
+        let eof = closed.iter().filter(|d| **d).count();
+        if eof >= conns.len() - 128 {
+            break;
+        }
+        assert!(Instant::now() < end, "{eof} of {} closed", conns.len());
+        std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(eof >= conns.len() - 128, "{eof} of {} closed", conns.len());
-    let refusals = s
+    let lines = s
         .logs()
         .iter()
-        .filter(|l| l.contains("too many clients"))
+        .filter(|l| l.contains("connection table full") || l.contains("too many clients"))
         .count();
-    assert!(refusals < 20, "{refusals} log lines for the refusals");
-    // The idle ones are dropped after the sign-on timeout; then clients are served again.
+    assert!(lines < 5, "{lines} log lines for the evictions");
+    // A client that signs on is served while the idle ones are still there.
+    let mut h = client(&s, None);
+    assert_eq!(h.node_status("a").as_deref(), Some("active"));
+    // The idle ones are dropped after the sign-on timeout.
+    drop(h);
     assert!(s.wait_for(5, |s| s
         .connections
         .load(std::sync::atomic::Ordering::SeqCst)
         == 0));
     assert!(s.has_log("did not sign on within 1 s"));
-    let mut h = client(&s, None);
-    assert_eq!(h.node_status("a").as_deref(), Some("active"));
     let longest = s.shared.lock().unwrap().longest_turn_ms;
     assert!(longest < 1000, "a turn took {longest} ms");
 }
@@ -555,4 +586,55 @@ fn pipelined_requests_within_the_limits_are_all_answered() {
     assert!(replies
         .iter()
         .all(|m| one_line(m) == "t=hbapi-resp|reqtype=numnodes|numnodes=3|result=OK"));
+}
+
+/// A client writing remote clientstatus requests in a burst: the server sends the queries
+/// to the cluster at its pace, leaves the rest of the client's input unread meanwhile, and
+/// reads it again when the queue drains (the client's answers all arrive, none is lost).
+#[test]
+fn a_burst_of_cluster_requests_is_paced_and_all_answered() {
+    let s = TestServer::start_with(
+        "paced",
+        Config {
+            auth: common::test_auth(),
+            cluster_rate: 400,
+            cluster_burst: 40,
+            ..Config::default()
+        },
+    );
+    let mut c = raw_signon(&s);
+    let (pid, _, _) = ids();
+    let one = frame(
+        &text::encode(&msg(&[
+            ("t", "hbapi-req"),
+            ("reqtype", "clientstatus"),
+            ("dest", "a"),
+            ("pid", &pid),
+            ("from_id", &pid),
+            ("node", "b"),
+            ("cn", "ipfail"),
+        ]))
+        .unwrap(),
+    );
+    const N: usize = 600;
+    let burst: Vec<u8> = one.iter().copied().cycle().take(one.len() * N).collect();
+    let t0 = Instant::now();
+    let mut w = c.try_clone().unwrap();
+    let writer = std::thread::spawn(move || w.write_all(&burst).is_ok());
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let got = read_msgs(&mut c, N);
+    let took = t0.elapsed();
+    assert!(writer.join().unwrap());
+    assert!(got
+        .iter()
+        .all(|m| m.get("t") == Some("respond-cstatus") && m.get("cs") == Some("online")));
+    // 40 at once, then 400 a second.
+    let min = Duration::from_millis(((N - 40) * 1000 / 400) as u64);
+    assert!(took + Duration::from_millis(200) >= min, "{took:?}");
+    let queries = s
+        .sent()
+        .iter()
+        .filter(|m| m.msg_type() == Some("query-cstatus"))
+        .count();
+    assert_eq!(queries, N);
 }

@@ -1,6 +1,6 @@
 //! One haresources resource as a Pacemaker primitive.
 //!
-//! Resources are split by [`hb_runner::resource::ResourceSpec`], the splitter the daemon
+//! Resources are split by [`ha_config::Resource::parse`], the splitter the daemon
 //! runs the scripts with, so the mapping starts from exactly what heartbeat runs.
 //!
 //! A v1 resource `Name::arg1::arg2` runs `/etc/ha.d/resource.d/Name arg1 arg2 start`, else
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use hb_agents::agent::sendarp;
 use hb_agents::agent::Spec as IpSpec;
-use hb_runner::resource::ResourceSpec as Resource;
+use ha_config::Resource;
 
 /// Where the scripts and agents are looked up.
 #[derive(Clone, Debug)]
@@ -305,11 +305,6 @@ fn is_file(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file())
 }
 
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
 /// Maps one resource of haresources.
 pub fn map_resource(r: &Resource, env: &Env) -> Mapping {
     if let Some(w) = wrapper(&r.script) {
@@ -325,8 +320,10 @@ pub fn map_resource(r: &Resource, env: &Env) -> Mapping {
             r.args.first().map_or("all", String::as_str)
         ));
     }
-    let resource_d = env.ha_dir.join("resource.d").join(&r.script);
-    if is_executable(&resource_d) {
+    // The script the daemon would run (the one lookup): in resource.d, or an init script.
+    let resource_dir = env.ha_dir.join("resource.d");
+    let found = ha_config::locate_script(&resource_dir, &env.init_dirs, &r.script);
+    if let Some(resource_d) = found.as_ref().filter(|p| p.starts_with(&resource_dir)) {
         return Mapping::NotMapped(format!(
             "'{}': {} is a heartbeat resource script, and Pacemaker 2 has no class for those (1.1's `heartbeat` class is gone): write an OCF agent for it, or, if it is LSB-compliant (status exits 3 when stopped) and takes no arguments, install it as /etc/init.d/{} and use lsb:{}",
             r.spec,
@@ -335,11 +332,7 @@ pub fn map_resource(r: &Resource, env: &Env) -> Mapping {
             r.script
         ));
     }
-    let init = env
-        .init_dirs
-        .iter()
-        .map(|d| d.join(&r.script))
-        .find(|p| is_executable(p));
+    let init = found;
     let unit = env
         .systemd_dirs
         .iter()

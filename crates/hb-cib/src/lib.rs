@@ -36,7 +36,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use ha_config::{AutoFailback, Check, Config, ConfigErrors, Group};
-use hb_runner::resource::ResourceSpec;
 
 pub use agents::{Env, Mapped, Mapping};
 use xml::{xml_id, El};
@@ -283,12 +282,7 @@ pub fn export(cfg: &Config, checks: &[Check], env: &Env, target: Target) -> Expo
         let home = nodes.iter().position(|n| *n == g.node).unwrap_or(0);
         let gchecks: Vec<&Check> = checks.iter().filter(|c| c.group_key == g.key()).collect();
         let mut prims = Vec::new();
-        let specs: Vec<ResourceSpec> = g
-            .resources
-            .iter()
-            .map(|r| ResourceSpec::parse(&r.spec))
-            .collect();
-        for r in &specs {
+        for r in &g.resources {
             match agents::map_resource(r, env) {
                 Mapping::Mapped(m) => {
                     for w in &m.warnings {
@@ -335,7 +329,7 @@ pub fn export(cfg: &Config, checks: &[Check], env: &Env, target: Target) -> Expo
             }
             continue;
         }
-        let first = specs.first().map(agents::base_name).unwrap_or_default();
+        let first = g.resources.first().map(agents::base_name).unwrap_or_default();
         let gid = ids.take(&format!("grp_{first}"));
         let mut group = El::new("group").attr("id", gid.as_str());
         // Checks: monitor operations, and the local restarts as a migration threshold.
@@ -676,7 +670,11 @@ fn corosync_sketch(cfg: &Config, target: Target) -> String {
 pub fn export_dir(dir: &Path, target: Target) -> Result<Export, ConfigErrors> {
     // Interfaces, users and devices are the daemon's business, not the export's: a copy of
     // /etc/ha.d exports anywhere.
-    let loaded = ha_config::load_dir_on(dir, &ha_config::AnyMachine)?;
+    let loaded = ha_config::load_dir_on(
+        dir,
+        &ha_config::AnyMachine,
+        &ha_config::SystemResolver::new(),
+    )?;
     let checks = ha_config::load_checks(dir, &loaded.config.haresources)?;
     let mut e = export(&loaded.config, &checks, &Env::system(dir), target);
     let mut w: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();

@@ -4,7 +4,7 @@ use super::*;
 use ha_config::{parse_authkeys, parse_checks, parse_hacf, parse_haresources, Config};
 
 fn config(hacf: &str, hares: &str) -> Config {
-    let (h, d) = parse_hacf(hacf, "ha.cf");
+    let (h, d) = parse_hacf(hacf, "ha.cf", &ha_config::NoResolver);
     let h = h.unwrap_or_else(|| panic!("ha.cf: {d:?}"));
     let (r, d) = parse_haresources(hares, "haresources");
     let r = r.unwrap_or_else(|| panic!("haresources: {d:?}"));
@@ -429,7 +429,7 @@ fn parameters_exist_in_the_agents_metadata() {
         let meta = String::from_utf8_lossy(&out.stdout);
         assert!(meta.contains("<resource-agent"), "{}: no metadata", w.name);
         for spec in ours {
-            let m = match agents::map_resource(&ResourceSpec::parse(spec), &e) {
+            let m = match agents::map_resource(&ha_config::Resource::parse(spec), &e) {
                 Mapping::Mapped(m) => m,
                 Mapping::NotMapped(why) => panic!("{spec}: {why}"),
             };

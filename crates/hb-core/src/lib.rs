@@ -9,6 +9,7 @@
 //! - [`membership`]: heartbeats, node and link states, sequencing, acks, retransmission.
 
 pub mod checks;
+pub mod fence;
 pub mod history;
 pub mod holder;
 pub mod membership;
@@ -25,18 +26,8 @@ pub use node::{Node, Output};
 
 use hb_wire::Message;
 
-/// Severity of a log line, as the original names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Emerg,
-    Alert,
-    Crit,
-    Error,
-    Warn,
-    Notice,
-    Info,
-    Debug,
-}
+/// Severity of a log line (the log layer's pure type: the core only names levels).
+pub use hb_log::Level;
 
 /// What the core reports to the daemon.
 #[derive(Clone, Debug, PartialEq)]

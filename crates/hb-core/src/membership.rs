@@ -12,7 +12,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use hb_wire::{DropCounter, DropKind, EncodeError, KeyRing, Message, SendForm, Value};
+use hb_wire::{DropKind, EncodeError, KeyRing, Message, SendForm, Value};
 
 use crate::history::{History, Lookup, MAX_REXMIT_PER_REQUEST};
 use crate::rng::Rng;
@@ -226,6 +226,42 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+/// Every drop path's counts and log lines: one [`hb_log::LogLimiter`] per [`DropKind`] (a
+/// flood of one kind does not hide another).
+#[derive(Clone, Debug, Default)]
+struct Drops {
+    kinds: [hb_log::LogLimiter; DropKind::ALL.len()],
+}
+
+impl Drops {
+    /// The kinds whose held-back lines are due now, with how many were held back.
+    fn flush_due(&mut self, now: Instant) -> Vec<(DropKind, u64)> {
+        DropKind::ALL
+            .iter()
+            .zip(self.kinds.iter_mut())
+            .filter_map(|(k, l)| l.flush_due(now).map(|n| (*k, n)))
+            .collect()
+    }
+
+    /// When [`Drops::flush_due`] will next have something to report.
+    fn next_flush(&self) -> Option<Instant> {
+        self.kinds
+            .iter()
+            .filter_map(hb_log::LogLimiter::next_flush)
+            .min()
+    }
+
+    /// Every kind dropped at least once, with its count, in [`DropKind`] order.
+    fn counts(&self) -> Vec<(DropKind, u64)> {
+        DropKind::ALL
+            .iter()
+            .zip(self.kinds.iter())
+            .map(|(k, l)| (*k, l.total()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
 /// The membership state machine of one node.
 pub struct Membership {
     cfg: MembershipConfig,
@@ -244,8 +280,8 @@ pub struct Membership {
     transmit: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
     counters: Counters,
-    /// The one limiter of every drop path's log line, and the drop counts.
-    drops: DropCounter,
+    /// Every drop path's counts and log lines (one limiter per kind).
+    drops: Drops,
     /// Until when the link counts as lossy (extra status copies are sent).
     lossy_until: Option<Instant>,
     /// Copies of our last status still to send: (bytes, when the next is due, how many).
@@ -290,7 +326,7 @@ impl Membership {
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             counters: Counters::default(),
-            drops: DropCounter::default(),
+            drops: Drops::default(),
             lossy_until: None,
             copies: None,
             copies_out: VecDeque::new(),
@@ -333,7 +369,7 @@ impl Membership {
     /// The counters so far, the drops by kind included.
     pub fn counters(&self) -> Counters {
         let mut c = self.counters.clone();
-        c.dropped = self.drops.counts().collect();
+        c.dropped = self.drops.counts();
         c
     }
 
@@ -610,21 +646,23 @@ impl Membership {
     /// Counts a drop of `kind` and logs `text` when the limiter lets it through (one line
     /// per kind per 10 s; the next line says how many were held back).
     fn drop_log(&mut self, now: Instant, kind: DropKind, level: Level, text: String) {
-        if let Some(due) = self.drops.record_kind(kind, now) {
-            self.log(level, format!("{text}{due}"));
+        if let Some(held_back) = self.drops.kinds[kind.index()].hit(now) {
+            self.log(
+                level,
+                format!("{text}{}", hb_log::suppressed_note(held_back)),
+            );
         }
     }
 
     /// Reports the drops held back by the limiter once their interval is over.
     fn flush_drop_logs(&mut self, now: Instant) {
-        for due in self.drops.flush_due(now) {
+        for (kind, held_back) in self.drops.flush_due(now) {
             self.log(
                 Level::Warn,
                 format!(
-                    "{} more packet(s) dropped ({}) not logged in the last {} s",
-                    due.suppressed,
-                    due.kind.name(),
-                    hb_wire::DEFAULT_LOG_INTERVAL.as_secs()
+                    "{held_back} more packet(s) dropped ({}) not logged in the last {} s",
+                    kind.name(),
+                    hb_log::DEFAULT_LOG_INTERVAL.as_secs()
                 ),
             );
         }

@@ -48,6 +48,10 @@ pub enum Output {
     },
     /// One of our heartbeats went out: feed the watchdog device.
     Heartbeat,
+    /// Reset `node` through the STONITH device; report with [`Node::fence_done`].
+    Fence { node: String },
+    /// Check the STONITH device; report with [`Node::fence_status_done`].
+    FenceStatus,
     /// The node may exit now (shutdown complete and the linger time over).
     Exit,
     /// Like `Exit`, but the daemon must start again at once (a new generation): the
@@ -159,6 +163,22 @@ impl Node {
     pub fn probe_done(&mut self, now: Instant, job: JobId, result: ProbeResult) {
         if let Some(t) = self.takeover.as_mut() {
             t.probe_done(now, job, result);
+        }
+        self.pump(now);
+    }
+
+    /// The reset of [`Output::Fence`] ended.
+    pub fn fence_done(&mut self, now: Instant, node: &str, result: crate::fence::FenceResult) {
+        if let Some(t) = self.takeover.as_mut() {
+            t.fence_done(now, node, result);
+        }
+        self.pump(now);
+    }
+
+    /// The device check of [`Output::FenceStatus`] ended.
+    pub fn fence_status_done(&mut self, now: Instant, ok: bool) {
+        if let Some(t) = self.takeover.as_mut() {
+            t.fence_status_done(now, ok);
         }
         self.pump(now);
     }
@@ -296,6 +316,8 @@ impl Node {
                         Action::Probe { job, key } => {
                             self.out.push_back(Output::ProbeGroup { job, key })
                         }
+                        Action::Fence { node } => self.out.push_back(Output::Fence { node }),
+                        Action::FenceStatus => self.out.push_back(Output::FenceStatus),
                         Action::Announce { key } => {
                             self.out.push_back(Output::AnnounceGroup { key })
                         }

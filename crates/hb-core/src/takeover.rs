@@ -65,8 +65,11 @@
 //!   asked back alone with `ip-request` ([`Takeover::ask_group`]). The standby messages move
 //!   whole sets. The `rsc_hold` announcements do not change (the original's do not either
 //!   when rc.d scripts move a group).
-//! - No STONITH device support: a peer that may hold resources is reported
-//!   `stonith result=n_stnth` with the original's warnings.
+//! - STONITH: with a device configured ([`Takeover::set_fencing`]) a peer that may hold
+//!   resources is reset first ([`Action::Fence`], [`Takeover::fence_done`]) and its groups
+//!   taken only after the reset succeeded, as the original does; a failed reset is retried
+//!   every 5 s, but not once the peer is heard again (see [`crate::fence`]). Without a
+//!   device it is reported `stonith result=n_stnth` with the original's warnings.
 //! - More than two nodes, which the original does not support (every other node is
 //!   "the other"): a dead or leaving node's groups are taken by one node only (its
 //!   successor in ha.cf order, or the groups' own node when alive); a node that joins
@@ -78,6 +81,7 @@ use std::time::{Duration, Instant};
 
 use hb_wire::Message;
 
+use crate::fence::{FenceResult, Fencing, Reset};
 use crate::holder::{self, Guard, Holding, ProbeResult, PROBE_RETRY};
 use crate::Level;
 
@@ -156,6 +160,11 @@ pub enum Action {
     /// Announce the group's IP addresses (gratuitous ARP): another node that held them
     /// too has released them.
     Announce { key: String },
+    /// Reset `node` through the STONITH device (its groups are taken only once the reset
+    /// succeeded); report with [`Takeover::fence_done`] (see [`crate::fence`]).
+    Fence { node: String },
+    /// Check the STONITH device's status; report with [`Takeover::fence_status_done`].
+    FenceStatus,
 }
 
 /// The resource state of the original (`hb_rsc_state`).
@@ -413,6 +422,8 @@ pub struct Takeover {
     /// The message being processed is from that backlog: older than what we know, so
     /// the audit of what both sides hold is not run on it.
     in_backlog: bool,
+    /// STONITH: resets in progress and the device's status checks.
+    fencing: Fencing,
 }
 
 impl Takeover {
@@ -477,7 +488,21 @@ impl Takeover {
             conflicts: Default::default(),
             resumed_at: None,
             in_backlog: false,
+            fencing: Fencing::default(),
         }
+    }
+
+    /// Whether a STONITH device is configured for this node: a node declared dead that may
+    /// hold resources is then reset before its groups are taken.
+    pub fn set_fencing(&mut self, configured: bool) {
+        self.fencing.configured = configured;
+    }
+
+    /// Whether `node`'s reset runs or waits for a retry.
+    pub fn fencing(&self, node: &str) -> bool {
+        self.fencing
+            .resets
+            .contains_key(&node.to_ascii_lowercase())
     }
 
     // ------------------------------------------------------------------ queries
@@ -598,6 +623,7 @@ impl Takeover {
         for (when, _) in &self.standby_later {
             consider(Some(*when));
         }
+        consider(self.fencing.poll_timeout());
         for op in self.items.iter().flat_map(|i| &i.ops) {
             if let Guard::Answered(at) = op.guard {
                 consider(Some(at));
@@ -650,6 +676,11 @@ impl Takeover {
         } else if !self.resources_requested {
             self.resources_requested = true;
             self.req_our_resources(false);
+        }
+        if self.fencing.configured && !self.fencing.status_running {
+            // As the original at comm up: check the device now, then every hour.
+            self.fencing.status_running = true;
+            self.actions.push_back(Action::FenceStatus);
         }
         self.after(now);
     }
@@ -1176,7 +1207,75 @@ impl Takeover {
         self.after(now);
     }
 
+    /// The reset of `node` asked for with [`Action::Fence`] ended. The `stonith` message
+    /// with its result goes to the cluster (as the original's reset child sends it); a
+    /// successful reset lets the node's groups be taken, a failed one is tried again
+    /// [`crate::fence::RETRY`] later.
+    pub fn fence_done(&mut self, now: Instant, node: &str, result: FenceResult) {
+        self.expire(now);
+        let node = node.to_ascii_lowercase();
+        if self.fencing.resets.get(&node) != Some(&Reset::Running) {
+            self.log(
+                Level::Debug,
+                format!("takeover: result of a reset of {node} nobody waits for ignored"),
+            );
+            self.after(now);
+            return;
+        }
+        self.send_stonith_msg(&node, result.word());
+        if result == FenceResult::Ok {
+            self.fencing.resets.remove(&node);
+            // Whatever it held is gone with the reset (when it is then declared dead again,
+            // after it was heard meanwhile, it is not reset a second time).
+            if let Some(p) = self.peers.iter_mut().find(|p| p.name == node) {
+                p.has_resources = false;
+            }
+            // The original takes over even when the node was heard again meanwhile: it was
+            // reset, whatever it held is gone.
+            self.takeover_from_node(&node);
+        } else {
+            self.log(Level::Error, format!("STONITH of {node} failed.  Retrying..."));
+            self.fencing
+                .resets
+                .insert(node, Reset::RetryAt(now + crate::fence::RETRY));
+        }
+        self.after(now);
+    }
+
+    /// The device's status check ([`Action::FenceStatus`]) ended; the next one is due an
+    /// hour later.
+    pub fn fence_status_done(&mut self, now: Instant, ok: bool) {
+        self.expire(now);
+        self.fencing.status_running = false;
+        if !ok {
+            self.log(Level::Error, "STONITH status operation failed.".into());
+            self.log(
+                Level::Info,
+                "This may mean that the STONITH device has failed!".into(),
+            );
+        }
+        self.fencing.status_at = Some(now + crate::fence::STATUS_INTERVAL);
+        self.after(now);
+    }
+
     // ------------------------------------------------------------------ internals
+
+    /// Asks for a reset of `node`, unless one runs or waits for its retry.
+    fn fence(&mut self, node: &str) {
+        if self.fencing.resets.contains_key(node) {
+            self.log(
+                Level::Debug,
+                format!("takeover: a reset of {node} is already under way"),
+            );
+            return;
+        }
+        self.fencing
+            .resets
+            .insert(node.to_string(), Reset::Running);
+        self.actions.push_back(Action::Fence {
+            node: node.to_string(),
+        });
+    }
 
     /// A peer's list of the groups it runs ([`holder::HOLDING_MSG`]): answer it when
     /// asked, release the groups that run on both nodes and that the peer keeps, and
@@ -1479,6 +1578,26 @@ impl Takeover {
 
     /// Timers that the original checks before it processes a message.
     fn expire(&mut self, now: Instant) {
+        for node in self.fencing.due_retries(now) {
+            if self.shutdown_in_progress {
+                self.log(
+                    Level::Info,
+                    format!("STONITH of {node} not retried: shutdown in progress."),
+                );
+            } else if self.alive(&node) {
+                // The original would retry, and reset a node that is back and running its
+                // groups (which we never took).
+                self.log(
+                    Level::Warn,
+                    format!("STONITH of {node} not retried: {node} is alive again; its resource groups stay with it."),
+                );
+            } else {
+                self.fence(&node);
+            }
+        }
+        if self.fencing.status_due(now) {
+            self.actions.push_back(Action::FenceStatus);
+        }
         for op in self.items.iter_mut().flat_map(|i| i.ops.iter_mut()) {
             if matches!(op.guard, Guard::Answered(at) if now >= at) {
                 op.guard = Guard::Unchecked;
@@ -2012,7 +2131,11 @@ impl Takeover {
                 need_stonith = false;
             }
         }
-        if need_stonith {
+        if need_stonith && self.fencing.configured {
+            // Reset it before anything of it is taken: takeover_from_node comes with a
+            // successful reset (fence_done).
+            self.fence(node);
+        } else if need_stonith {
             self.send_stonith_msg(node, "n_stnth");
             self.log(Level::Warn, "No STONITH device configured.".into());
             self.log(Level::Warn, "Shared disks are not protected.".into());

@@ -3,6 +3,8 @@
 //! requests for numbers never sent (finding 5), a message too big to send that must not
 //! use up a sequence number (finding 7).
 
+#[path = "../../hb-wire/tests/oracle/mod.rs"]
+mod oracle;
 mod sim;
 
 use std::net::SocketAddr;
@@ -10,45 +12,10 @@ use std::time::Duration;
 
 use hb_core::membership::SendError;
 use hb_core::Event;
-use hb_wire::{auth, classic, AuthMethod, DropKind, KeyRing, Message, SendForm};
+use hb_wire::{AuthMethod, DropKind, KeyRing, Message, SendForm};
+use oracle::{computable_digests, methods, tamper};
 
 use sim::One;
-
-fn methods() -> Vec<(&'static str, AuthMethod)> {
-    vec![
-        ("crc", AuthMethod::Crc),
-        ("md5", AuthMethod::Md5(b"Tr0ub4dor&3-md5".to_vec())),
-        ("sha1", AuthMethod::Sha1(b"Tr0ub4dor&3-sha1".to_vec())),
-    ]
-}
-
-fn tamper(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let at = bytes
-        .windows(from.len())
-        .position(|w| w == from)
-        .expect("text to tamper with");
-    [&bytes[..at], to, &bytes[at + from.len()..]].concat()
-}
-
-/// The digests the receiver computes when it checks `datagram` (both forms' inputs, the
-/// method of every configured index, with its own and with the active key).
-fn computed_digests(datagram: &[u8], keys: &KeyRing) -> Vec<String> {
-    let (msg, _) = hb_wire::parse_unauthenticated(datagram).expect("parses");
-    let mut inputs = vec![classic::auth_input(&msg)];
-    if let Some(end) = datagram.windows(4).rposition(|w| w == b"%%%\n") {
-        inputs.push(datagram[..end + 4].to_vec());
-    }
-    let mut out = Vec::new();
-    for idx in 0..16u8 {
-        if let Some(m) = keys.get(idx) {
-            for input in &inputs {
-                out.push(auth::digest(m, None, input));
-                out.push(auth::digest(m, Some(keys.active().key()), input));
-            }
-        }
-    }
-    out
-}
 
 fn everything_shown(o: &One) -> String {
     let mut s = String::new();
@@ -108,7 +75,7 @@ fn forged_packets_leave_no_computed_digest_in_any_output() {
             }
             let shown = everything_shown(&b);
             for f in &forged_all {
-                for d in computed_digests(f, &keys) {
+                for d in computable_digests(f, &keys) {
                     assert!(
                         !shown.contains(&d),
                         "{label}: computed digest {d} shown:\n{shown}"

@@ -104,11 +104,7 @@ fn replayed_packets_of_a_dead_original_node_do_not_revive_it() {
 
 #[test]
 fn replayed_packets_of_our_dead_node_do_not_revive_it() {
-    let net = Net {
-        loss: 0,
-        dup: 0,
-        max_delay: Duration::from_millis(5),
-    };
+    let net = Net::clean(5);
     let mut c = Cluster::new(2, net, 21);
     c.record = true;
     c.run_for(Duration::from_secs(10));
@@ -144,11 +140,7 @@ fn replayed_packets_of_our_dead_node_do_not_revive_it() {
 /// replays) must not make its link go up and down about once a second.
 #[test]
 fn refused_packets_do_not_flap_the_link() {
-    let net = Net {
-        loss: 0,
-        dup: 0,
-        max_delay: Duration::from_millis(5),
-    };
+    let net = Net::clean(5);
     let mut c = Cluster::new(2, net, 6);
     c.run_for(Duration::from_secs(6));
     c.crash(0);

@@ -738,6 +738,9 @@ impl Solo {
                         .probe_done(now, job, hb_core::holder::ProbeResult::Silent);
                 }
                 Action::Announce { .. } => {}
+                Action::Fence { .. } | Action::FenceStatus => {
+                    panic!("a reset asked for without a STONITH device")
+                }
             }
         }
     }

@@ -134,6 +134,10 @@ fn node_a_answers_b_as_the_original_did() {
                     tk.probe_done(at(t), job, hb_core::holder::ProbeResult::Silent)
                 }
                 Action::Announce { .. } => {}
+                // No STONITH device in the captured cluster.
+                Action::Fence { .. } | Action::FenceStatus => {
+                    panic!("a reset asked for without a STONITH device")
+                }
             }
         }
     };

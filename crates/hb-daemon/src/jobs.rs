@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hb_core::takeover::JobId as CoreJob;
-use hb_io::log::{Level, Logger};
+use hb_log::{Level, Logger};
 use hb_runner::resource::group::{
     GroupConfig, GroupEvent, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
 };
-use hb_runner::resource::{locate_script, ScriptOp};
+use ha_config::locate_script;
+use hb_runner::resource::ScriptOp;
 use hb_runner::{JobId as RunJob, JobSpec, Runner};
 use hb_wire::{Message, Value};
 
@@ -361,7 +362,7 @@ fn log_group_event(log: &Logger, ev: &GroupEvent) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hb_io::log::LogConfig;
+    use hb_log::LogConfig;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod arpwatch;
 pub mod cli;
+pub mod fencer;
 pub mod jobs;
 pub mod pinger;
 pub mod probes;

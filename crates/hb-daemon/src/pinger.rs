@@ -7,7 +7,7 @@ use std::time::Instant;
 use hb_core::pingnodes::{PingEvent, PingNodeSpec, PingNodes, PingTiming};
 use hb_core::timers::Timing;
 use hb_io::icmp::{packet_buffer, IcmpMode, IcmpSocket};
-use hb_io::log::{Level, Logger};
+use hb_log::{Level, Logger};
 use mio::{Registry, Token};
 
 pub struct Pinger {

@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::time::Instant;
 
 use hb_core::checks::{CheckId, CheckSpec, Checks};
-use hb_io::log::{Level, Logger};
+use hb_log::{Level, Logger};
 use hb_runner::{JobId as RunJob, JobSpec, Runner};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};

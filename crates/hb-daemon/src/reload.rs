@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::Arc;
 
-use hb_io::log::{Level, Logger};
+use hb_log::{Level, Logger};
 
 use crate::run::HupAction;
 use crate::setup;
@@ -26,7 +26,7 @@ struct Reread {
 }
 
 fn read_files(dir: &Path) -> Reread {
-    let loaded = ha_config::load_dir(dir);
+    let loaded = ha_config::load_dir(dir, &ha_config::SystemResolver::new());
     let checks = match &loaded {
         Ok(l) => ha_config::load_checks(dir, &l.config.haresources).map(|_| ()),
         Err(_) => Ok(()),
@@ -173,7 +173,7 @@ impl Reloader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hb_io::log::LogConfig;
+    use hb_log::LogConfig;
     use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, Instant};
 
@@ -216,7 +216,7 @@ mod tests {
         }
 
         fn reloader(&self) -> Reloader {
-            let cfg = ha_config::load_dir(&self.etc())
+            let cfg = ha_config::load_dir(&self.etc(), &ha_config::SystemResolver::new())
                 .expect("good config")
                 .config;
             let mut r = Reloader::new(&self.etc(), &cfg);

@@ -3,11 +3,10 @@
 //! [`hb_core::respawn::Respawn`], this module runs the processes.
 
 use std::collections::HashMap;
-use std::ffi::CString;
 use std::time::Instant;
 
 use hb_core::respawn::{Action, ClientSpec, Exit, Respawn, SpawnFailure};
-use hb_io::log::{Level, Logger};
+use hb_log::{Level, Logger};
 use hb_runner::{JobId, JobSpec, JobStatus, Runner};
 
 pub struct Respawner {
@@ -19,18 +18,6 @@ pub struct Respawner {
     groups: Vec<Vec<u32>>,
 }
 
-/// uid and primary gid of a user.
-fn lookup(user: &str) -> Option<(u32, u32)> {
-    let c = CString::new(user).ok()?;
-    // SAFETY: getpwnam returns a pointer to static storage or NULL; read at once.
-    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
-    if pw.is_null() {
-        return None;
-    }
-    // SAFETY: non-null pointer from getpwnam.
-    unsafe { Some(((*pw).pw_uid, (*pw).pw_gid)) }
-}
-
 impl Respawner {
     /// Looks every client's user and groups up (at start, never in the loop).
     pub fn new(cfg: &ha_config::Config, runner: Runner, log: &Logger) -> Respawner {
@@ -38,8 +25,8 @@ impl Respawner {
             .hacf
             .respawn
             .iter()
-            .filter_map(|r| match lookup(&r.user) {
-                Some((uid, gid)) => Some(ClientSpec {
+            .filter_map(|r| match hb_sys::user_by_name(&r.user) {
+                Some(hb_sys::User { uid, gid, .. }) => Some(ClientSpec {
                     user: r.user.clone(),
                     uid,
                     gid,
@@ -59,7 +46,7 @@ impl Respawner {
             .collect();
         let groups = specs
             .iter()
-            .map(|s| hb_runner::supplementary_groups(&s.user, s.gid).unwrap_or_default())
+            .map(|s| hb_sys::group_list(&s.user, s.gid).unwrap_or_default())
             .collect();
         Respawner {
             policy: Respawn::new(specs),
@@ -106,7 +93,7 @@ impl Respawner {
             }
         }
         while let Some((l, text)) = self.policy.poll_log() {
-            log.log(crate::run::core_level(l), &text);
+            log.log(l, &text);
         }
     }
 

@@ -4,9 +4,9 @@ use std::io;
 use std::os::unix::io::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hb_core::{Level as CoreLevel, Node, Output};
+use hb_core::{Node, Output};
 use hb_io::fifo::{Fifo, FifoItem};
-use hb_io::log::{Level, Logger};
+use hb_log::{Level, Logger};
 use hb_io::media::{datagram_buffer, Medium, MediumKind};
 use hb_io::signals::{Signal, SignalFd};
 use mio::unix::SourceFd;
@@ -37,6 +37,8 @@ const RESPAWN_CHILDREN: Token = Token(usize::MAX - 6);
 /// The configuration reread on SIGHUP is done (its helper thread wakes the loop).
 const RELOAD: Token = Token(usize::MAX - 7);
 const ARP: Token = Token(usize::MAX - 8);
+/// The STONITH commands' output.
+const FENCE_CHILDREN: Token = Token(usize::MAX - 9);
 /// How long the exit waits for respawned clients to end after SIGTERM.
 const CLIENT_STOP_WAIT: Duration = Duration::from_secs(10);
 
@@ -80,6 +82,8 @@ pub struct LoopSetup {
     pub respawner: Option<Respawner>,
     /// The `watchdog` device, opened: a byte per heartbeat, `V` at a clean stop.
     pub watchdog: Option<hb_io::watchdog::Watchdog>,
+    /// The STONITH device's commands (resets, checks), when one is configured.
+    pub fencer: Option<crate::fencer::Fencer>,
     /// SIGHUP: rereads the files on a helper thread (see [`crate::reload`]).
     pub reload: Reloader,
 }
@@ -99,19 +103,6 @@ pub enum LoopEnd {
     Exit(i32),
     /// SIGHUP with a changed configuration: the caller re-executes the daemon.
     Restart,
-}
-
-pub fn core_level(l: CoreLevel) -> Level {
-    match l {
-        CoreLevel::Emerg => Level::Emerg,
-        CoreLevel::Alert => Level::Alert,
-        CoreLevel::Crit => Level::Crit,
-        CoreLevel::Error => Level::Error,
-        CoreLevel::Warn => Level::Warn,
-        CoreLevel::Notice => Level::Notice,
-        CoreLevel::Info => Level::Info,
-        CoreLevel::Debug => Level::Debug,
-    }
 }
 
 /// Unix seconds now.
@@ -151,6 +142,7 @@ struct Loop {
     pinger: Option<Pinger>,
     respawner: Option<Respawner>,
     watchdog: Option<hb_io::watchdog::Watchdog>,
+    fencer: Option<crate::fencer::Fencer>,
     /// Address probes and announcements (with resources only).
     arp: Option<ArpWatch>,
     comm_seen: bool,
@@ -188,6 +180,9 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
     }
     if let Some(r) = &setup.respawner {
         r.runner.register(poll.registry(), RESPAWN_CHILDREN)?;
+    }
+    if let Some(f) = &setup.fencer {
+        f.runner.register(poll.registry(), FENCE_CHILDREN)?;
     }
     let mut reload = setup.reload;
     reload.set_waker(Arc::new(mio::Waker::new(poll.registry(), RELOAD)?));
@@ -235,6 +230,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         pinger: setup.pinger,
         respawner: setup.respawner,
         watchdog: setup.watchdog,
+        fencer: setup.fencer,
         arp,
         comm_seen: false,
         exit_pending: None,
@@ -332,6 +328,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
                             Signal::Chld => {
                                 l.reap(now, log);
                                 l.reap_clients(now, log);
+                                l.reap_fences(now, log);
                                 if let Some(p) = l.probes.as_mut() {
                                     p.reap(now);
                                 }
@@ -374,6 +371,12 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
                     for (job, result) in done {
                         l.node.probe_done(now, job, result);
                     }
+                }
+                FENCE_CHILDREN => {
+                    if let Some(f) = l.fencer.as_mut() {
+                        f.runner.on_readable();
+                    }
+                    l.reap_fences(now, log);
                 }
                 RESPAWN_CHILDREN => {
                     if let Some(r) = l.respawner.as_mut() {
@@ -528,7 +531,7 @@ impl Loop {
             match a {
                 CheckAction::Log(l, s) => {
                     changed = true;
-                    log.log(core_level(l), &s);
+                    log.log(l, &s);
                 }
                 CheckAction::RestartGroup(key) => {
                     log.log(
@@ -656,6 +659,27 @@ impl Loop {
         self.exit_pending = Some((how, deadline));
     }
 
+    /// STONITH commands that ended: their results to the core.
+    fn reap_fences(&mut self, now: Instant, log: &Logger) {
+        let done = match self.fencer.as_mut() {
+            Some(f) => f.reap(log),
+            None => return,
+        };
+        for d in done {
+            self.fence_result(now, d);
+        }
+        self.drain(log);
+    }
+
+    fn fence_result(&mut self, now: Instant, d: crate::fencer::Done) {
+        match d {
+            crate::fencer::Done::Reset { node, result } => {
+                self.node.fence_done(now, &node, result)
+            }
+            crate::fencer::Done::Status { ok } => self.node.fence_status_done(now, ok),
+        }
+    }
+
     /// Respawned clients that ended: the policy decides; the API forgets their sign-ons.
     fn reap_clients(&mut self, now: Instant, log: &Logger) {
         let Some(r) = self.respawner.as_mut() else {
@@ -706,7 +730,7 @@ impl Loop {
         }
         for e in events {
             match e {
-                hb_core::pingnodes::PingEvent::Log(l, text) => log.log(core_level(l), &text),
+                hb_core::pingnodes::PingEvent::Log(l, text) => log.log(l, &text),
                 hb_core::pingnodes::PingEvent::Link { node, link, up } => {
                     if let Some(api) = self.api.as_mut() {
                         let view = View {
@@ -782,25 +806,34 @@ impl Loop {
                 }
                 api.flush(registry, &view);
             }
-            while let Some((l, text)) = api.server_mut().poll_log() {
-                let level = match l {
-                    hb_api::proto::Level::Error => Level::Error,
-                    hb_api::proto::Level::Warn => Level::Warn,
-                    hb_api::proto::Level::Info => Level::Info,
-                    hb_api::proto::Level::Debug => Level::Debug,
-                };
+            while let Some((level, text)) = api.server_mut().poll_log() {
                 log.log(level, &text);
             }
             let mut sends = Vec::new();
-            while let Some(m) = api.server_mut().poll_send() {
-                sends.push(m);
+            while let Some(out) = api.server_mut().poll_send(now) {
+                sends.push(out);
             }
             if sends.is_empty() {
                 return;
             }
-            for m in sends {
-                // A refusal (too big for a datagram) is logged by the membership.
-                let _ = self.node.handle_local_message(now, m);
+            for out in sends {
+                // One check before the message is numbered. (Once the membership's send
+                // reports such a failure itself, its error can go to send_failed instead.)
+                match crate::api::check_sendable(&self.node, &out.msg) {
+                    Ok(()) => {
+                        let _ = self.node.handle_local_message(now, out.msg);
+                    }
+                    Err(why) => {
+                        if let Some(api) = self.api.as_mut() {
+                            let view = View {
+                                node: &self.node,
+                                cfg: &self.cfg,
+                                ping: &self.ping,
+                            };
+                            api.server_mut().send_failed(&view, &out, &why);
+                        }
+                    }
+                }
             }
             self.drain(log);
         }
@@ -876,7 +909,7 @@ impl Loop {
             };
             let now = Instant::now();
             match out {
-                Output::Log(l, text) => log.log(core_level(l), &text),
+                Output::Log(l, text) => log.log(l, &text),
                 Output::StartGroup { job, key } => self.group(now, job, &key, true, log),
                 Output::StopGroup { job, key } => self.group(now, job, &key, false, log),
                 Output::ProbeGroup { job, key } => {
@@ -942,6 +975,28 @@ impl Loop {
                         };
                         api.server_mut()
                             .link_status_changed(&view, &node, &link, up);
+                    }
+                }
+                Output::Fence { node } => {
+                    let done = match self.fencer.as_mut() {
+                        Some(f) => f.reset(&node, log),
+                        // Not asked for without a device (set_fencing follows the fencer).
+                        None => Some(crate::fencer::Done::Reset {
+                            node,
+                            result: hb_core::fence::FenceResult::Failed,
+                        }),
+                    };
+                    if let Some(d) = done {
+                        self.fence_result(now, d);
+                    }
+                }
+                Output::FenceStatus => {
+                    let done = match self.fencer.as_mut() {
+                        Some(f) => f.status(log),
+                        None => Some(crate::fencer::Done::Status { ok: false }),
+                    };
+                    if let Some(d) = done {
+                        self.fence_result(now, d);
                     }
                 }
                 Output::Heartbeat => {

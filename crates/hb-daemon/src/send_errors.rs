@@ -5,11 +5,11 @@ use std::io;
 use std::time::{Duration, Instant};
 
 /// How often a medium's send errors are logged at most (the rest are counted).
-pub const SEND_ERROR_LOG_INTERVAL: Duration = hb_wire::DEFAULT_LOG_INTERVAL;
+pub const SEND_ERROR_LOG_INTERVAL: Duration = hb_log::DEFAULT_LOG_INTERVAL;
 
 /// The send errors of each medium, rate-limited (never silenced for good).
 pub struct SendErrors {
-    limits: Vec<(String, hb_wire::LogLimiter)>,
+    limits: Vec<(String, hb_log::LogLimiter)>,
 }
 
 impl SendErrors {
@@ -21,7 +21,7 @@ impl SendErrors {
                 .map(|d| {
                     (
                         d.to_string(),
-                        hb_wire::LogLimiter::new(SEND_ERROR_LOG_INTERVAL),
+                        hb_log::LogLimiter::new(SEND_ERROR_LOG_INTERVAL),
                     )
                 })
                 .collect(),
@@ -32,7 +32,7 @@ impl SendErrors {
     pub fn failed(&mut self, i: usize, now: Instant, err: &io::Error) -> Option<String> {
         let (_, l) = self.limits.get_mut(i)?;
         l.hit(now)
-            .map(|n| format!("{err}{}", hb_wire::suppressed_note(n)))
+            .map(|n| format!("{err}{}", hb_log::suppressed_note(n)))
     }
 
     /// Lines for the errors suppressed since the last line, once their interval is over.

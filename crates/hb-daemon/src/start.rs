@@ -8,7 +8,7 @@ use std::time::Instant;
 use hb_core::takeover::{AutoFailback as TakeoverFailback, GroupDef, TakeoverConfig};
 use hb_core::{MembershipConfig, Node};
 use hb_io::daemon::StartReport;
-use hb_io::log::{Level, LogConfig, Logger};
+use hb_log::{Level, LogConfig, Logger};
 use hb_io::signals::{Signal, SignalFd};
 use hb_io::state;
 
@@ -82,40 +82,46 @@ pub fn this_node_name(config_dir: &Path) -> String {
 
 fn config_test(opts: &Options) -> i32 {
     let name = this_node_name(&opts.config_dir);
-    let report = ha_config::config_test(&opts.config_dir, Some(&name));
+    let report = ha_config::config_test(
+        &opts.config_dir,
+        Some(&name),
+        &ha_config::SystemResolver::new(),
+    );
     print!("{}", report.text());
     report.exit_code()
 }
 
 fn reload(opts: &Options) -> i32 {
     match state::read_pidfile(&opts.pid_file) {
-        state::PidStatus::Running(pid) => match ha_config::load_dir(&opts.config_dir) {
-            Ok(_) => {
-                eprintln!("Signalling heartbeat pid {pid} to reread config files");
-                // SAFETY: plain kill(2) on a pid read from our pid file.
-                if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
-                    let e = std::io::Error::last_os_error();
-                    eprintln!("ERROR: Could not signal pid {pid}: {e}");
-                    return if e.kind() == std::io::ErrorKind::PermissionDenied {
-                        exit::PERMISSION
-                    } else {
-                        exit::GENERIC
-                    };
+        state::PidStatus::Running(pid) => {
+            match ha_config::load_dir(&opts.config_dir, &ha_config::SystemResolver::new()) {
+                Ok(_) => {
+                    eprintln!("Signalling heartbeat pid {pid} to reread config files");
+                    // SAFETY: plain kill(2) on a pid read from our pid file.
+                    if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
+                        let e = std::io::Error::last_os_error();
+                        eprintln!("ERROR: Could not signal pid {pid}: {e}");
+                        return if e.kind() == std::io::ErrorKind::PermissionDenied {
+                            exit::PERMISSION
+                        } else {
+                            exit::GENERIC
+                        };
+                    }
+                    exit::OK
                 }
-                exit::OK
+                Err(errs) => {
+                    eprint!("{errs}");
+                    eprintln!("Config errors: Heartbeat pid {pid} NOT restarted");
+                    exit::GENERIC
+                }
             }
-            Err(errs) => {
-                eprint!("{errs}");
-                eprintln!("Config errors: Heartbeat pid {pid} NOT restarted");
-                exit::GENERIC
-            }
-        },
+        }
         _ => start(opts),
     }
 }
 
 fn start(opts: &Options) -> i32 {
-    let loaded = match ha_config::load_dir(&opts.config_dir) {
+    let loaded = match ha_config::load_dir(&opts.config_dir, &ha_config::SystemResolver::new()) {
         Ok(l) => l,
         Err(errs) => {
             eprint!("{errs}");
@@ -174,42 +180,31 @@ fn start(opts: &Options) -> i32 {
             .hacf
             .logfacility
             .as_deref()
-            .and_then(|f| hb_io::log::parse_facility(f).ok().flatten()),
+            .and_then(|f| hb_log::parse_facility(f).ok().flatten()),
         stderr: opts.foreground,
         debug_level: opts.debug,
-        file_owner: log_file_owner(),
+        file_owner: hb_sys::cluster_file_owner(),
+        ..LogConfig::default()
     };
     for w in &loaded.warnings {
+        eprintln!("WARN: {w}");
+    }
+    let legacy = legacy_warnings(&cfg, opts);
+    for w in legacy {
         eprintln!("WARN: {w}");
     }
     // The node's identity, before daemonizing: whatever stops the start here reaches the
     // terminal and the exit status.
     let gen = match state::increment_generation(&opts.state_dir) {
         Ok(g) => g,
-        Err(e) => {
-            eprintln!("ERROR: {e}");
-            eprintln!("ERROR: Cannot get/increment generation number: heartbeat not started.");
-            return if e.is_permission() {
-                exit::PERMISSION
-            } else {
-                exit::GENERIC
-            };
-        }
+        Err(e) => return identity_failed(&e, "Cannot get/increment generation number"),
     };
     if let Some(line) = broken_generation_line(&gen) {
         eprintln!("WARN: {line}");
     }
     let (uuid, uuid_created) = match state::load_or_create_uuid(&opts.state_dir) {
         Ok((u, created)) => (u.0, created),
-        Err(e) => {
-            eprintln!("ERROR: {e}");
-            eprintln!("ERROR: getting uuid for the local node failed: heartbeat not started.");
-            return if e.is_permission() {
-                exit::PERMISSION
-            } else {
-                exit::GENERIC
-            };
-        }
+        Err(e) => return identity_failed(&e, "getting uuid for the local node failed"),
     };
     let mut report = StartReport::none();
     let mut chdir_failed = None;
@@ -240,6 +235,9 @@ fn start(opts: &Options) -> i32 {
     for w in &loaded.warnings {
         log.log(Level::Warn, &w.to_string());
     }
+    for w in legacy {
+        log.log(Level::Warn, w);
+    }
     for (path, mode) in log.readable_by_all() {
         log.log(
             Level::Warn,
@@ -258,11 +256,37 @@ fn start(opts: &Options) -> i32 {
     run(opts, &cfg, checks, keys, name, identity, &log, &mut report)
 }
 
+/// A state file that stops the start before daemonizing: said on stderr; exit status 4 for
+/// a permission problem (as the original), else 1.
+fn identity_failed(e: &state::StateError, what: &str) -> i32 {
+    eprintln!("ERROR: {e}");
+    eprintln!("ERROR: {what}: heartbeat not started.");
+    if e.is_permission() {
+        exit::PERMISSION
+    } else {
+        exit::GENERIC
+    }
+}
+
 /// What [`start`] found of the node's identity before daemonizing, for the log.
 struct Identity {
     generation: state::Generation,
     uuid: [u8; 16],
     uuid_created: bool,
+}
+
+/// 2.0.8's start-up warnings for `auto_failback legacy` (also the mode of a ha.cf without an
+/// auto_failback line), when the daemon manages resources.
+fn legacy_warnings(cfg: &ha_config::Config, opts: &Options) -> &'static [&'static str] {
+    if cfg.hacf.auto_failback == ha_config::AutoFailback::Legacy && !opts.no_resources {
+        &[
+            "Deprecated 'legacy' auto_failback option selected.",
+            "Please convert to 'auto_failback on'.",
+            "See documentation for conversion details.",
+        ]
+    } else {
+        &[]
+    }
 }
 
 /// The WARN line for an hb_generation that held no usable generation.
@@ -292,20 +316,6 @@ fn start_failed(
     }
     report.failed(code, &format!("ERROR: {why}\nheartbeat not started."));
     code
-}
-
-/// Who gets the log files the daemon creates: as root, hacluster and haclient (the original
-/// chowns its files to them, so that clients running as hacluster can append); else nobody.
-/// Looked up once, at start.
-fn log_file_owner() -> Option<(u32, u32)> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return None;
-    }
-    Some((
-        hb_api::sys::lookup_user("hacluster")?,
-        hb_api::sys::lookup_group("haclient")?,
-    ))
 }
 
 /// Where the daemon writes its service checks' states for `heartbeat -s` (in the state
@@ -426,8 +436,8 @@ fn run(
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&crm, std::fs::Permissions::from_mode(0o750));
         if let (Some(uid), Some(gid)) = (
-            hb_api::sys::lookup_user("hacluster"),
-            hb_api::sys::lookup_group("haclient"),
+            hb_sys::user_by_name("hacluster").map(|u| u.uid),
+            hb_sys::group_by_name("haclient"),
         ) {
             let _ = std::os::unix::fs::chown(&crm, Some(uid), Some(gid));
         }
@@ -586,8 +596,56 @@ fn run(
         }
         w
     });
+    // The STONITH device: resets and checks run as `stonith` commands from the loop.
+    let run_dir = opts
+        .pid_file
+        .parent()
+        .unwrap_or(std::path::Path::new("/var/run"))
+        .join("heartbeat");
+    let fencer = if manage {
+        match crate::fencer::Device::from_config(cfg, &name, &run_dir) {
+            Ok(None) => None,
+            Ok(Some(device)) => match hb_runner::Runner::new(script_env(opts, cfg, &name)) {
+                Ok(r) => {
+                    log.log(
+                        Level::Info,
+                        &format!(
+                            "STONITH device [{}]: {} -t {}",
+                            device.id,
+                            device.command.display(),
+                            device.kind
+                        ),
+                    );
+                    Some(crate::fencer::Fencer::new(r, device))
+                }
+                Err(e) => {
+                    return start_failed(
+                        log,
+                        report,
+                        Some(&opts.pid_file),
+                        exit::GENERIC,
+                        &format!("cannot set up the STONITH runner: {e}"),
+                    )
+                }
+            },
+            Err(e) => {
+                return start_failed(
+                    log,
+                    report,
+                    Some(&opts.pid_file),
+                    exit::NOT_CONFIGURED,
+                    &e,
+                )
+            }
+        }
+    } else {
+        None
+    };
     let takeover = manage.then(|| takeover_config(cfg, &name));
-    let node = Node::new(membership, takeover, Instant::now());
+    let mut node = Node::new(membership, takeover, Instant::now());
+    if let Some(t) = node.takeover.as_mut() {
+        t.set_fencing(fencer.is_some());
+    }
     let setup = LoopSetup {
         node,
         media,
@@ -601,6 +659,7 @@ fn run(
         pinger,
         respawner,
         watchdog,
+        fencer,
         cfg: cfg.clone(),
         api_path: Some(
             opts.pid_file

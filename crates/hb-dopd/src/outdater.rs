@@ -20,6 +20,8 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hb_log::{Facility, Level};
+
 use crate::ipc::Conn;
 use crate::proto::{self, rc};
 
@@ -214,20 +216,10 @@ pub fn main() -> i32 {
 
 /// One syslog line per run (facility daemon), as DRBD's own log shows the helper's exit.
 fn syslog_result(a: &Args, rc: i32) {
-    let text = format!(
-        "[{}]: info: peer {} resource {}: exit {rc}",
-        std::process::id(),
-        a.peer,
-        a.resource
-    );
-    if let Ok(c) = std::ffi::CString::new(text.replace('\0', " ")) {
-        // SAFETY: constant identifier and format, a NUL-terminated argument.
-        unsafe {
-            libc::openlog(c"drbd-peer-outdater".as_ptr(), 0, libc::LOG_DAEMON);
-            libc::syslog(libc::LOG_INFO, c"%s".as_ptr(), c.as_ptr());
-            libc::closelog();
-        }
-    }
+    let pid = std::process::id();
+    let text = format!("peer {} resource {}: exit {rc}", a.peer, a.resource);
+    let message = hb_log::syslog_text(pid, Some(Level::Info), &text);
+    hb_log::sink::syslog_once(Facility::DAEMON, "drbd-peer-outdater", Level::Info, &message);
 }
 
 #[cfg(test)]

@@ -280,7 +280,9 @@ pub fn stop_running(pidfile: &Path, limit: Option<Duration>) -> i32 {
 pub fn status_text(pidfile: &Path, cmdname: &str, local_node: &str) -> (i32, String) {
     match state::read_pidfile(pidfile) {
         PidStatus::Running(pid) => {
-            let uname = state::node_name().unwrap_or_else(|_| local_node.to_string());
+            let uname = hb_sys::nodename()
+                .map(|n| n.to_lowercase())
+                .unwrap_or_else(|_| local_node.to_string());
             (
                 EXIT_OK,
                 format!("{cmdname} OK [pid {pid} et al] is running on {uname} [{local_node}]...\n"),
@@ -479,7 +481,7 @@ mod tests {
         );
         let me = std::process::id();
         write_pidfile(&pf, me);
-        let uname = state::node_name().expect("uname");
+        let uname = hb_sys::nodename().expect("uname").to_lowercase();
         assert_eq!(
             status_text(&pf, "heartbeat", "node-a"),
             (

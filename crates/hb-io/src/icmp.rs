@@ -280,7 +280,7 @@ impl IcmpSocket {
                     return None;
                 }
                 let icmp = data.get(ihl..)?;
-                if checksum(icmp) != 0 {
+                if hb_sys::inet_checksum(icmp) != 0 {
                     return None;
                 }
                 icmp
@@ -328,25 +328,9 @@ pub fn echo_request(ident: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
     pkt.extend_from_slice(&ident.to_be_bytes());
     pkt.extend_from_slice(&seq.to_be_bytes());
     pkt.extend_from_slice(payload);
-    let sum = checksum(&pkt);
+    let sum = hb_sys::inet_checksum(&pkt);
     pkt[2..4].copy_from_slice(&sum.to_be_bytes());
     pkt
-}
-
-/// The Internet checksum (RFC 1071) of `data`; 0 when `data` carries a valid checksum.
-pub fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        sum += u32::from(*last) << 8;
-    }
-    while sum > 0xffff {
-        sum = (sum >> 16) + (sum & 0xffff);
-    }
-    !(sum as u16)
 }
 
 /// Receive-buffer helper: a zeroed buffer of [`MAX_PACKET`] bytes.
@@ -357,6 +341,7 @@ pub fn packet_buffer() -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hb_sys::inet_checksum as checksum;
 
     #[test]
     fn request_layout_and_checksum() {
@@ -365,11 +350,6 @@ mod tests {
         assert_eq!(&p[4..8], &[0x12, 0x34, 0xab, 0xcd]);
         assert_eq!(&p[8..], b"hello");
         assert_eq!(checksum(&p), 0, "a packet with its checksum sums to zero");
-        // RFC 1071 example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2, checksum 220d.
-        assert_eq!(
-            checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
-            0x220d
-        );
     }
 
     fn raw_reply(ident: u16, seq: u16, ty: u8, corrupt: bool) -> Vec<u8> {

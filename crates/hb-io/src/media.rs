@@ -44,7 +44,7 @@ use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::log::Level;
+use hb_log::Level;
 use crate::serial::SerialPort;
 
 /// A receive buffer of this size holds any UDP datagram (max IPv4 UDP payload is 65507 bytes).

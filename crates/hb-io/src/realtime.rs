@@ -19,7 +19,7 @@
 
 use std::io;
 
-use crate::log::Level;
+use hb_log::Level;
 
 /// The policy the original uses when the platform has it.
 pub const POLICY: libc::c_int = libc::SCHED_RR;
@@ -170,7 +170,9 @@ fn raise_memlock_limit() -> Option<u64> {
         if l.rlim_cur == libc::RLIM_INFINITY {
             None
         } else {
-            Some(l.rlim_cur as u64)
+            // rlim_t is u32 on some 32-bit targets.
+            #[allow(clippy::useless_conversion)]
+            Some(u64::from(l.rlim_cur))
         }
     }
 }

@@ -61,7 +61,7 @@ use hb_wire::KeyRing;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use crate::log::Level;
+use hb_log::Level;
 
 /// Where the UUCP lock files are (2.0.8's `HA_VARLOCKDIR`).
 pub const LOCK_DIR: &str = "/var/lock";

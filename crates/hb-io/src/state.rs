@@ -421,23 +421,6 @@ pub fn loadavg_from(path: &Path) -> String {
     }
 }
 
-/// `uname -n`, lower-cased (the local node name unless /etc/ha.d/nodeinfo overrides it).
-pub fn node_name() -> io::Result<String> {
-    // SAFETY: utsname is plain data filled by uname.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer to a utsname.
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let bytes: Vec<u8> = u
-        .nodename
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    Ok(String::from_utf8_lossy(&bytes).to_lowercase())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,7 +650,7 @@ mod tests {
     }
 
     #[test]
-    fn loadavg_and_node_name() {
+    fn loadavg_of_the_machine_and_of_a_file() {
         let d = TempDir::new("load");
         let p = d.0.join("loadavg");
         fs::write(&p, "0.20 0.07 0.02 3/94 5876\n").expect("write");
@@ -677,8 +660,5 @@ mod tests {
         assert_eq!(loadavg_from(&d.0.join("missing")), "n/a");
         let real = loadavg();
         assert_eq!(real.split_whitespace().count(), 5, "{real}");
-        let n = node_name().expect("uname");
-        assert!(!n.is_empty());
-        assert_eq!(n, n.to_lowercase());
     }
 }

@@ -24,7 +24,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::log::Level;
+use hb_log::Level;
 
 /// `_IOWR('W', 6, int)` of linux/watchdog.h.
 const WDIOC_SETTIMEOUT: libc::c_ulong = 0xC004_5706;
@@ -247,11 +247,7 @@ mod tests {
         let d = tmpdir("bytes");
         let p = fifo(&d);
         // The reader first (a FIFO's non-blocking writer needs one).
-        let reader = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags_nonblock()
-            .open(&p)
-            .unwrap();
+        let reader = reader(&p);
         let (w, lines) = Watchdog::open(&p, Duration::from_secs(1));
         let mut w = w.expect("opened");
         assert!(lines.iter().any(|(_, l)| l.starts_with("Using watchdog device:")), "{lines:?}");
@@ -287,11 +283,7 @@ mod tests {
     fn a_full_device_skips_and_a_gone_reader_closes() {
         let d = tmpdir("full");
         let p = fifo(&d);
-        let reader = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags_nonblock()
-            .open(&p)
-            .unwrap();
+        let reader = reader(&p);
         let (w, _) = Watchdog::open(&p, Duration::from_secs(1));
         let mut w = w.unwrap();
         // Fill the pipe: writes are skipped, never waited for, and logged once.
@@ -312,13 +304,13 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
     }
 
-    trait NonBlock {
-        fn custom_flags_nonblock(&mut self) -> &mut Self;
-    }
-    impl NonBlock for std::fs::OpenOptions {
-        fn custom_flags_nonblock(&mut self) -> &mut Self {
-            use std::os::unix::fs::OpenOptionsExt;
-            self.custom_flags(libc::O_NONBLOCK)
-        }
+    /// The FIFO's reader, non-blocking.
+    fn reader(p: &Path) -> std::fs::File {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(p)
+            .unwrap()
     }
 }

@@ -17,6 +17,6 @@ pub mod resource;
 pub mod runner;
 
 pub use runner::{
-    supplementary_groups, JobExit, JobId, JobSpec, JobStatus, Runner, DEFAULT_STDERR_CAP,
+    JobExit, JobId, JobSpec, JobStatus, Runner, DEFAULT_STDERR_CAP,
     DEFAULT_STDOUT_CAP,
 };

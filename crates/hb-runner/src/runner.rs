@@ -93,7 +93,7 @@ pub struct JobSpec {
     pub capture_stdout: bool,
     /// Run as this `(uid, gid)` (respawn clients); as the daemon's user when `None`.
     pub user: Option<(u32, u32)>,
-    /// Supplementary groups to set when `user` is given (see [`supplementary_groups`]); when
+    /// Supplementary groups to set when `user` is given (see `hb_sys::group_list`); when
     /// empty, the only group is the one in `user`.
     pub groups: Vec<u32>,
 }
@@ -735,27 +735,6 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// The supplementary group list of `user` with `gid` added (what `initgroups(user, gid)` would
-/// set), for [`JobSpec::groups`]. Reads the group database, so call it before spawning, not in
-/// the child.
-pub fn supplementary_groups(user: &str, gid: u32) -> io::Result<Vec<u32>> {
-    let name = std::ffi::CString::new(user)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "user name contains NUL"))?;
-    let mut size: libc::c_int = 32;
-    for _ in 0..8 {
-        let mut groups = vec![0 as libc::gid_t; usize::try_from(size).unwrap_or(32)];
-        let mut count = size;
-        // SAFETY: `groups` has room for `count` entries; getgrouplist updates `count`.
-        let rc = unsafe { libc::getgrouplist(name.as_ptr(), gid, groups.as_mut_ptr(), &mut count) };
-        if rc >= 0 {
-            groups.truncate(usize::try_from(count).unwrap_or(0));
-            return Ok(groups);
-        }
-        size = count.max(size.saturating_mul(2));
-    }
-    Err(io::Error::other("group list keeps growing"))
-}
-
 /// Splits a stderr tail into lines. When bytes were dropped before it, the first (partial)
 /// line is dropped too and counted.
 fn tail_lines(bytes: &[u8], dropped: u64) -> (Vec<String>, u64) {
@@ -821,11 +800,5 @@ mod tests {
         assert_eq!(JobStatus::Signaled(15).shell_code(), 143);
         assert_eq!(JobStatus::Exited(3).shell_code(), 3);
         assert_eq!(JobStatus::Lost.shell_code(), 255);
-    }
-
-    #[test]
-    fn supplementary_groups_of_root_include_its_gid() {
-        let groups = supplementary_groups("root", 0).unwrap();
-        assert!(groups.contains(&0));
     }
 }

@@ -8,7 +8,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use hb_runner::resource::{
-    locate_script, GroupConfig, GroupOp, GroupOutcome, GroupPoll, StepExit, StopRetries,
+    GroupConfig, GroupOp, GroupOutcome, GroupPoll, StepExit, StopRetries,
 };
 use hb_runner::{JobSpec, Runner};
 
@@ -84,7 +84,7 @@ impl Lab {
                 GroupPoll::Finished(outcome) => return outcome,
                 GroupPoll::Wait(_) => sleep(Duration::from_millis(5)),
                 GroupPoll::Run(step) => {
-                    match locate_script(&self.resource_d, &[&self.init_d], &step.script) {
+                    match ha_config::locate_script(&self.resource_d, &[&self.init_d], &step.script) {
                         None => op.handle_exit(now, StepExit::NoScript).unwrap(),
                         Some(path) => {
                             let mut spec = JobSpec::new(path);

@@ -33,7 +33,8 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::fifo::{fifo_path, FifoWriter, EXIT_SEND, WRITE_TIMEOUT};
-use crate::log::{ha_log, LogEnv};
+use hb_log::script::{default_tag, ha_log, LogEnv, Style};
+use hb_log::Level;
 use crate::resource_manager::{Recovery, Rm, Sink};
 
 /// Writes `body` (the `name=value` lines) into the FIFO as `ha_clustermsg` does.
@@ -68,7 +69,7 @@ pub struct Own<'a> {
 
 impl Own<'_> {
     fn log(&self, err: &mut dyn Write, text: &str) {
-        ha_log(self.log, text, self.prog, err);
+        ha_log(self.log, Level::Info, text, self.prog, err);
     }
 }
 
@@ -250,7 +251,7 @@ pub fn main(name: &str) -> i32 {
     let halib = crate::resource_manager::halib();
     let pid = std::process::id();
     let rm = Rm::from_env(&prog, "ResourceManager", &dir, &get, pid, &halib);
-    let log = LogEnv::from_env(get, &prog, pid);
+    let log = LogEnv::from_env(Style::Shellfuncs, get, default_tag(&prog, pid));
     let own = Own {
         log: &log,
         prog: &prog,

@@ -3,7 +3,8 @@
 //! `mach_down`, `req_resource`, `hb_addnode` and `hb_delnode` ([`halib`]).
 //!
 //! - `hb_standby [all|local|foreign|failback]` asks the local heartbeat to give the named
-//!   groups to the other node: it logs `Going standby [SET].` (see [`log`]) and writes
+//!   groups to the other node: it logs `Going standby [SET].` (as shellfuncs' `ha_log`,
+//!   [`hb_log::script`]) and writes
 //!   `>>>\nt=ask_resources\nrsc_hold=SET\ninfo=me\n<<<\n` into the FIFO (`failback`
 //!   is sent as `foreign`).
 //! - `hb_takeover [all|local|foreign|failback]` asks the other node to give us groups: it
@@ -36,7 +37,6 @@ pub mod args;
 pub mod ere;
 pub mod fifo;
 pub mod halib;
-pub mod log;
 pub mod message;
 pub mod resource_manager;
 
@@ -47,6 +47,12 @@ use std::path::Path;
 pub use args::{parse, usage_text, ArgsError, Invocation, Set, Tool, EXIT_USAGE};
 pub use fifo::{fifo_path, FifoWriter, SendError, DEFAULT_FIFO, EXIT_SEND, WRITE_TIMEOUT};
 pub use message::{fifo_message, log_text};
+
+use hb_log::script::{default_tag, ha_log, LogEnv, Style};
+use hb_log::Level;
+
+/// `HA_BIN` when unset: the 2.0.8 HALIB.
+pub const DEFAULT_HA_BIN: &str = "/usr/lib/heartbeat";
 
 /// The warning for a configuration whose daemon ignores standby requests, if `dir/ha.cf`
 /// can be read and says so. An unreadable ha.cf gives no warning. No name is resolved (a
@@ -102,8 +108,8 @@ where
         }
     };
     if let Some(text) = log_text(tool, inv.set) {
-        let le = log::LogEnv::from_env(env, argv0, pid);
-        log::ha_log(&le, &text, argv0, err);
+        let le = LogEnv::from_env(Style::Shellfuncs, env, default_tag(argv0, pid));
+        ha_log(&le, Level::Info, &text, argv0, err);
     }
     match writer.send(&fifo_message(tool, inv.set), WRITE_TIMEOUT) {
         Ok(()) => 0,

@@ -4,7 +4,10 @@
 //! Our daemon runs resource groups itself ([`hb_runner::resource::GroupOp`]); this
 //! program runs the same state machine, the same resource parser and script lookup, one
 //! script at a time in the foreground, with 2.0.8's command line, output, log lines and
-//! exit statuses:
+//! exit statuses. (The scripts are started with `std::process::Command`, not the
+//! daemon's `hb_runner::Runner`: they must write straight into `$HA_DEBUGLOG` as
+//! 2.0.8's did, and a daemon a start script leaves behind must not keep a pipe to a
+//! program that is about to exit.)
 //!
 //! | verb | what it does | stdout | status |
 //! |---|---|---|---|
@@ -32,7 +35,7 @@
 //! Log lines (`info: Acquiring resource group: ...`, `info: Running PATH ARGS start`,
 //! `ERROR: Return code N from PATH`, `CRIT: Giving up resources due to failure of R`,
 //! `info: Releasing resource group: ...`, `info: Retrying failed stop operation [R]`, ...)
-//! are written as shellfuncs' `ha_log` writes them ([`crate::log`]).
+//! are written as shellfuncs' `ha_log` writes them ([`hb_log::script`]).
 //!
 //! A stop that keeps failing while the resource still reads as running: as 2.0.8,
 //! `CRIT: Resource STOP failure. Reboot required!`, `CRIT: Killing heartbeat
@@ -63,12 +66,15 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hb_runner::resource::group::{
-    GroupConfig, GroupEvent, GroupOp, GroupOutcome, GroupPoll, Step, StepExit, StopRetries,
+    GroupConfig, GroupEvent, GroupKind, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
+    StopRetries,
 };
-use hb_runner::resource::{locate_script, ownership_from_status_stdout, ResourceSpec, ScriptOp};
+use ha_config::{locate_script, Resource};
+use hb_runner::resource::{ownership_from_status_stdout, ScriptOp};
 
 use crate::ere::Ere;
-use crate::log::{ha_log, LogEnv};
+use hb_log::script::{default_tag, ha_debug, ha_log, LogEnv, Style, DEFAULT_DATEFMT, DEFAULT_DEBUGLOG};
+use hb_log::Level;
 
 /// 2.0.8's usage line (after `usage: PROGRAM `).
 pub const USAGE: &str = "listkeys machine | takegroup key | givegroup key|status resource";
@@ -203,7 +209,7 @@ pub fn halib() -> PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from(crate::log::DEFAULT_HA_BIN))
+        .unwrap_or_else(|| PathBuf::from(crate::DEFAULT_HA_BIN))
 }
 
 impl Rm {
@@ -234,8 +240,8 @@ impl Rm {
             ("HA_RCDIR", format!("{ha_dir}/rc.d")),
             ("HA_FIFO", crate::fifo::DEFAULT_FIFO.to_string()),
             ("HA_BIN", bin.clone()),
-            ("HA_DEBUGLOG", crate::log::DEFAULT_DEBUGLOG.to_string()),
-            ("HA_DATEFMT", crate::log::DEFAULT_DATEFMT.to_string()),
+            ("HA_DEBUGLOG", DEFAULT_DEBUGLOG.to_string()),
+            ("HA_DATEFMT", DEFAULT_DATEFMT.to_string()),
             ("HA_RESOURCEDIR", resource_dir.clone()),
             ("HA_DOCDIR", "/usr/share/doc/heartbeat".to_string()),
         ] {
@@ -258,7 +264,7 @@ impl Rm {
             resource_dir: PathBuf::from(resource_dir),
             init_dirs: ha_config::INIT_DIRS.iter().map(PathBuf::from).collect(),
             curhost,
-            log: LogEnv::from_env(log_get, tag_prog, pid),
+            log: LogEnv::from_env(Style::Shellfuncs, log_get, default_tag(tag_prog, pid)),
             prog: prog.to_string(),
             child_env,
             group_config: GroupConfig {
@@ -273,19 +279,12 @@ impl Rm {
 
     /// Logs one line as `ha_log` (the "stderr" destination is `err`).
     pub fn log(&self, err: &mut dyn Write, text: &str) {
-        ha_log(&self.log, text, &self.prog, err);
+        ha_log(&self.log, Level::Info, text, &self.prog, err);
     }
 
-    /// `ha_debug`: the line to `$HA_DEBUGLOG` only.
+    /// `ha_debug` (its stderr destination is ours, never used: HA_DEBUGLOG has a default).
     fn debug(&self, text: &str) {
-        let date = crate::log::format_date(&self.log.datefmt, crate::log::now());
-        if let Ok(mut f) = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&self.log.debuglog)
-        {
-            let _ = writeln!(f, "{}:\t{date}{text}", self.log.tag);
-        }
+        ha_debug(&self.log, text, &self.prog, &mut std::io::stderr());
     }
 
     /// The sink for `takegroup`, `givegroup`, `statgroup`.
@@ -590,12 +589,12 @@ impl Rm {
 
     /// `status RESOURCE`: whether it runs here.
     pub fn status(&self, resource: &str, err: &mut dyn Write) -> bool {
-        let spec = ResourceSpec::parse(resource);
+        let spec = Resource::parse(resource);
         let step = Step {
             index: 0,
             resource: resource.to_string(),
             script: spec.script.clone(),
-            args: spec.argv(ScriptOp::Status),
+            args: spec.argv(ScriptOp::Status.as_str()),
             op: ScriptOp::Status,
             attempt: 1,
             deadline: Instant::now() + self.group_config.status_timeout,
@@ -616,17 +615,39 @@ impl Rm {
         err: &mut dyn Write,
         recovery: &dyn Recovery,
     ) -> i32 {
+        self.group_op(GroupKind::Take, key, sink, err, recovery)
+    }
+
+    /// `givegroup KEY`: the exit status.
+    pub fn givegroup(
+        &self,
+        key: &str,
+        sink: &Sink,
+        err: &mut dyn Write,
+        recovery: &dyn Recovery,
+    ) -> i32 {
+        self.group_op(GroupKind::Give, key, sink, err, recovery)
+    }
+
+    fn group_op(
+        &self,
+        kind: GroupKind,
+        key: &str,
+        sink: &Sink,
+        err: &mut dyn Write,
+        recovery: &dyn Recovery,
+    ) -> i32 {
         let Some((node, resources)) = self.group(key, err) else {
             return 0;
         };
         let line = format!("{node} {}", resources.join(" "));
-        self.log(err, &format!("info: Acquiring resource group: {line}"));
-        let (outcome, timed_out) = self.drive(
-            GroupOp::take(&resources, self.group_config),
-            &line,
-            sink,
-            err,
-        );
+        let doing = match kind {
+            GroupKind::Take => "Acquiring",
+            GroupKind::Give => "Releasing",
+        };
+        self.log(err, &format!("info: {doing} resource group: {line}"));
+        let op = GroupOp::new(kind, &resources, self.group_config);
+        let (outcome, timed_out) = self.drive(op, &line, sink, err);
         match outcome {
             GroupOutcome::Done => 0,
             GroupOutcome::StartFailed { .. } => {
@@ -641,34 +662,6 @@ impl Rm {
                 self.stop_failure(err, recovery, &resource, timed_out);
                 exit.code().unwrap_or(1)
             }
-        }
-    }
-
-    /// `givegroup KEY`: the exit status.
-    pub fn givegroup(
-        &self,
-        key: &str,
-        sink: &Sink,
-        err: &mut dyn Write,
-        recovery: &dyn Recovery,
-    ) -> i32 {
-        let Some((node, resources)) = self.group(key, err) else {
-            return 0;
-        };
-        let line = format!("{node} {}", resources.join(" "));
-        self.log(err, &format!("info: Releasing resource group: {line}"));
-        let (outcome, timed_out) = self.drive(
-            GroupOp::give(&resources, self.group_config),
-            &line,
-            sink,
-            err,
-        );
-        match outcome {
-            GroupOutcome::StopFailed { exit, resource, .. } => {
-                self.stop_failure(err, recovery, &resource, timed_out);
-                exit.code().unwrap_or(1)
-            }
-            _ => 0,
         }
     }
 
@@ -727,12 +720,12 @@ impl Rm {
         let mut any = false;
         let mut all = true;
         for r in &resources {
-            let spec = ResourceSpec::parse(r);
+            let spec = Resource::parse(r);
             let step = Step {
                 index: 0,
                 resource: r.clone(),
                 script: spec.script.clone(),
-                args: spec.argv(ScriptOp::Status),
+                args: spec.argv(ScriptOp::Status.as_str()),
                 op: ScriptOp::Status,
                 attempt: 1,
                 deadline: Instant::now() + self.group_config.status_timeout,

@@ -31,8 +31,8 @@
 //! # Robustness
 //! Decoding never panics and never recurses without bound: datagrams above
 //! [`MAX_DATAGRAM`] bytes, messages with more than [`MAX_FIELDS`] fields or nested deeper
-//! than [`MAX_DEPTH`] are refused; every malformation is a typed [`DecodeError`], and
-//! [`DropCounter`] (one [`LogLimiter`] per [`DropKind`]) counts them and rate-limits their log lines.
+//! than [`MAX_DEPTH`] are refused; every malformation is a typed [`DecodeError`] of a
+//! [`DropKind`] (the daemon rate-limits its log lines with `hb_log::LogLimiter`).
 //!
 //! # The `auth` field
 //! [`decode`] keeps the inner `auth` field in the returned message in both forms (the core
@@ -43,15 +43,11 @@ pub mod auth;
 mod base64;
 pub mod classic;
 mod common;
-mod drops;
 mod error;
 mod message;
 pub mod netstring;
 
 pub use auth::{AuthMethod, KeyRing, KeyRingError};
-pub use drops::{
-    suppressed_note, DropCounter, LogDue, LogLimiter, RateLimitedLog, DEFAULT_LOG_INTERVAL,
-};
 pub use error::{printable, DecodeError, DropKind, EncodeError};
 pub use message::{Field, Message, Value};
 
@@ -114,14 +110,26 @@ pub fn decode(datagram: &[u8], keys: &KeyRing) -> Result<Decoded, DecodeError> {
 /// Parses one datagram in either form **without** authenticating it: for packet dumps,
 /// tests and fuzzing only. Never act on a message obtained this way; use [`decode`].
 pub fn parse_unauthenticated(datagram: &[u8]) -> Result<(Message, WireForm), DecodeError> {
+    parse_unauthenticated_max(datagram, MAX_DATAGRAM)
+}
+
+/// [`parse_unauthenticated`] for a message of at most `max` bytes instead of a datagram's
+/// [`MAX_DATAGRAM`]: for a local channel (the client API allows 256 KiB, as the original).
+pub fn parse_unauthenticated_max(
+    datagram: &[u8],
+    max: usize,
+) -> Result<(Message, WireForm), DecodeError> {
     if datagram.starts_with(classic::START) {
-        Ok((classic::parse_unauthenticated(datagram)?, WireForm::Classic))
+        Ok((
+            classic::parse_unauthenticated_max(datagram, max)?,
+            WireForm::Classic,
+        ))
     } else if datagram.starts_with(netstring::START) {
         Ok((
-            netstring::parse_unauthenticated(datagram)?,
+            netstring::parse_unauthenticated_max(datagram, max)?,
             WireForm::Netstring,
         ))
-    } else if datagram.len() > MAX_DATAGRAM {
+    } else if datagram.len() > max {
         Err(DecodeError::TooLarge {
             len: datagram.len(),
         })

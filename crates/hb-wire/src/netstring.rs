@@ -61,7 +61,13 @@ pub fn decode(datagram: &[u8], keys: &KeyRing) -> Result<Decoded, DecodeError> {
 /// Parses a netstring datagram up to its `%%%\n` **without** looking at the trailer (for
 /// packet dumps, tests and fuzzing; never act on a message obtained this way).
 pub fn parse_unauthenticated(datagram: &[u8]) -> Result<Message, DecodeError> {
-    if datagram.len() > MAX_DATAGRAM {
+    parse_unauthenticated_max(datagram, MAX_DATAGRAM)
+}
+
+/// [`parse_unauthenticated`] for a message of at most `max` bytes (a local channel such as
+/// the client API carries messages larger than a datagram).
+pub fn parse_unauthenticated_max(datagram: &[u8], max: usize) -> Result<Message, DecodeError> {
+    if datagram.len() > max {
         return Err(DecodeError::TooLarge {
             len: datagram.len(),
         });

@@ -6,71 +6,10 @@
 //! it), a wrong digest and a digest made with another configured index: the error's
 //! text and its debug form hold the received digest at most.
 
-use hb_wire::{
-    auth, classic, decode, encode, AuthMethod, DecodeError, KeyRing, Message, SendForm, WireForm,
-};
+mod oracle;
 
-fn methods() -> Vec<(&'static str, AuthMethod)> {
-    vec![
-        ("crc", AuthMethod::Crc),
-        ("md5", AuthMethod::Md5(b"Tr0ub4dor&3-md5".to_vec())),
-        ("sha1", AuthMethod::Sha1(b"Tr0ub4dor&3-sha1".to_vec())),
-    ]
-}
-
-fn status() -> Message {
-    let mut m = Message::with_type("status");
-    m.push_str("st", "active")
-        .push_str("dt", "3e8")
-        .push_str("protocol", "1")
-        .push_str("src", "b")
-        .push_str("seq", "2a")
-        .push_str("hg", "6b061842")
-        .push_str("ts", "6b061841")
-        .push_str("ld", "0.20 0.07 0.02 3/94 5876")
-        .push_str("ttl", "3");
-    m
-}
-
-/// Replaces the first `from` by `to` (same length, so netstring lengths stay right).
-fn tamper(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    assert_eq!(from.len(), to.len());
-    let at = bytes
-        .windows(from.len())
-        .position(|w| w == from)
-        .expect("text to tamper with");
-    [&bytes[..at], to, &bytes[at + from.len()..]].concat()
-}
-
-/// Every digest the receiver (`keys`) could compute over `datagram`: with each configured
-/// method and its own key, and with each method and the active key (netstring trailers).
-fn computable_digests(datagram: &[u8], keys: &KeyRing) -> Vec<String> {
-    let mut inputs: Vec<Vec<u8>> = Vec::new();
-    if datagram.starts_with(b">>>\n") {
-        let msg = classic::parse_unauthenticated(datagram).expect("parses");
-        inputs.push(classic::auth_input(&msg));
-    } else {
-        let end = datagram
-            .windows(4)
-            .rposition(|w| w == b"%%%\n")
-            .expect("netstring end")
-            + 4;
-        inputs.push(datagram[..end].to_vec());
-        let msg = hb_wire::netstring::parse_unauthenticated(datagram).expect("parses");
-        inputs.push(classic::auth_input(&msg));
-    }
-    let mut out = Vec::new();
-    for idx in 0..16u8 {
-        let Some(m) = keys.get(idx) else { continue };
-        for input in &inputs {
-            out.push(auth::digest(m, None, input));
-            out.push(auth::digest(m, Some(keys.active().key()), input));
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
+use hb_wire::{decode, encode, AuthMethod, DecodeError, KeyRing, SendForm, WireForm};
+use oracle::{computable_digests, methods, status, tamper};
 
 fn assert_no_oracle(label: &str, datagram: &[u8], keys: &KeyRing) {
     let err = decode(datagram, keys).expect_err(label);

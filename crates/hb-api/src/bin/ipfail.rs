@@ -9,17 +9,15 @@
 //! 3.0.6 ipfail it also appends its lines to the daemon's files named by the environment the
 //! daemon gives its children: `HA_logfile` (all but debug) and `HA_debugfile` (all).
 
-use std::ffi::{CStr, CString, OsString};
-use std::fs::OpenOptions;
-use std::io::Write;
+use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use hb_api::client::{strerror, HbApi};
 use hb_api::ipfail::{self, Api, Ipfail, Level, Note};
+use hb_log::{Facility, LogConfig, Logger};
 use hb_wire::Message;
 
 static QUIT: AtomicBool = AtomicBool::new(false);
@@ -79,68 +77,23 @@ impl Api for Client {
     }
 }
 
-/// Where log lines go.
-struct Logger {
-    entity: String,
-    /// The syslog ident (openlog keeps the pointer, so it lives as long as the process).
-    ident: &'static CStr,
-    pid: u32,
-    stderr: bool,
-    facility: Option<i32>,
-    logfile: Option<PathBuf>,
-    debugfile: Option<PathBuf>,
-}
+/// Where log lines go: the log layer's logger, under ipfail's entity; `perror` as the
+/// original's.
+struct Log(Logger);
 
-impl Logger {
+impl Log {
     fn log(&mut self, level: Level, text: &str) {
-        if let Some(f) = self.facility {
-            let msg = ipfail::syslog_text(self.pid, level, text);
-            if let Ok(c) = CString::new(msg.replace('\0', " ")) {
-                // SAFETY: a constant "%s" format with one NUL-terminated string.
-                unsafe { libc::syslog(f | level.priority(), b"%s\0".as_ptr().cast(), c.as_ptr()) };
-            }
-        }
-        let line = ipfail::file_line(
-            &self.entity,
-            self.pid,
-            &hb_api::cl_status::timestamp(),
-            level,
-            text,
-        );
-        if self.stderr {
-            let _ = std::io::stderr().write_all(line.as_bytes());
-        }
-        if let Some(p) = &self.debugfile {
-            append(p, &line);
-        }
-        if level != Level::Debug {
-            if let Some(p) = &self.logfile {
-                append(p, &line);
-            }
-        }
+        self.0.log(level, text);
     }
 
     fn set_facility(&mut self, facility: i32) {
-        // SAFETY: ident is a 'static NUL-terminated string.
-        unsafe { libc::openlog(self.ident.as_ptr(), 0, facility) };
-        self.facility = Some(facility);
+        self.0
+            .set_facility(Some(Facility::from_code(facility).unwrap_or(Facility::DAEMON)));
     }
 
     fn perror(&mut self, what: &str) {
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
         self.log(Level::Error, &format!("{what}: {}", strerror(errno)));
-    }
-}
-
-fn append(path: &Path, line: &str) {
-    // A log file we create is not readable by all (the daemon's LOG_FILE_MODE, 0640).
-    if let Ok(mut f) = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o640)
-        .open(path)
-    {
-        let _ = f.write_all(line.as_bytes());
     }
 }
 
@@ -153,23 +106,14 @@ fn chdir(dir: &[u8]) -> bool {
 }
 
 /// The original's `cl_cdtocoredir`: the core root, then the user's directory below it.
-fn cd_to_coredir(log: &mut Logger, root: &str) {
+fn cd_to_coredir(log: &mut Log, root: &str) {
     if !chdir(root.as_bytes()) {
         log.perror(&format!("Cannot chdir to [{root}]"));
         return;
     }
-    // SAFETY: getpwuid returns a pointer to static data or NULL; it is read at once.
-    let name = unsafe {
-        let pw = libc::getpwuid(libc::getuid());
-        if pw.is_null() || (*pw).pw_name.is_null() {
-            None
-        } else {
-            Some(CStr::from_ptr((*pw).pw_name).to_bytes().to_vec())
-        }
-    };
-    let Some(name) = name else {
-        // SAFETY: no memory effects.
-        let uid = unsafe { libc::getuid() };
+    // SAFETY: getuid has no memory effects.
+    let uid = unsafe { libc::getuid() };
+    let Some(name) = hb_sys::user_by_uid(uid).map(|u| u.name.into_bytes()) else {
         log.perror(&format!("Cannot get name for uid [{uid}]"));
         return;
     };
@@ -181,7 +125,7 @@ fn cd_to_coredir(log: &mut Logger, root: &str) {
     }
 }
 
-fn core_dir(log: &mut Logger, coreroot: Option<String>) {
+fn core_dir(log: &mut Log, coreroot: Option<String>) {
     let mut root = ipfail::DEFAULT_COREROOT.to_string();
     if let Some(dir) = coreroot {
         if dir.starts_with('/') {
@@ -201,13 +145,13 @@ fn core_dir(log: &mut Logger, coreroot: Option<String>) {
     cd_to_coredir(log, &root);
 }
 
-fn drain(core: &mut Ipfail, log: &mut Logger) {
+fn drain(core: &mut Ipfail, log: &mut Log) {
     while let Some(n) = core.poll_note() {
         match n {
             Note::Log(level, text) => log.log(level, &text),
             Note::Facility(f) => log.set_facility(f),
             Note::CoreDir(root) => core_dir(log, root),
-            Note::StderrOff => log.stderr = false,
+            Note::StderrOff => log.0.set_stderr(false),
         }
     }
 }
@@ -260,20 +204,15 @@ fn run() -> i32 {
             .map(PathBuf::from)
     };
     let pid = std::process::id();
-    let ident: &'static CStr = Box::leak(
-        CString::new(entity.replace('\0', ""))
-            .unwrap_or_default()
-            .into_boxed_c_str(),
-    );
-    let mut log = Logger {
+    let mut log = Log(Logger::new(LogConfig {
         entity,
-        ident,
-        pid,
         stderr: true,
-        facility: None,
         logfile: env_path("HA_logfile"),
         debugfile: env_path("HA_debugfile"),
-    };
+        report_syslog_errors: false,
+        debug_needs_level: false,
+        ..LogConfig::default()
+    }));
     let mut api = Client {
         hb: HbApi::new(),
         socket: socket_arg(&args),

@@ -32,18 +32,39 @@
 //!   queue).
 //! - At most [`Config::max_clients`] connections; more are refused with a (rate-limited)
 //!   log line.
+//!
+//! # Hardening (any local user reaches the socket)
+//! - At most [`Config::max_per_uid`] connections per uid (but for
+//!   [`Config::uid_limit_exempt`], root): one user's idle connections cannot hold the
+//!   table; when the table is full anyway, [`Server::evict_for`] names the oldest connection
+//!   that has not signed on, of the uid holding the most connections, to make room.
+//! - Before sign-on a frame may hold [`Config::max_signon_body`] bytes; after it,
+//!   [`Config::max_body`] (256 KiB, the original's MAXMSG).
+//! - Message types only a daemon originates ([`daemon_only`]) are refused from clients,
+//!   with a `t=hbapi-error|error=refused` message to the client.
+//! - What the clients give the cluster is paced ([`Config::cluster_rate`],
+//!   [`Config::cluster_burst`]) and each client may have at most
+//!   [`Config::client_send_queue`] messages waiting: beyond that its input is left unread
+//!   ([`Server::wants_input`] is false) until the queue drains ([`Server::take_resumed`]).
+//!   A message the daemon cannot send ([`Server::send_failed`], e.g. too big for a
+//!   datagram) gets a `t=hbapi-error|error=toobig` message to its client.
+//! - Every drop path logs through one rate limiter per kind ([`Server::drop_counts`]).
 
 mod auth;
 mod cnum;
+mod limits;
 mod requests;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use hb_wire::Message;
 
 pub use auth::{AuthEntry, AuthTable};
 pub use cnum::{atoi, scan_hex, scan_long, scan_uint};
+pub use limits::{daemon_only, DAEMON_ONLY};
+
+use limits::{Limit, Limiters, Pacer};
 
 use crate::frame::{self, Decoder};
 use crate::text;
@@ -152,14 +173,8 @@ pub trait Processes {
     fn signal(&mut self, pid: i32, sig: i32) -> bool;
 }
 
-/// Severity of a log line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Error,
-    Warn,
-    Info,
-    Debug,
-}
+/// Severity of a log line (the log layer's).
+pub use hb_log::Level;
 
 /// Limits and settings.
 #[derive(Clone, Debug)]
@@ -168,15 +183,34 @@ pub struct Config {
     pub auth: AuthTable,
     /// The daemon's uid: clients with it (or root) may ask for the debug classes.
     pub daemon_uid: u32,
-    /// Open connections at most (128).
+    /// Open connections at most (512; the socket layer lowers it to what the process's
+    /// file descriptor limit allows).
     pub max_clients: usize,
+    /// Open connections of one uid at most (64; 0: no limit).
+    pub max_per_uid: usize,
+    /// Uids without a per-uid limit (root).
+    pub uid_limit_exempt: Vec<u32>,
     /// Unsent bytes a client may have waiting after a flush (256 KiB).
     pub max_queue_bytes: usize,
     /// Unsent messages a client may have waiting after a flush (64, the original's send
     /// queue length; a client's `set_sendqlen` changes its own, up to [`MAX_SENDQLEN`]).
     pub max_queue_msgs: usize,
-    /// Largest message body a client may send (64 KiB).
+    /// Largest message body a signed-on client may send (256 KiB, the original's MAXMSG).
     pub max_body: usize,
+    /// Largest body before sign-on (4 KiB; a sign-on is a few hundred bytes).
+    pub max_signon_body: usize,
+    /// Messages the API as a whole sends to the cluster per second at most (50)...
+    pub cluster_rate: usize,
+    /// ... after a burst of at most this many (50).
+    pub cluster_burst: usize,
+    /// Messages one client may have waiting to go to the cluster (16); beyond that its
+    /// input is not read until they went.
+    pub client_send_queue: usize,
+    /// Messages waiting to go to the cluster at most, all clients together (1024); beyond
+    /// that no client's input is read.
+    pub max_send_queue: usize,
+    /// Minimum time between two log lines of one kind of drop (10 s).
+    pub log_interval: Duration,
     /// A connection must sign on within this time (10 s).
     pub signon_timeout: Duration,
     /// How often the pids of clients are checked (9 s, as the original).
@@ -188,10 +222,18 @@ impl Default for Config {
         Config {
             auth: AuthTable::default(),
             daemon_uid: 0,
-            max_clients: 128,
+            max_clients: 512,
+            max_per_uid: 64,
+            uid_limit_exempt: vec![0],
             max_queue_bytes: 256 * 1024,
             max_queue_msgs: 64,
             max_body: frame::DEFAULT_MAX_BODY,
+            max_signon_body: 4096,
+            cluster_rate: 50,
+            cluster_burst: 50,
+            client_send_queue: 16,
+            max_send_queue: 1024,
+            log_interval: hb_log::DEFAULT_LOG_INTERVAL,
             signon_timeout: Duration::from_secs(10),
             audit_interval: Duration::from_secs(9),
         }
@@ -262,6 +304,8 @@ impl OutQueue {
 
 #[derive(Debug)]
 struct Client {
+    /// Unique among all connections ever (slots are reused).
+    serial: u64,
     peer: Creds,
     connected: Instant,
     input: Decoder,
@@ -270,6 +314,23 @@ struct Client {
     closing: bool,
     dirty: bool,
     max_msgs: usize,
+    /// Its messages waiting in the queue to the cluster.
+    to_cluster: usize,
+    /// Input left unread because it had its share waiting.
+    stalled: bool,
+}
+
+/// Who gave a message to the cluster queue: a connection (by its serial, so a reused slot
+/// is not mistaken for it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientRef(u64);
+
+/// A message for the cluster, from [`Server::poll_send`].
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub msg: Message,
+    /// The client that sent it; `None` for the API's own (notices, answers to peers).
+    pub from: Option<ClientRef>,
 }
 
 /// What a caller may see of a connection (tests, status dumps).
@@ -295,16 +356,22 @@ pub struct Server {
     /// and deliveries walk this backwards).
     order: Vec<usize>,
     generation: u64,
-    send: VecDeque<Message>,
+    send: VecDeque<Outgoing>,
     logs: VecDeque<(Level, String)>,
     closing: VecDeque<usize>,
     next_audit: Option<Instant>,
-    refused_logged: Option<Instant>,
-    refused_unlogged: u64,
+    /// The latest time the caller gave (for rate-limited lines of calls without one).
+    now: Option<Instant>,
+    limiters: Limiters,
+    pacer: Pacer,
+    next_serial: u64,
+    resumed: Vec<usize>,
 }
 
 impl Server {
     pub fn new(cfg: Config, procs: Box<dyn Processes + Send>) -> Server {
+        let (cfg_interval, cfg_rate, cfg_burst) =
+            (cfg.log_interval, cfg.cluster_rate, cfg.cluster_burst);
         Server {
             cfg,
             procs,
@@ -315,8 +382,11 @@ impl Server {
             logs: VecDeque::new(),
             closing: VecDeque::new(),
             next_audit: None,
-            refused_logged: None,
-            refused_unlogged: 0,
+            now: None,
+            limiters: Limiters::new(cfg_interval),
+            pacer: Pacer::new(cfg_rate, cfg_burst),
+            next_serial: 0,
+            resumed: Vec::new(),
         }
     }
 
@@ -329,26 +399,86 @@ impl Server {
         self.cfg.auth = auth;
     }
 
+    /// Lowers (or raises) the connection limit (the socket layer's table size).
+    pub fn set_max_clients(&mut self, n: usize) {
+        self.cfg.max_clients = n;
+    }
+
+    /// The current time, for the rate-limited lines of calls that take none
+    /// ([`Server::handle_bytes`], ...). Every call that takes a time sets it too.
+    pub fn set_time(&mut self, now: Instant) {
+        self.now = Some(self.now.map_or(now, |t| t.max(now)));
+    }
+
+    fn clock(&self) -> Instant {
+        self.now.unwrap_or_else(Instant::now)
+    }
+
+    /// Counters of every drop path (refused connections, evictions, refused messages...),
+    /// by name, for status output.
+    pub fn drop_counts(&self) -> Vec<(&'static str, u64)> {
+        self.limiters.counts()
+    }
+
+    /// A rate-limited log line about anything else that can repeat (for the socket layer:
+    /// accept errors, ...).
+    pub fn log_other(&mut self, level: Level, text: String) {
+        self.log_limited(Limit::Other, level, text);
+    }
+
+    /// A rate-limited log line of kind `kind`: the first at once, then at most one per
+    /// [`Config::log_interval`] with the count of those not logged.
+    fn log_limited(&mut self, kind: Limit, level: Level, text: String) {
+        let now = self.clock();
+        if let Some(n) = self.limiters.hit(kind, now) {
+            self.log(level, format!("{text}{}", hb_log::suppressed_note(n)));
+        }
+    }
+
     // ----- inputs -----
 
-    /// A new connection. `false`: too many clients, close it (logged here).
+    /// A new connection. `false`: too many clients, or its uid holds its share: close it
+    /// (logged here).
     pub fn handle_connect(&mut self, now: Instant, id: ClientId, peer: Creds) -> bool {
+        self.set_time(now);
         let open = self.clients.values().filter(|c| !c.closing).count();
         if open >= self.cfg.max_clients || self.clients.contains_key(&id.0) {
             self.refuse(now, peer);
             return false;
         }
+        if self.cfg.max_per_uid > 0 && !self.cfg.uid_limit_exempt.contains(&peer.uid) {
+            let held = self
+                .clients
+                .values()
+                .filter(|c| !c.closing && c.peer.uid == peer.uid)
+                .count();
+            if held >= self.cfg.max_per_uid {
+                self.log_limited(
+                    Limit::Refused,
+                    Level::Warn,
+                    format!(
+                        "API: uid {} already has {held} connections (at most {} per uid): refusing a connection from pid {}",
+                        peer.uid, self.cfg.max_per_uid, peer.pid
+                    ),
+                );
+                return false;
+            }
+        }
+        self.next_serial += 1;
         self.clients.insert(
             id.0,
             Client {
+                serial: self.next_serial,
                 peer,
                 connected: now,
-                input: Decoder::new(self.cfg.max_body),
+                input: Decoder::new(self.cfg.max_signon_body.min(self.cfg.max_body)),
                 reg: None,
                 out: OutQueue::default(),
                 closing: false,
                 dirty: false,
                 max_msgs: self.cfg.max_queue_msgs,
+                to_cluster: 0,
+                stalled: false,
             },
         );
         if self.next_audit.is_none() {
@@ -357,29 +487,58 @@ impl Server {
         true
     }
 
-    /// Logs a connection refused for lack of room: the first at once, then at most one
-    /// line a second with the count of those not logged.
+    /// Logs a connection refused for lack of room (rate-limited: the first at once, then
+    /// at most one line per [`Config::log_interval`] with the count of those not logged).
     pub fn refuse(&mut self, now: Instant, peer: Creds) {
-        let due = self.refused_logged.map_or(true, |t| {
-            now.saturating_duration_since(t) >= Duration::from_secs(1)
-        });
-        if due {
-            let more = match self.refused_unlogged {
-                0 => String::new(),
-                n => format!(" ({n} more refused since the last message)"),
-            };
-            self.log(
-                Level::Warn,
-                format!(
-                    "API: too many clients ({} connections): refusing a connection from pid {} uid {}{more}",
-                    self.cfg.max_clients, peer.pid, peer.uid
-                ),
-            );
-            self.refused_logged = Some(now);
-            self.refused_unlogged = 0;
-        } else {
-            self.refused_unlogged += 1;
+        self.set_time(now);
+        self.log_limited(
+            Limit::Refused,
+            Level::Warn,
+            format!(
+                "API: too many clients ({} connections): refusing a connection from pid {} uid {}",
+                self.cfg.max_clients, peer.pid, peer.uid
+            ),
+        );
+    }
+
+    /// The table is full and `peer` connects: the connection to close to make room, if
+    /// any. It is the oldest connection that has not signed on, of the uid holding the
+    /// most connections (the idle ones of whoever holds the most go first); signed-on
+    /// clients are never evicted. The victim is removed here (to be closed through
+    /// [`Server::poll_close`], or at once by the caller, then [`Server::forget`]);
+    /// `None`: refuse the newcomer ([`Server::refuse`]).
+    pub fn evict_for(
+        &mut self,
+        view: &dyn ClusterView,
+        now: Instant,
+        peer: Creds,
+    ) -> Option<ClientId> {
+        self.set_time(now);
+        let mut per_uid: HashMap<u32, usize> = HashMap::new();
+        for c in self.clients.values().filter(|c| !c.closing) {
+            *per_uid.entry(c.peer.uid).or_default() += 1;
         }
+        let victim = self
+            .clients
+            .iter()
+            .filter(|(_, c)| !c.closing && c.reg.is_none())
+            .max_by(|(_, a), (_, b)| {
+                let count = |u: &u32| per_uid.get(u).copied().unwrap_or(0);
+                let (na, nb) = (count(&a.peer.uid), count(&b.peer.uid));
+                na.cmp(&nb).then(b.connected.cmp(&a.connected))
+            })
+            .map(|(&i, c)| (i, c.peer));
+        let (i, vpeer) = victim?;
+        self.log_limited(
+            Limit::Evicted,
+            Level::Warn,
+            format!(
+                "API: connection table full ({} connections): closing an idle connection of pid {} uid {} (not signed on) for pid {} uid {}",
+                self.cfg.max_clients, vpeer.pid, vpeer.uid, peer.pid, peer.uid
+            ),
+        );
+        self.remove(view, i, "evicted", true);
+        Some(ClientId(i))
     }
 
     /// Bytes read from a connection.
@@ -389,17 +548,26 @@ impl Server {
             _ => return,
         }
         loop {
+            let held = self.send_queue_full();
+            let share = self.cfg.client_send_queue;
             let Some(c) = self.clients.get_mut(&id.0) else {
                 return;
             };
             if c.closing {
                 return;
             }
+            if held || c.to_cluster >= share {
+                // Its share of the queue to the cluster is waiting: the rest of its input
+                // waits too (unread in the socket beyond this), until the queue drains.
+                c.stalled = true;
+                return;
+            }
             match c.input.next_body() {
                 Ok(None) => return,
                 Err(e) => {
                     let who = self.who(id.0);
-                    self.log(
+                    self.log_limited(
+                        Limit::BadStream,
                         Level::Warn,
                         format!("API: {who}: {e}; dropping the connection"),
                     );
@@ -409,7 +577,8 @@ impl Server {
                 Ok(Some(body)) => match text::parse(&body) {
                     Err(e) => {
                         let who = self.who(id.0);
-                        self.log(
+                        self.log_limited(
+                            Limit::BadStream,
                             Level::Warn,
                             format!("API: {who}: malformed message ({e}); dropping the connection"),
                         );
@@ -422,6 +591,54 @@ impl Server {
         }
     }
 
+    /// Whether the socket layer should read from the connection now: `false` while the
+    /// client has its share of messages waiting to go to the cluster (its input is left in
+    /// the socket: the client blocks, as with the original's flow control).
+    pub fn wants_input(&self, id: ClientId) -> bool {
+        let held = self.send_queue_full();
+        self.clients.get(&id.0).is_some_and(|c| {
+            !c.closing && !c.stalled && !held && c.to_cluster < self.cfg.client_send_queue
+        })
+    }
+
+    /// Connections whose input was held and may go on: call [`Server::handle_bytes`] with
+    /// no bytes (to process what is buffered), then read from the socket again if
+    /// [`Server::wants_input`].
+    pub fn take_resumed(&mut self) -> Vec<ClientId> {
+        std::mem::take(&mut self.resumed)
+            .into_iter()
+            .filter(|i| self.clients.get(i).is_some_and(|c| !c.closing))
+            .map(ClientId)
+            .collect()
+    }
+
+    /// Messages waiting to go to the cluster.
+    pub fn queued_to_cluster(&self) -> usize {
+        self.send.len()
+    }
+
+    fn send_queue_full(&self) -> bool {
+        self.send.len() >= self.cfg.max_send_queue
+    }
+
+    /// Queues a message for the cluster, on behalf of connection `from` (counted in its
+    /// share) or of the API itself.
+    fn queue_send(&mut self, from: Option<usize>, msg: Message) {
+        let from = from.and_then(|i| {
+            let c = self.clients.get_mut(&i)?;
+            c.to_cluster += 1;
+            Some(ClientRef(c.serial))
+        });
+        self.send.push_back(Outgoing { msg, from });
+    }
+
+    fn client_of(&self, r: ClientRef) -> Option<usize> {
+        self.clients
+            .iter()
+            .find(|(_, c)| c.serial == r.0)
+            .map(|(&i, _)| i)
+    }
+
     /// The connection is gone (EOF, or a read or write error): the client is removed
     /// (reason `EOF`) and forgotten. The socket layer closes its end itself.
     pub fn handle_disconnect(&mut self, view: &dyn ClusterView, id: ClientId) {
@@ -430,7 +647,8 @@ impl Server {
                 let pending = c.input.pending();
                 if pending > 0 {
                     let who = self.who(id.0);
-                    self.log(
+                    self.log_limited(
+                        Limit::BadStream,
                         Level::Info,
                         format!(
                             "API: {who} went away in the middle of a message ({pending} bytes received)"
@@ -445,6 +663,7 @@ impl Server {
 
     /// Runs the sign-on timeout and the audit of client pids.
     pub fn handle_timeout(&mut self, view: &dyn ClusterView, now: Instant) {
+        self.set_time(now);
         let late: Vec<usize> = self
             .clients
             .iter()
@@ -455,7 +674,8 @@ impl Server {
             .collect();
         for i in late {
             let who = self.who(i);
-            self.log(
+            self.log_limited(
+                Limit::SignonTimeout,
                 Level::Warn,
                 format!(
                     "API: {who} did not sign on within {} s; dropping the connection",
@@ -475,7 +695,11 @@ impl Server {
                     continue;
                 };
                 if !self.procs.signal(pid, 0) {
-                    self.log(Level::Info, format!("api_audit_clients: client {pid} died"));
+                    self.log_limited(
+                        Limit::Removed,
+                        Level::Info,
+                        format!("api_audit_clients: client {pid} died"),
+                    );
                     self.remove(view, i, "died-audit", true);
                 }
             }
@@ -483,7 +707,8 @@ impl Server {
         }
     }
 
-    /// When [`Server::handle_timeout`] wants to run next.
+    /// When [`Server::handle_timeout`] wants to run next, or the next paced message may
+    /// go ([`Server::poll_send`]).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let signon = self
             .clients
@@ -491,10 +716,8 @@ impl Server {
             .filter(|c| !c.closing && c.reg.is_none())
             .map(|c| c.connected + self.cfg.signon_timeout)
             .min();
-        match (signon, self.next_audit) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let paced = (!self.send.is_empty()).then(|| self.pacer.next_at(self.clock()));
+        [signon, self.next_audit, paced].into_iter().flatten().min()
     }
 
     /// A cluster message the daemon processed (received, or its own, or one it generated),
@@ -627,9 +850,77 @@ impl Server {
 
     /// A message to send to the cluster like the daemon's own (the daemon adds `src`,
     /// `seq`, `hg`, `ts`, ... and processes it locally first, which brings it back through
-    /// [`Server::deliver`]).
-    pub fn poll_send(&mut self) -> Option<Message> {
-        self.send.pop_front()
+    /// [`Server::deliver`]), when its turn has come: the API's messages are paced
+    /// ([`Config::cluster_rate`]); [`Server::poll_timeout`] says when the next one is due.
+    /// A message the daemon cannot send goes back through [`Server::send_failed`].
+    pub fn poll_send(&mut self, now: Instant) -> Option<Outgoing> {
+        self.set_time(now);
+        if self.send.is_empty() || !self.pacer.take(now) {
+            return None;
+        }
+        let was_full = self.send_queue_full();
+        let out = self.send.pop_front()?;
+        let share = self.cfg.client_send_queue;
+        if let Some(i) = out.from.and_then(|r| self.client_of(r)) {
+            if let Some(c) = self.clients.get_mut(&i) {
+                c.to_cluster = c.to_cluster.saturating_sub(1);
+                if c.stalled && c.to_cluster < share {
+                    c.stalled = false;
+                    self.resumed.push(i);
+                }
+            }
+        }
+        if was_full && !self.send_queue_full() {
+            for (&i, c) in self.clients.iter_mut() {
+                if c.stalled && c.to_cluster < share {
+                    c.stalled = false;
+                    self.resumed.push(i);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// The daemon could not send `out` (for example too big for a datagram once the
+    /// membership's fields and the signature are added: `reason` says so); nothing was
+    /// numbered or sent. Its client, if still there, gets `t=hbapi-error|error=toobig`.
+    pub fn send_failed(&mut self, view: &dyn ClusterView, out: &Outgoing, reason: &str) {
+        let t = out.msg.msg_type().unwrap_or("").to_string();
+        let client = out.from.and_then(|r| self.client_of(r));
+        let who = match client {
+            Some(i) => self.who(i),
+            None => "the API".to_string(),
+        };
+        self.log_limited(
+            Limit::TooBig,
+            Level::Error,
+            format!("API: message of type '{t}' from {who} not sent: {reason}"),
+        );
+        if let Some(i) = client {
+            self.client_error(view, i, "toobig", &t, reason);
+        }
+    }
+
+    /// A `t=hbapi-error` message to client `i` about a message of type `t` it sent.
+    /// (Not an `hbapi-resp`: client libraries take the next `hbapi-resp` as the answer to
+    /// their next request; any other type is queued as an ordinary message.)
+    fn client_error(&mut self, view: &dyn ClusterView, i: usize, error: &str, t: &str, info: &str) {
+        let Some(id) = self
+            .clients
+            .get(&i)
+            .and_then(|c| c.reg.as_ref())
+            .map(|r| r.id.clone())
+        else {
+            return;
+        };
+        let m = text::msg(&[
+            ("t", "hbapi-error"),
+            ("error", error),
+            ("msgtype", t),
+            ("info", info),
+            ("to_id", &id),
+        ]);
+        self.reply(view, i, &m);
     }
 
     /// A log line.
@@ -681,7 +972,8 @@ impl Server {
         if c.out.msgs() > c.max_msgs || c.out.bytes() > self.cfg.max_queue_bytes {
             let (n, b, m) = (c.out.msgs(), c.out.bytes(), c.max_msgs);
             let who = self.who(id.0);
-            self.log(
+            self.log_limited(
+                Limit::SlowReader,
                 Level::Warn,
                 format!(
                     "API: {who} does not read its messages ({n} messages, {b} bytes waiting; at most {m} messages, {} bytes): removing it",
@@ -703,10 +995,13 @@ impl Server {
         None
     }
 
-    /// The connection is closed: drop everything about it.
+    /// The connection is closed: drop everything about it (its slot may be reused at once:
+    /// nothing of it may stay, not even a pending close).
     pub fn forget(&mut self, id: ClientId) {
         self.clients.remove(&id.0);
         self.order.retain(|&i| i != id.0);
+        self.closing.retain(|&i| i != id.0);
+        self.resumed.retain(|&i| i != id.0);
     }
 
     /// Whether the connection is open and not being closed.
@@ -762,7 +1057,8 @@ impl Server {
             Ok(body) if body.len() <= i32::MAX as usize => Some(frame::frame(&body)),
             Ok(_) => None,
             Err(e) => {
-                self.log(
+                self.log_limited(
+                    Limit::Other,
                     Level::Error,
                     format!(
                         "API: cannot pass a message to clients ({e}): {}",
@@ -786,7 +1082,8 @@ impl Server {
         }
         if c.out.bytes() + f.len() > hard_cap {
             let who = self.who(i);
-            self.log(
+            self.log_limited(
+                Limit::SlowReader,
                 Level::Warn,
                 format!("API: {who}: output queue over {hard_cap} bytes: removing it"),
             );
@@ -848,7 +1145,12 @@ impl Server {
             } else {
                 Level::Info
             };
-            self.log(level, format!("API: removing {who}: {reason}"));
+            let text = format!("API: removing {who}: {reason}");
+            if level == Level::Debug {
+                self.log(level, text);
+            } else {
+                self.log_limited(Limit::Removed, level, text);
+            }
         }
         if let Some((id, gen)) = named {
             let n = self.notice("leave", &id, &view.my_node(), reason, gen);
@@ -858,7 +1160,7 @@ impl Server {
                     c.dirty = true;
                 }
             }
-            self.send.push_back(n);
+            self.queue_send(None, n);
         }
     }
 
@@ -894,7 +1196,7 @@ impl Server {
         self.generation += 1;
         if msg.msg_type() != Some("hbapi-req") || msg.get("reqtype") != Some("signon") {
             let who = self.who(i);
-            self.log(
+            self.log_limited(Limit::BadSignon,
                 Level::Error,
                 format!(
                     "api_process_registration_msg: bad message from {who} (not a sign-on: {}); dropping the connection",
@@ -908,7 +1210,7 @@ impl Server {
         let cpid = msg.get("pid");
         if from_id.is_none() && cpid.is_none() {
             let who = self.who(i);
-            self.log(
+            self.log_limited(Limit::BadSignon,
                 Level::Error,
                 format!("api_process_registration_msg: no fromid in msg from {who}; dropping the connection"),
             );
@@ -945,9 +1247,12 @@ impl Server {
                     c.reg = Some(reg);
                 }
                 self.order.push(i);
+                if let Some(c) = self.clients.get_mut(&i) {
+                    c.input.set_max_body(self.cfg.max_body);
+                }
                 if let Some(id) = named {
                     let n = self.notice("join", &id, &view.my_node(), "signon", gen);
-                    self.send.push_back(n);
+                    self.queue_send(Some(i), n);
                 }
                 self.reply(view, i, &reply);
             }
@@ -964,7 +1269,7 @@ impl Server {
                         c.out.push(&f);
                         c.dirty = true;
                     }
-                    self.send.push_back(n);
+                    self.queue_send(None, n);
                 }
                 self.remove(view, i, reason, false);
             }
@@ -986,12 +1291,17 @@ impl Server {
         let cpid = msg.get("pid");
         let pid = cpid.map_or(0, atoi);
         if pid <= 0 || !self.procs.signal(pid, 0) {
-            self.log(Level::Warn, format!("api_add_client: bad pid [{pid}]"));
+            self.log_limited(
+                Limit::BadSignon,
+                Level::Warn,
+                format!("api_add_client: bad pid [{pid}]"),
+            );
             return Err(("bad pid", Some(String::new())));
         }
         if let Some(f) = from_id {
             if self.find_client(Some(f), None).is_some() {
-                self.log(
+                self.log_limited(
+                    Limit::BadSignon,
                     Level::Warn,
                     format!(
                         "duplicate client add request [{f}] [{}]",
@@ -1009,7 +1319,8 @@ impl Server {
         let cuid = msg.get("uid");
         let cgid = msg.get("gid");
         let (Some(luid), Some(lgid)) = (cuid.and_then(scan_long), cgid.and_then(scan_long)) else {
-            self.log(
+            self.log_limited(
+                Limit::BadSignon,
                 Level::Error,
                 format!(
                     "Client user/group id is incorrect [{}] [{}] (client {id}, pid {pid})",
@@ -1021,7 +1332,8 @@ impl Server {
         };
         let (uid, gid) = (luid as u32, lgid as u32);
         if uid != peer.uid || gid != peer.gid {
-            self.log(
+            self.log_limited(
+                Limit::BadSignon,
                 Level::Warn,
                 format!(
                     "Client [{id}] pid {pid} claims uid {uid} gid {gid} but is uid {} gid {}",
@@ -1043,7 +1355,8 @@ impl Server {
             None => Some("no default client auth"),
             Some(e) if !e.allows(peer.uid, peer.gid) => Some("client failed authorization"),
             Some(_) if peer.pid > 0 && peer.pid != pid => {
-                self.log(
+                self.log_limited(
+                    Limit::BadSignon,
                     Level::Info,
                     format!("PID mismatch: {pid} vs farside_pid: {}", peer.pid),
                 );
@@ -1052,7 +1365,8 @@ impl Server {
             Some(_) => None,
         };
         if let Some(r) = reason {
-            self.log(
+            self.log_limited(
+                Limit::BadSignon,
                 Level::Warn,
                 format!("Client [{id}] pid {pid} failed authorization [{r}]"),
             );
@@ -1072,12 +1386,24 @@ impl Server {
     fn answer_query_cstatus(&mut self, msg: &Message) {
         let (Some(cn), Some(from), Some(src)) = (msg.get("cn"), msg.get("from_id"), msg.get("src"))
         else {
-            self.log(
+            self.log_limited(
+                Limit::Other,
                 Level::Error,
                 format!("HBDoMsg_T_QCSTATUS: bad query: {}", text::one_line(msg)),
             );
             return;
         };
+        if self.send_queue_full() {
+            self.log_limited(
+                Limit::Other,
+                Level::Warn,
+                format!(
+                    "API: {} messages waiting for the cluster: not answering the client status query of {src}",
+                    self.send.len()
+                ),
+            );
+            return;
+        }
         let online = self.find_client(Some(cn), None).is_some();
         let m = text::msg(&[
             ("t", "respond-cstatus"),
@@ -1087,7 +1413,7 @@ impl Server {
             ("to_id", from),
             ("cs", if online { "online" } else { "offline" }),
         ]);
-        self.send.push_back(m);
+        self.queue_send(None, m);
     }
 }
 

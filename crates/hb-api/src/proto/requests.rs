@@ -3,8 +3,8 @@
 use hb_wire::{Message, Value};
 
 use super::{
-    scan_hex, scan_long, scan_uint, ClusterView, Level, NodeInfo, NodeKind, Server, ALL_CLASSES,
-    DEBUG_CLASSES, MAX_SENDQLEN,
+    daemon_only, scan_hex, scan_long, scan_uint, ClusterView, Level, Limit, NodeInfo, NodeKind,
+    Server, ALL_CLASSES, DEBUG_CLASSES, MAX_SENDQLEN,
 };
 use crate::text;
 
@@ -41,41 +41,63 @@ impl Server {
         let Some(reg) = self.clients.get(&i).and_then(|c| c.reg.clone()) else {
             return;
         };
-        let Some(t) = msg.get_bytes("t") else {
+        let Some(t) = msg.get("t").map(str::to_string) else {
             let who = self.who(i);
-            self.log(
+            self.log_limited(
+                Limit::BadRequest,
                 Level::Error,
                 format!("api_process_request: bad message type (no t field) from {who}"),
             );
             return;
         };
-        if t != b"hbapi-req" {
+        if t != "hbapi-req" {
             if reg.casual {
                 let who = self.who(i);
-                self.log(
+                self.log_limited(
+                    Limit::CasualSend,
                     Level::Info,
                     format!("api_process_request: general message from casual client! ({who})"),
                 );
                 self.remove(view, i, "badclient", false);
                 return;
             }
+            if daemon_only(&t) {
+                let who = self.who(i);
+                self.log_limited(
+                    Limit::DaemonOnly,
+                    Level::Warn,
+                    format!(
+                        "API: {who} sent a cluster message of type '{t}', which only heartbeat itself sends: refused"
+                    ),
+                );
+                self.client_error(
+                    view,
+                    i,
+                    "refused",
+                    &t,
+                    "only heartbeat itself sends messages of this type",
+                );
+                return;
+            }
             msg.set_str("from_id", &reg.id);
             msg.set_str("to_id", &reg.id);
             msg.push_str("client_gen", reg.gen.to_string());
-            self.send.push_back(msg);
+            self.queue_send(Some(i), msg);
             return;
         }
         let from_id = msg.get("from_id");
         let cpid = msg.get("pid");
         let Some(reqtype) = msg.get("reqtype").map(str::to_string) else {
-            self.log(
+            self.log_limited(
+                Limit::BadRequest,
                 Level::Error,
                 "api_process_request: no fromid/pid/reqtype in message.".into(),
             );
             return;
         };
         if from_id.is_none() && cpid.is_none() {
-            self.log(
+            self.log_limited(
+                Limit::BadRequest,
                 Level::Error,
                 "api_process_request: no fromid/pid/reqtype in message.".into(),
             );
@@ -83,7 +105,8 @@ impl Server {
         }
         match self.find_client(from_id, cpid) {
             None => {
-                self.log(
+                self.log_limited(
+                    Limit::BadRequest,
                     Level::Error,
                     "api_process_request: msg from non-client".into(),
                 );
@@ -91,9 +114,14 @@ impl Server {
             }
             Some(f) if f != i => {
                 let other = self.clients.get(&f).and_then(|c| c.reg.clone());
-                self.log(Level::Error, "Client mismatch! (impersonation?)".into());
+                self.log_limited(
+                    Limit::BadRequest,
+                    Level::Error,
+                    "Client mismatch! (impersonation?)".into(),
+                );
                 if let Some(o) = other {
-                    self.log(
+                    self.log_limited(
+                        Limit::BadRequest,
                         Level::Info,
                         format!(
                             "pids ({} vs {}), Client IDs ({} vs {})",
@@ -125,7 +153,8 @@ impl Server {
                 }
             }
             Answer::Bad(fields, reason) => {
-                self.log(
+                self.log_limited(
+                    Limit::BadRequest,
                     Level::Error,
                     format!(
                         "api_process_request: bad request [{reqtype}] from {}: {}",
@@ -211,7 +240,7 @@ impl Server {
                     None => bad("EINVAL"),
                 }
             }
-            "clientstatus" => self.clientstatus(view, msg),
+            "clientstatus" => self.clientstatus(view, i, msg),
             "getparm" => {
                 let Some(p) = msg.get("pname") else {
                     return bad("EINVAL");
@@ -252,7 +281,8 @@ impl Server {
                 match name {
                     Some(n) => Answer::Ok(one("queryname", n.name)),
                     None => {
-                        self.log(
+                        self.log_limited(
+                            Limit::BadRequest,
                             Level::Error,
                             "api_get_nodename: nodename not found in map table".into(),
                         );
@@ -263,17 +293,20 @@ impl Server {
             "set_sendqlen" => {
                 let who = self.who(i);
                 match msg.get("sendqlen").and_then(scan_long) {
-                    None => self.log(
+                    None => self.log_limited(
+                        Limit::SendQLen,
                         Level::Error,
                         "api_set_sendqlen: getting field F_SENDQLEN failed".into(),
                     ),
-                    Some(n) if n <= 0 => self.log(
+                    Some(n) if n <= 0 => self.log_limited(
+                        Limit::SendQLen,
                         Level::Error,
                         format!("api_set_sendqlen: invalid length value({n})"),
                     ),
                     Some(n) => {
                         let n = usize::try_from(n).unwrap_or(MAX_SENDQLEN).min(MAX_SENDQLEN);
-                        self.log(
+                        self.log_limited(
+                            Limit::SendQLen,
                             Level::Info,
                             format!("the send queue length from heartbeat to {who} is set to {n}"),
                         );
@@ -285,7 +318,11 @@ impl Server {
                 Answer::Nothing
             }
             _ => {
-                self.log(Level::Error, format!("Unknown API request [{reqtype}]"));
+                self.log_limited(
+                    Limit::BadRequest,
+                    Level::Error,
+                    format!("Unknown API request [{reqtype}]"),
+                );
                 Answer::Bad(Message::new(), None)
             }
         }
@@ -328,7 +365,7 @@ impl Server {
         Answer::Ok(Message::new())
     }
 
-    fn clientstatus(&mut self, view: &dyn ClusterView, msg: &Message) -> Answer {
+    fn clientstatus(&mut self, view: &dyn ClusterView, i: usize, msg: &Message) -> Answer {
         let nodes = view.nodes();
         let (Some(cnode), Some(cn), Some(from), Some(node)) = (
             msg.get("node"),
@@ -348,12 +385,13 @@ impl Server {
             m.push_str("cs", "offline");
             return Answer::Ok(m);
         }
-        self.send.push_back(text::msg(&[
+        let q = text::msg(&[
             ("t", "query-cstatus"),
             ("dest", cnode),
             ("cn", cn),
             ("from_id", from),
-        ]));
+        ]);
+        self.queue_send(Some(i), q);
         Answer::Nothing
     }
 }

@@ -124,9 +124,12 @@ struct H {
 }
 
 impl H {
+    /// With every log line written (no rate limit), to check their texts; the tests of
+    /// the rate limits use [`H::with`] and the default interval.
     fn new() -> H {
         H::with(Config {
             auth: auth(),
+            log_interval: Duration::ZERO,
             ..Config::default()
         })
     }
@@ -149,6 +152,7 @@ impl H {
 
     fn send(&mut self, c: usize, m: &Message) {
         let f = frame(&text::encode(m).unwrap());
+        self.s.set_time(self.now);
         self.s.handle_bytes(&self.v, ClientId(c), &f);
     }
 
@@ -168,8 +172,8 @@ impl H {
 
     fn sent(&mut self) -> Vec<String> {
         let mut v = Vec::new();
-        while let Some(m) = self.s.poll_send() {
-            v.push(one_line(&m));
+        while let Some(o) = self.s.poll_send(self.now) {
+            v.push(one_line(&o.msg));
         }
         v
     }
@@ -969,10 +973,10 @@ fn too_many_clients_are_refused_with_a_rate_limited_log() {
     assert_eq!(h.s.client_count(), 3);
     let logs = h.logs();
     assert_eq!(logs.len(), 1, "{logs:?}");
-    h.now += Duration::from_secs(2);
+    h.now += Duration::from_secs(10);
     assert!(!h.connect(1000, 500, 0, 0));
     let logs = h.logs();
-    assert!(logs[0].contains("996 more refused"), "{logs:?}");
+    assert!(logs[0].contains("(996 more suppressed)"), "{logs:?}");
 }
 
 #[test]
@@ -1073,4 +1077,427 @@ fn binary_fields_reach_clients_as_base64() {
     m.set("srcuuid", Value::Bin(vec![1, 2, 3]));
     h.s.deliver(&h.v, &m);
     assert_eq!(h.got(1), vec!["t=resource|(1)srcuuid=AQID"]);
+}
+
+// ----- hardening (issue #16) -----
+
+/// The message types only a daemon originates: the list, and `NS_` types.
+fn daemon_only_sample() -> Vec<&'static str> {
+    let mut v = DAEMON_ONLY.to_vec();
+    v.extend(["NS_st", "NS_ackmsg", "NS_rexmit", "NS_nak_rexmit", "NS_anything"]);
+    v
+}
+
+fn ping_auth() -> AuthTable {
+    let mut a = auth();
+    a.entries.push(AuthEntry {
+        client: "ping".into(),
+        uids: vec![],
+        gids: vec![105],
+    });
+    a
+}
+
+#[test]
+fn daemon_only_messages_from_clients_are_refused_with_an_error() {
+    let mut h = H::with(Config {
+        auth: ping_auth(),
+        ..Config::default()
+    });
+    // A local user of group haclient signs on as the built-in client `ping`.
+    assert_eq!(h.signon(1, Some("ping"), 800, 1000, 105), vec![OK_SIGNON]);
+    assert_eq!(h.sent().len(), 1, "its join notice");
+    h.logs();
+    let sample = daemon_only_sample();
+    for t in &sample {
+        h.send(1, &msg(&[("t", t), ("rsc_hold", "all")]));
+        assert!(h.sent().is_empty(), "{t} must not reach the cluster");
+        let got = h.got(1);
+        assert_eq!(got.len(), 1, "{t}: {got:?}");
+        assert!(
+            got[0].starts_with("t=hbapi-error|error=refused|msgtype=")
+                && got[0].contains(&format!("msgtype={t}|"))
+                && got[0].ends_with("|to_id=ping"),
+            "{got:?}"
+        );
+    }
+    assert!(h.s.is_open(ClientId(1)), "the client stays connected");
+    let logs = h.logs();
+    assert_eq!(logs.len(), 1, "one line, the rest rate-limited: {logs:?}");
+    assert!(
+        logs[0].contains("client ping (pid 800)")
+            && logs[0].contains("'status'")
+            && logs[0].contains("only heartbeat itself sends"),
+        "{logs:?}"
+    );
+    // Ten seconds later the next refusal is logged with the count of those not logged.
+    h.now += Duration::from_secs(10);
+    h.send(1, &msg(&[("t", "shutdone")]));
+    let logs = h.logs();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(
+        logs[0].contains(&format!(
+            "({} more suppressed)",
+            sample.len() - 1
+        )),
+        "{logs:?}"
+    );
+    assert_eq!(
+        h.s.drop_counts()
+            .iter()
+            .find(|(k, _)| *k == "daemon-only")
+            .map(|c| c.1),
+        Some(sample.len() as u64 + 1)
+    );
+}
+
+#[test]
+fn what_ipfail_sends_still_goes_to_the_cluster() {
+    let mut h = H::new();
+    h.signon(1, Some("ipfail"), 700, 102, 105);
+    h.sent();
+    h.logs();
+    let msgs = [
+        msg(&[("t", "num_ping_nodes"), ("num_ping", "1"), ("dest", "b")]),
+        msg(&[("t", "you_are_dead"), ("dest", "b")]),
+        msg(&[("t", "abort_giveup"), ("dest", "b")]),
+        msg(&[
+            ("t", "ask_resources"),
+            ("rsc_hold", "foreign"),
+            ("src", "a"),
+            ("info", "me"),
+        ]),
+        msg(&[("t", "hb_takeover"), ("rsc_hold", "all")]),
+        msg(&[("t", "my-own-type"), ("x", "1")]),
+    ];
+    for m in &msgs {
+        h.send(1, m);
+    }
+    let sent = h.sent();
+    assert_eq!(sent.len(), msgs.len(), "{sent:?}");
+    assert!(sent[3].starts_with("t=ask_resources|rsc_hold=foreign|src=a|info=me|"));
+    assert!(h.got(1).is_empty());
+    assert!(h.logs().is_empty());
+}
+
+/// Each message type hb-core and the daemon originate (`Message::with_type("...")`,
+/// `("t", "...")` and the `..._MSG` constants in their sources) is refused from clients,
+/// but for the two a client may legitimately send (ipfail's `ask_resources`, and
+/// `hb_takeover` as the tool of that name sends it).
+#[test]
+fn every_type_the_daemon_originates_is_refused_from_clients() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut types = std::collections::BTreeSet::new();
+    for dir in ["hb-core/src", "hb-daemon/src"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let all = std::fs::read_to_string(&path).unwrap();
+            // Not the files' own tests.
+            let src = all.split("#[cfg(test)]").next().unwrap_or("");
+            for pat in ["with_type(\"", "(\"t\", \"", "_MSG: &str = \""] {
+                for (i, _) in src.match_indices(pat) {
+                    let rest = &src[i + pat.len()..];
+                    if let Some(end) = rest.find('"') {
+                        types.insert(rest[..end].to_string());
+                    }
+                }
+            }
+        }
+    }
+    for t in ["status", "shutdone", "NS_ackmsg", "hb-check", "hb-holding", "ip-request"] {
+        assert!(types.contains(t), "{t} not found in the sources: {types:?}");
+    }
+    for t in &types {
+        let allowed = matches!(t.as_str(), "ask_resources" | "hb_takeover");
+        assert_eq!(daemon_only(t), !allowed, "type {t}");
+    }
+}
+
+#[test]
+fn a_burst_of_remote_clientstatus_requests_is_paced() {
+    let mut h = H::new();
+    h.casual(1, 500);
+    let one = frame(
+        &text::encode(&msg(&[
+            ("t", "hbapi-req"),
+            ("reqtype", "clientstatus"),
+            ("dest", "a"),
+            ("pid", "500"),
+            ("from_id", "500"),
+            ("node", "b"),
+            ("cn", "ipfail"),
+        ]))
+        .unwrap(),
+    );
+    let burst: Vec<u8> = one.iter().copied().cycle().take(one.len() * 5000).collect();
+    h.s.handle_bytes(&h.v, ClientId(1), &burst);
+    let cfg = h.s.config().clone();
+    // The client is held once it has its share waiting; the rest of its bytes wait unread.
+    assert!(!h.s.wants_input(ClientId(1)));
+    let first = h.sent().len();
+    assert!(first <= cfg.cluster_burst, "{first} sent at once");
+    let t0 = h.now;
+    let mut total = first;
+    let mut turns = 0;
+    loop {
+        for id in h.s.take_resumed() {
+            h.s.handle_bytes(&h.v, id, &[]);
+        }
+        // Never faster than the rate (plus the burst) allows.
+        let elapsed = h.now.saturating_duration_since(t0).as_secs_f64();
+        let allowed = cfg.cluster_burst as f64 + elapsed * cfg.cluster_rate as f64 + 1.0;
+        assert!((total as f64) <= allowed, "{total} sent after {elapsed} s");
+        assert!(h.s.queued_to_cluster() <= cfg.client_send_queue);
+        if total == 5000 {
+            break;
+        }
+        turns += 1;
+        assert!(turns < 100_000, "stuck at {total}");
+        let next = h.s.poll_timeout().expect("a deadline while messages wait");
+        h.now = h.now.max(next);
+        h.s.handle_timeout(&h.v, h.now);
+        total += h.sent().len();
+    }
+    let took = h.now.saturating_duration_since(t0).as_secs_f64();
+    let want = (5000 - cfg.cluster_burst) as f64 / cfg.cluster_rate as f64;
+    assert!(took >= want - 1.0 && took <= want + 1.0, "took {took} s");
+    assert_eq!(total, 5000, "none lost");
+    assert!(h.s.is_open(ClientId(1)));
+}
+
+#[test]
+fn pacing_counts_the_api_as_a_whole() {
+    // Ten named clients (a `default` apiauth entry admits them), each within its share.
+    let mut h = H::with(Config {
+        auth: AuthTable {
+            entries: vec![AuthEntry {
+                client: "default".into(),
+                uids: vec![0],
+                gids: vec![],
+            }],
+        },
+        ..Config::default()
+    });
+    for c in 0..10 {
+        let r = h.signon(c, Some(&format!("named{c}")), 700 + c as i32, 0, 0);
+        assert!(r[0].contains("result=OK"), "{r:?}");
+    }
+    let _joins = h.sent();
+    h.now += Duration::from_secs(5);
+    for c in 0..10 {
+        for k in 0..10 {
+            h.send(c, &msg(&[("t", "chatter"), ("k", &k.to_string())]));
+        }
+    }
+    let cfg = h.s.config().clone();
+    let n = h.sent().len();
+    assert!(n <= cfg.cluster_burst, "{n}");
+    h.now += Duration::from_secs(1);
+    let m = h.sent().len();
+    assert!(m <= cfg.cluster_rate + 1, "{m}");
+}
+
+#[test]
+fn a_refused_send_gets_an_error_to_its_client() {
+    let mut h = H::new();
+    h.signon(1, Some("ipfail"), 700, 102, 105);
+    h.sent();
+    let mut big = msg(&[("t", "num_ping_nodes")]);
+    big.push_str("blob", "x".repeat(70_000));
+    h.send(1, &big);
+    let out = h.s.poll_send(h.now).expect("queued");
+    assert_eq!(out.msg.msg_type(), Some("num_ping_nodes"));
+    // The daemon found it too big for a datagram: nothing was numbered or sent.
+    h.s.send_failed(
+        &h.v,
+        &out,
+        "70123 bytes, more than a datagram holds (65507)",
+    );
+    let got = h.got(1);
+    assert_eq!(
+        got,
+        vec!["t=hbapi-error|error=toobig|msgtype=num_ping_nodes|info=70123 bytes, more than a datagram holds (65507)|to_id=ipfail"]
+    );
+    let logs = h.logs();
+    assert!(
+        logs.iter().any(|l| l.contains("client ipfail (pid 700)")
+            && l.contains("num_ping_nodes")
+            && l.contains("not sent")),
+        "{logs:?}"
+    );
+    // The API's own messages (no client) only log.
+    h.s.deliver(
+        &h.v,
+        &msg(&[
+            ("t", "query-cstatus"),
+            ("dest", "a"),
+            ("cn", "ipfail"),
+            ("from_id", "9"),
+            ("src", "b"),
+        ]),
+    );
+    h.got(1);
+    let out = h.s.poll_send(h.now).expect("the answer");
+    assert!(out.from.is_none());
+    h.s.send_failed(&h.v, &out, "whatever");
+    assert!(h.got(1).is_empty());
+}
+
+#[test]
+fn bodies_up_to_256_kib_are_accepted_after_sign_on() {
+    let mut h = H::new();
+    h.casual(1, 500);
+    let mut m = msg(&[
+        ("t", "hbapi-req"),
+        ("reqtype", "getparm"),
+        ("pid", "500"),
+        ("from_id", "500"),
+        ("pname", "keepalive"),
+    ]);
+    m.push_str("pad", "p".repeat(200 * 1024));
+    h.send(1, &m);
+    assert_eq!(
+        h.got(1),
+        vec!["t=hbapi-resp|reqtype=getparm|pvalue=200ms|result=OK"]
+    );
+    assert!(h.s.is_open(ClientId(1)));
+    assert_eq!(frame::DEFAULT_MAX_BODY, 256 * 1024);
+    let mut head = Vec::new();
+    head.extend_from_slice(&(256 * 1024 + 1i32).to_ne_bytes());
+    head.extend_from_slice(&MAGIC.to_ne_bytes());
+    h.s.handle_bytes(&h.v, ClientId(1), &head);
+    assert_eq!(h.closes(), vec![1]);
+}
+
+#[test]
+fn before_sign_on_only_a_small_message_is_read() {
+    let mut h = H::new();
+    assert!(h.connect(1, 500, 1000, 1000));
+    let mut head = Vec::new();
+    head.extend_from_slice(&(100_000i32).to_ne_bytes());
+    head.extend_from_slice(&MAGIC.to_ne_bytes());
+    h.s.handle_bytes(&h.v, ClientId(1), &head);
+    assert_eq!(h.closes(), vec![1], "a sign-on is a few hundred bytes");
+}
+
+#[test]
+fn one_uid_cannot_take_every_connection() {
+    let mut h = H::with(Config {
+        auth: auth(),
+        max_clients: 8,
+        max_per_uid: 3,
+        ..Config::default()
+    });
+    for c in 0..3 {
+        assert!(h.connect(c, 900 + c as i32, 1000, 1000));
+    }
+    for c in 3..200 {
+        assert!(!h.connect(c, 900, 1000, 1000), "uid 1000 over its share");
+    }
+    let logs = h.logs();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(
+        logs[0].contains("uid 1000") && logs[0].contains("3 connections"),
+        "{logs:?}"
+    );
+    // Root is not limited per uid.
+    for c in 3..8 {
+        assert!(h.connect(c, 100 + c as i32, 0, 0));
+    }
+}
+
+#[test]
+fn a_full_table_makes_room_by_evicting_an_idle_connection_of_the_busiest_uid() {
+    let mut h = H::with(Config {
+        auth: auth(),
+        max_clients: 6,
+        max_per_uid: 4,
+        ..Config::default()
+    });
+    // ipfail signed on (named), a casual client of root, then uid 1000 and 1001 idle.
+    h.signon(0, Some("ipfail"), 700, 102, 105);
+    h.casual(1, 500);
+    h.now += Duration::from_millis(10);
+    assert!(h.connect(2, 901, 1000, 1000));
+    h.now += Duration::from_millis(10);
+    assert!(h.connect(3, 902, 1000, 1000));
+    h.now += Duration::from_millis(10);
+    assert!(h.connect(4, 903, 1000, 1000));
+    h.now += Duration::from_millis(10);
+    assert!(h.connect(5, 904, 1001, 1001));
+    h.logs();
+    h.closes();
+    // Full. A new connection of root: the oldest idle connection of uid 1000 goes.
+    let victim = h.s.evict_for(
+        &h.v,
+        h.now,
+        Creds {
+            pid: 1,
+            uid: 0,
+            gid: 0,
+        },
+    );
+    assert_eq!(victim, Some(ClientId(2)));
+    // The socket layer closes it at once and reuses the slot.
+    h.s.forget(ClientId(2));
+    assert!(h.connect(2, 1, 0, 0));
+    // The evicted connection's slot, reused at once, is not closed by its stale close.
+    assert_eq!(h.closes(), Vec::<usize>::new());
+    assert!(h.s.is_open(ClientId(2)));
+    // Signed-on clients are never evicted: with only them left, nothing is.
+    let mut h = H::with(Config {
+        auth: auth(),
+        max_clients: 2,
+        ..Config::default()
+    });
+    h.signon(0, Some("ipfail"), 700, 102, 105);
+    h.casual(1, 500);
+    assert_eq!(
+        h.s.evict_for(
+            &h.v,
+            h.now,
+            Creds {
+                pid: 1,
+                uid: 0,
+                gid: 0
+            }
+        ),
+        None
+    );
+}
+
+#[test]
+fn drops_of_unsigned_connections_are_rate_limited() {
+    let mut h = H::with(Config {
+        auth: auth(),
+        ..Config::default()
+    });
+    for c in 0..200 {
+        assert!(h.connect(c, 900, 1000, 1000) || c >= 64);
+        h.s.handle_bytes(&h.v, ClientId(c), &frame(b"garbage\0"));
+    }
+    let mut n = 0;
+    while let Some(c) = h.s.poll_close() {
+        h.s.forget(c);
+        n += 1;
+    }
+    assert!(n >= 64);
+    let logs = h.logs();
+    assert!(logs.len() <= 2, "{logs:?}");
+    // The sign-on timeout of many idle connections: one line.
+    let mut h = H::with(Config {
+        auth: auth(),
+        ..Config::default()
+    });
+    for c in 0..50 {
+        assert!(h.connect(c, 900, 1000 + c as u32, 1000));
+    }
+    h.now += Duration::from_secs(11);
+    h.s.handle_timeout(&h.v, h.now);
+    assert_eq!(h.closes().len(), 50);
+    let logs = h.logs();
+    assert_eq!(logs.len(), 1, "{logs:?}");
 }

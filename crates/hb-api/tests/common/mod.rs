@@ -153,11 +153,13 @@ pub fn test_auth() -> AuthTable {
 }
 
 impl TestServer {
+    /// With every log line written (no rate limit), for the tests that check their texts.
     pub fn start(tag: &str) -> TestServer {
         TestServer::start_with(
             tag,
             Config {
                 auth: test_auth(),
+                log_interval: Duration::ZERO,
                 ..Config::default()
             },
         )
@@ -225,8 +227,8 @@ impl TestServer {
                 for _ in 0..8 {
                     api.flush(poll.registry(), &*v);
                     let mut sent = Vec::new();
-                    while let Some(m) = api.server_mut().poll_send() {
-                        sent.push(m);
+                    while let Some(o) = api.server_mut().poll_send(Instant::now()) {
+                        sent.push(o.msg);
                     }
                     if sent.is_empty() {
                         break;

@@ -28,6 +28,17 @@ pub struct Net {
     pub max_delay: Duration,
 }
 
+impl Net {
+    /// No loss, no duplicates, a delay of at most `max_delay_ms`.
+    pub fn clean(max_delay_ms: u64) -> Net {
+        Net {
+            loss: 0,
+            dup: 0,
+            max_delay: Duration::from_millis(max_delay_ms),
+        }
+    }
+}
+
 pub struct SimNode {
     pub m: Membership,
     pub alive: bool,

@@ -15,6 +15,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::time::{Duration, Instant};
 
+use hb_core::fence::FenceResult;
 use hb_core::holder::ProbeResult;
 use hb_core::rng::Rng;
 use hb_core::takeover::{Action, AutoFailback, GroupDef, JobId, Takeover, TakeoverConfig};
@@ -84,6 +85,23 @@ enum Ev {
         job: JobId,
         result: ProbeResult,
     },
+    /// A reset of `target` asked by `node` ends (the target is reset at that moment when
+    /// it succeeds).
+    FenceDone {
+        node: usize,
+        inc: u64,
+        target: usize,
+    },
+    FenceStatusDone {
+        node: usize,
+        inc: u64,
+    },
+    /// `to` hears `who` again after having declared it dead (a partition healed).
+    PartitionReturn {
+        to: usize,
+        to_inc: u64,
+        who: usize,
+    },
 }
 
 struct Queued {
@@ -121,6 +139,8 @@ pub struct SimNode {
     pub comm_up: bool,
     /// Peers this node's membership declared dead (and not seen starting since).
     pub declared_dead: BTreeSet<usize>,
+    /// The process is stopped (SIGSTOP): it handles nothing, its groups keep running.
+    pub frozen: bool,
 }
 
 /// One recorded output.
@@ -155,6 +175,16 @@ pub struct Sim {
     pub service_cut: bool,
     /// How long a probe nobody answers takes.
     pub probe_time: Duration,
+    /// Every node has a STONITH device.
+    pub fencing: bool,
+    /// How long a reset takes.
+    pub fence_time: Duration,
+    /// How many resets fail before one succeeds (`u32::MAX`: every one fails).
+    pub fence_failures: u32,
+    /// Whether the device's status check succeeds.
+    pub fence_status_ok: bool,
+    /// Events for frozen nodes, handled when they are thawed.
+    deferred: Vec<Ev>,
     queue: BinaryHeap<Queued>,
     order: u64,
 }
@@ -178,6 +208,7 @@ impl Sim {
                     jobs: BTreeMap::new(),
                     comm_up: false,
                     declared_dead: BTreeSet::new(),
+                    frozen: false,
                 })
                 .collect(),
             rng: Rng::new(seed),
@@ -190,6 +221,11 @@ impl Sim {
             violations: Vec::new(),
             service_cut: false,
             probe_time: Duration::from_millis(45),
+            fencing: false,
+            fence_time: Duration::from_secs(2),
+            fence_failures: 0,
+            fence_status_ok: true,
+            deferred: Vec::new(),
             queue: BinaryHeap::new(),
             order: 0,
         }
@@ -237,7 +273,10 @@ impl Sim {
         n.running.clear();
         n.jobs.clear();
         n.declared_dead.clear();
-        n.tk = Some(Takeover::new(cfg, self.now));
+        n.frozen = false;
+        let mut tk = Takeover::new(cfg, self.now);
+        tk.set_fencing(self.fencing);
+        n.tk = Some(tk);
         let inc = n.inc;
         for other in self.nodes.iter_mut() {
             other.declared_dead.remove(&i);
@@ -291,9 +330,68 @@ impl Sim {
         self.start_after(i, Duration::from_secs(1));
     }
 
+    /// The process of node `i` is stopped (SIGSTOP): it does nothing, its groups keep
+    /// running (their addresses answer), its peers declare it dead after the dead time.
+    pub fn freeze(&mut self, i: usize) {
+        assert!(self.nodes[i].up && !self.nodes[i].frozen);
+        self.nodes[i].frozen = true;
+        self.announce_death(i);
+    }
+
+    /// A frozen node goes on: what waited for it is handled now; the peers that declared
+    /// it dead hear it again, still active (a partition return); itself behaves as a node
+    /// back from a stall towards its peers.
+    pub fn thaw(&mut self, i: usize) {
+        assert!(self.nodes[i].frozen);
+        self.nodes[i].frozen = false;
+        let now = self.now;
+        for ev in std::mem::take(&mut self.deferred) {
+            self.push(now, ev);
+        }
+        let mut peers = Vec::new();
+        for j in 0..self.nodes.len() {
+            if j == i || !self.nodes[j].up {
+                continue;
+            }
+            peers.push(self.names[j].clone());
+            if self.nodes[j].declared_dead.remove(&i) {
+                let to_inc = self.nodes[j].inc;
+                self.push(
+                    now,
+                    Ev::Status {
+                        to: j,
+                        to_inc,
+                        who: i,
+                        st: "active",
+                    },
+                );
+                self.push(
+                    now,
+                    Ev::PartitionReturn {
+                        to: j,
+                        to_inc,
+                        who: i,
+                    },
+                );
+            }
+        }
+        if let Some(tk) = self.nodes[i].tk.as_mut() {
+            tk.resumed(now, &peers);
+        }
+        self.drain(i);
+    }
+
     /// The process of node `i` dies with its resources (links down + kill).
     pub fn crash(&mut self, i: usize) {
         assert!(self.nodes[i].up);
+        if self.nodes[i].frozen {
+            // Killed while stopped: it was declared dead already (or will be).
+            self.nodes[i].frozen = false;
+            self.nodes[i].up = false;
+            self.nodes[i].running.clear();
+            self.nodes[i].jobs.clear();
+            return;
+        }
         self.nodes[i].up = false;
         self.nodes[i].running.clear();
         self.nodes[i].jobs.clear();
@@ -371,7 +469,7 @@ impl Sim {
     /// once), jobs to the fake runner.
     fn drain(&mut self, i: usize) {
         loop {
-            if !self.nodes[i].up {
+            if !self.nodes[i].up || self.nodes[i].frozen {
                 return;
             }
             let Some(a) = self.nodes[i].tk.as_mut().and_then(|t| t.poll_action()) else {
@@ -438,6 +536,24 @@ impl Sim {
                     );
                 }
                 Action::Announce { .. } => {}
+                Action::Fence { node } => {
+                    let target = self.idx(&node);
+                    let at = self.now + self.fence_time;
+                    let inc = self.nodes[i].inc;
+                    self.push(
+                        at,
+                        Ev::FenceDone {
+                            node: i,
+                            inc,
+                            target,
+                        },
+                    );
+                }
+                Action::FenceStatus => {
+                    let at = self.now + Duration::from_secs(1);
+                    let inc = self.nodes[i].inc;
+                    self.push(at, Ev::FenceStatusDone { node: i, inc });
+                }
                 Action::Log(..) => {}
                 Action::ShutdownComplete => {
                     if !self.nodes[i].running.is_empty() || !self.nodes[i].jobs.is_empty() {
@@ -495,6 +611,19 @@ impl Sim {
 
     fn process(&mut self, ev: Ev) {
         let now = self.now;
+        let to = match &ev {
+            Ev::Deliver { to, .. } | Ev::Status { to, .. } | Ev::Dead { to, .. } => *to,
+            Ev::PartitionReturn { to, .. } => *to,
+            Ev::JobDone { node, .. }
+            | Ev::CommUp { node, .. }
+            | Ev::ProbeDone { node, .. }
+            | Ev::FenceDone { node, .. }
+            | Ev::FenceStatusDone { node, .. } => *node,
+        };
+        if self.nodes[to].frozen {
+            self.deferred.push(ev);
+            return;
+        }
         match ev {
             Ev::Deliver {
                 to,
@@ -568,7 +697,7 @@ impl Sim {
                     return;
                 }
                 if self.nodes[who].inc != who_inc
-                    || self.nodes[who].up
+                    || (self.nodes[who].up && !self.nodes[who].frozen)
                     || !self.nodes[to].declared_dead.insert(who)
                 {
                     return;
@@ -593,6 +722,48 @@ impl Sim {
                     tk.probe_done(now, job, result);
                 }
                 self.drain(node);
+            }
+            Ev::FenceDone { node, inc, target } => {
+                if !self.nodes[node].up || self.nodes[node].inc != inc {
+                    return;
+                }
+                let result = if self.fence_failures > 0 {
+                    if self.fence_failures != u32::MAX {
+                        self.fence_failures -= 1;
+                    }
+                    FenceResult::Failed
+                } else {
+                    if self.nodes[target].up {
+                        // The reset: the node is gone, its groups with it.
+                        self.crash(target);
+                    }
+                    FenceResult::Ok
+                };
+                let name = self.names[target].clone();
+                if let Some(tk) = self.nodes[node].tk.as_mut() {
+                    tk.fence_done(now, &name, result);
+                }
+                self.drain(node);
+            }
+            Ev::FenceStatusDone { node, inc } => {
+                if !self.nodes[node].up || self.nodes[node].inc != inc {
+                    return;
+                }
+                let ok = self.fence_status_ok;
+                if let Some(tk) = self.nodes[node].tk.as_mut() {
+                    tk.fence_status_done(now, ok);
+                }
+                self.drain(node);
+            }
+            Ev::PartitionReturn { to, to_inc, who } => {
+                if !self.nodes[to].up || self.nodes[to].inc != to_inc || !self.nodes[who].up {
+                    return;
+                }
+                let name = self.names[who].clone();
+                if let Some(tk) = self.nodes[to].tk.as_mut() {
+                    tk.partition_return(now, &name);
+                }
+                self.drain(to);
             }
             Ev::CommUp { node, inc } => {
                 if !self.nodes[node].up || self.nodes[node].inc != inc {
@@ -641,7 +812,7 @@ impl Sim {
     fn next(&self) -> Option<(Instant, Option<usize>)> {
         let mut best: Option<(Instant, Option<usize>)> = self.queue.peek().map(|q| (q.at.0, None));
         for (i, n) in self.nodes.iter().enumerate() {
-            if !n.up {
+            if !n.up || n.frozen {
                 continue;
             }
             if let Some(t) = n.tk.as_ref().and_then(|t| t.poll_timeout()) {
@@ -794,28 +965,28 @@ impl Sim {
         self.logs(i).iter().any(|(_, _, s)| s.contains(text))
     }
 
-    /// Times at which node `i` was asked to start `key`.
-    pub fn starts_of(&self, i: usize, key: &str) -> Vec<Duration> {
+    /// Times at which node `i` produced an action `pick` selects.
+    pub fn times_of(&self, i: usize, pick: impl Fn(&Action) -> bool) -> Vec<Duration> {
         self.trace
             .iter()
-            .filter(|r| r.node == i)
-            .filter_map(|r| match &r.action {
-                Action::StartGroup { key: k, .. } if k == key => Some(r.at),
-                _ => None,
-            })
+            .filter(|r| r.node == i && pick(&r.action))
+            .map(|r| r.at)
             .collect()
+    }
+
+    /// Times at which node `i` was asked to start `key`.
+    pub fn starts_of(&self, i: usize, key: &str) -> Vec<Duration> {
+        self.times_of(i, |a| matches!(a, Action::StartGroup { key: k, .. } if k == key))
+    }
+
+    /// Times at which node `i` asked for a reset of `target`.
+    pub fn fences_of(&self, i: usize, target: &str) -> Vec<Duration> {
+        self.times_of(i, |a| matches!(a, Action::Fence { node } if node == target))
     }
 
     /// Times at which node `i` was asked to stop `key`.
     pub fn stops_of(&self, i: usize, key: &str) -> Vec<Duration> {
-        self.trace
-            .iter()
-            .filter(|r| r.node == i)
-            .filter_map(|r| match &r.action {
-                Action::StopGroup { key: k, .. } if k == key => Some(r.at),
-                _ => None,
-            })
-            .collect()
+        self.times_of(i, |a| matches!(a, Action::StopGroup { key: k, .. } if k == key))
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -834,6 +1005,8 @@ impl Sim {
                 Action::ShutdownComplete => "SHUTDOWN COMPLETE".to_string(),
                 Action::Probe { job, key } => format!("PROBE {key} job {}", job.0),
                 Action::Announce { key } => format!("ANNOUNCE {key}"),
+                Action::Fence { node } => format!("FENCE {node}"),
+                Action::FenceStatus => "FENCE STATUS".to_string(),
             };
             s.push_str(&format!(
                 "{:>10.4} {} {}\n",

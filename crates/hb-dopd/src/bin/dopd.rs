@@ -17,18 +17,15 @@
 //! environment heartbeat gives its children.
 
 use std::collections::BTreeMap;
-use std::ffi::{CStr, CString};
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hb_api::client::HbApi;
-use hb_api::ipfail::{file_line, syslog_text, Level};
+use hb_log::{Facility, Level, LogConfig, Logger};
 use hb_dopd::core::{Action, Api, ClientId, Dopd, JobId};
 use hb_dopd::ipc::{self, Conn};
 use hb_dopd::proto::{self, CommandEnd};
@@ -61,49 +58,6 @@ impl Api for Client {
     }
     fn send_node_msg(&mut self, msg: &Message, node: &str) -> bool {
         self.hb.send_node_msg(msg, node)
-    }
-}
-
-struct Logger {
-    ident: &'static CStr,
-    entity: String,
-    pid: u32,
-    facility: i32,
-    logfile: Option<PathBuf>,
-    debugfile: Option<PathBuf>,
-}
-
-impl Logger {
-    fn log(&self, level: Level, text: &str) {
-        if level != Level::Debug {
-            if let Ok(c) = CString::new(syslog_text(self.pid, level, text).replace('\0', " ")) {
-                // SAFETY: a constant "%s" format with one NUL-terminated string.
-                unsafe {
-                    libc::openlog(self.ident.as_ptr(), 0, self.facility);
-                    libc::syslog(self.facility | level.priority(), c"%s".as_ptr(), c.as_ptr());
-                }
-            }
-        }
-        let line = file_line(
-            &self.entity,
-            self.pid,
-            &hb_api::cl_status::timestamp(),
-            level,
-            text,
-        );
-        let append = |p: &Path| {
-            if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(p) {
-                let _ = f.write_all(line.as_bytes());
-            }
-        };
-        if let Some(p) = &self.debugfile {
-            append(p);
-        }
-        if level != Level::Debug {
-            if let Some(p) = &self.logfile {
-                append(p);
-            }
-        }
     }
 }
 
@@ -164,18 +118,17 @@ fn run() -> i32 {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     };
-    let mut log = Logger {
-        ident: Box::leak(
-            CString::new(entity.replace('\0', ""))
-                .unwrap_or_default()
-                .into_boxed_c_str(),
-        ),
+    // Syslog at daemon until heartbeat names its facility; debug lines to the files only.
+    let log = Logger::new(LogConfig {
         entity,
-        pid: std::process::id(),
-        facility: libc::LOG_DAEMON,
+        facility: Some(Facility::DAEMON),
         logfile: env_path("HA_logfile"),
         debugfile: env_path("HA_debugfile"),
-    };
+        report_syslog_errors: false,
+        debug_needs_level: false,
+        syslog_max: Level::Info,
+        ..LogConfig::default()
+    });
     let api_socket = option(&args, "--api-socket", hb_api::socket::DEFAULT_PATH);
     let outdater_socket = option(&args, "--outdater-socket", proto::DEFAULT_SOCKET);
 
@@ -186,8 +139,8 @@ fn run() -> i32 {
         log.log(Level::Error, &format!("REASON: {}", api.hb.errmsg()));
         return 1;
     }
-    if api.hb.logfacility() >= 0 {
-        log.facility = api.hb.logfacility();
+    if let Some(f) = Facility::from_code(api.hb.logfacility()) {
+        log.set_facility(Some(f));
     }
     if api.hb.get_resources().is_none() {
         log.log(Level::Error, "No managed resources");
@@ -220,7 +173,7 @@ fn run() -> i32 {
             outdater_socket.display()
         ),
     );
-    let code = serve(&mut api, &listener, &me, &mut log);
+    let code = serve(&mut api, &listener, &me, &log);
     if code == 0 && !api.hb.signoff() {
         log.log(Level::Error, "Cannot sign off from heartbeat.");
         log.log(Level::Error, &format!("REASON: {}", api.hb.errmsg()));
@@ -230,7 +183,7 @@ fn run() -> i32 {
     code
 }
 
-fn serve(api: &mut Client, listener: &UnixListener, me: &str, log: &mut Logger) -> i32 {
+fn serve(api: &mut Client, listener: &UnixListener, me: &str, log: &Logger) -> i32 {
     let mut core = Dopd::new(me);
     let mut clients: BTreeMap<ClientId, Conn> = BTreeMap::new();
     let mut next_client: ClientId = 1;

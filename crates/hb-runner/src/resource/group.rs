@@ -40,7 +40,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{ownership_from_status_stdout, ResourceSpec, ScriptOp};
+use ha_config::Resource;
+
+use super::{ownership_from_status_stdout, ScriptOp};
 use crate::runner::{JobExit, JobStatus};
 
 /// Which of ResourceManager's two group operations.
@@ -121,7 +123,7 @@ pub struct Step {
     pub index: usize,
     /// The resource as written in haresources.
     pub resource: String,
-    /// The script name, to locate with [`super::locate_script`].
+    /// The script name, to locate with [`ha_config::locate_script`].
     pub script: String,
     /// Its arguments, the operation word last.
     pub args: Vec<String>,
@@ -301,7 +303,7 @@ enum Phase {
 #[derive(Clone, Debug)]
 pub struct GroupOp {
     kind: GroupKind,
-    resources: Vec<ResourceSpec>,
+    resources: Vec<Resource>,
     config: GroupConfig,
     phase: Phase,
     running: Option<Step>,
@@ -322,9 +324,9 @@ impl GroupOp {
 
     /// A group operation of either kind.
     pub fn new<S: AsRef<str>>(kind: GroupKind, resources: &[S], config: GroupConfig) -> GroupOp {
-        let resources: Vec<ResourceSpec> = resources
+        let resources: Vec<Resource> = resources
             .iter()
-            .map(|r| ResourceSpec::parse(r.as_ref()))
+            .map(|r| Resource::parse(r.as_ref()))
             .collect();
         let phase = match kind {
             GroupKind::Take => Phase::Acquire {
@@ -353,7 +355,7 @@ impl GroupOp {
     }
 
     /// The group's resources, parsed.
-    pub fn resources(&self) -> &[ResourceSpec] {
+    pub fn resources(&self) -> &[Resource] {
         &self.resources
     }
 
@@ -557,7 +559,7 @@ impl GroupOp {
             index,
             resource: resource.spec.clone(),
             script: resource.script.clone(),
-            args: resource.argv(op),
+            args: resource.argv(op.as_str()),
             op,
             attempt,
             deadline: now + self.config.timeout(op),

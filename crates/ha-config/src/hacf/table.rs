@@ -1,0 +1,581 @@
+//! The directives of ha.cf: their shapes, defaults and descriptions in the original's table
+//! order (what `heartbeat -D` prints and docs/CONFIG.md documents), and whether this daemon
+//! acts on each, with the reason when it does not.
+
+use super::values::parse_bool;
+
+/// Whether this daemon acts on a directive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// Acts on it as 2.0.8 does (for some directives 2.0.8 only records the value, and so
+    /// does this daemon: `HA_<name>` for scripts, `getparm` for clients).
+    ActedOn,
+    /// Accepted and recorded, but it does nothing here where 2.0.8 would act on some values
+    /// ([`not_acted_on_reason`] says which and why).
+    NotActedOn,
+}
+
+/// Why the line `NAME VALUE` of ha.cf does nothing in this daemon, or `None` when the daemon
+/// already behaves as the line asks (`hbgenmethod file`, `use_logd no`, ...) or acts on the
+/// directive. The config test prints the reason beside every such line.
+pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
+    let v = value.trim();
+    let truth = parse_bool(v);
+    const CRM: &str = "used only with crm on (release 2 resource management), which this daemon \
+                       does not run; with crm off 2.0.8 ignores it too";
+    const LOGD: &str =
+        "ha_logd is not used: the daemon writes logfile, debugfile and syslog itself";
+    const COMPRESS: &str = "messages are never compressed here; a v1 cluster's messages stay far \
+                            below the size at which 2.0.8 compresses, and it reads them uncompressed";
+    const V3: &str = "a heartbeat 3 directive (2.0.8 refuses it); heartbeat 3 features are not \
+                      implemented";
+    match name {
+        "hbgenmethod" => match v {
+            "file" => None,
+            _ => Some(
+                "the generation always comes from /var/lib/heartbeat/hb_generation (method file)",
+            ),
+        },
+        "uuidfrom" => match v {
+            "file" => None,
+            _ => {
+                Some("the node's uuid always comes from /var/lib/heartbeat/hb_uuid (uuidfrom file)")
+            }
+        },
+        "debug" => match v {
+            "0" => None,
+            _ => Some("the debug level is set with -d and changed with SIGUSR1/SIGUSR2 only"),
+        },
+        "use_logd" => match truth {
+            Some(false) => None,
+            _ => Some(LOGD),
+        },
+        "conn_logd_time" => Some(LOGD),
+        "use_apphbd" => match truth {
+            Some(false) => None,
+            _ => Some("apphbd is not used: the daemon does not register with it"),
+        },
+        "log_badpack" => match truth {
+            Some(false) => Some("bad packets are always logged (at most one line every 10 s)"),
+            _ => None,
+        },
+        "coredumps" | "coreroot" => Some(
+            "core dumps follow the system's settings (ulimit -c, kernel.core_pattern); the daemon \
+             changes neither",
+        ),
+        "compression" | "compression_threshold" | "traditional_compression" => Some(COMPRESS),
+        "record_config_changes"
+        | "record_pengine_inputs"
+        | "enable_config_writes"
+        | "quorum_server" => Some(CRM),
+        "memreserve" => {
+            Some("no memory is preallocated; the daemon's memory use is small and bounded")
+        }
+        "syslogmsgfmt"
+        | "crm_daemon_dir"
+        | "crmd_spawns_pengine"
+        | "pacemaker"
+        | "failfast"
+        | "ucast6"
+        | "mcast6"
+        | "ping6" => Some(V3),
+        _ => None,
+    }
+}
+
+/// How a directive takes its arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// One value (blanks or commas separate values; a second one is an error here).
+    Value,
+    /// A list of values, each applied in turn (`node a b`, `bcast eth0,eth1`).
+    Values,
+    /// The whole rest of the line.
+    Line,
+}
+
+/// One directive of ha.cf: the reference table behind the parser, `heartbeat -D` and
+/// docs/CONFIG.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirectiveSpec {
+    pub name: &'static str,
+    pub shape: Shape,
+    /// The default as the original records it (`None`: none, or computed).
+    pub default: Option<&'static str>,
+    /// Recorded (an `HA_<name>` variable and a `getparm` answer).
+    pub recorded: bool,
+    pub support: Support,
+    /// Only in Debian's 3.0.6 (2.0.8 does not know it).
+    pub only_306: bool,
+    pub description: &'static str,
+}
+
+const fn d(
+    name: &'static str,
+    shape: Shape,
+    default: Option<&'static str>,
+    recorded: bool,
+    support: Support,
+    description: &'static str,
+) -> DirectiveSpec {
+    DirectiveSpec {
+        name,
+        shape,
+        default,
+        recorded,
+        support,
+        only_306: false,
+        description,
+    }
+}
+
+const fn d306(name: &'static str, shape: Shape, description: &'static str) -> DirectiveSpec {
+    DirectiveSpec {
+        name,
+        shape,
+        default: None,
+        recorded: true,
+        support: Support::NotActedOn,
+        only_306: true,
+        description,
+    }
+}
+
+use Shape::{Line as L, Value as V, Values as VS};
+use Support::{ActedOn as A, NotActedOn as N};
+
+/// Every directive, in the original's table order (option directives, then whole-line
+/// directives, then media, then what Debian's 3.0.6 adds).
+pub const DIRECTIVES: &[DirectiveSpec] = &[
+    d(
+        "cluster",
+        V,
+        Some("linux-ha"),
+        true,
+        A,
+        "the name of cluster",
+    ),
+    d(
+        "node",
+        VS,
+        None,
+        false,
+        A,
+        "a cluster node (as `uname -n` names it)",
+    ),
+    d(
+        "hopfudge",
+        V,
+        Some("1"),
+        true,
+        A,
+        "# of hops above cluster size",
+    ),
+    d("keepalive", V, Some("1000ms"), true, A, "keepalive time"),
+    d("deadtime", V, Some("30000ms"), true, A, "node deadtime"),
+    d("deadping", V, None, true, A, "ping deadtime"),
+    d("initdead", V, None, true, A, "initial deadtime"),
+    d("warntime", V, None, true, A, "warning time"),
+    d("watchdog", V, None, true, A, "watchdog device"),
+    d("baud", V, Some("19200"), true, A, "baud rate"),
+    d("udpport", V, None, true, A, "UDP port number"),
+    d("logfacility", V, None, true, A, "syslog log facility"),
+    d("logfile", V, None, true, A, "log file"),
+    d("debugfile", V, None, true, A, "debug file"),
+    d(
+        "nice_failback",
+        V,
+        None,
+        false,
+        A,
+        "obsolete spelling of auto_failback",
+    ),
+    d("auto_failback", V, Some("legacy"), true, A, "auto failback"),
+    d("rtprio", V, None, true, A, "realtime priority"),
+    d(
+        "hbgenmethod",
+        V,
+        Some("file"),
+        true,
+        N,
+        "protocol generation computation method",
+    ),
+    d(
+        "realtime",
+        V,
+        Some("true"),
+        true,
+        A,
+        "enable realtime behavior?",
+    ),
+    d("debug", V, None, true, N, "debug level"),
+    d(
+        "msgfmt",
+        V,
+        Some("classic"),
+        true,
+        A,
+        "message format in the wire",
+    ),
+    d("use_logd", V, None, true, N, "use logging daemon"),
+    d(
+        "conn_logd_time",
+        V,
+        Some("60"),
+        true,
+        N,
+        "the interval to reconnect to logd",
+    ),
+    d("use_apphbd", V, None, false, N, "register with apphbd"),
+    d(
+        "log_badpack",
+        V,
+        Some("true"),
+        true,
+        N,
+        "warn about bad packets",
+    ),
+    d(
+        "coredumps",
+        V,
+        Some("true"),
+        true,
+        N,
+        "enable Linux-HA core dumps",
+    ),
+    d(
+        "coreroot",
+        V,
+        None,
+        true,
+        N,
+        "set root directory of core dump area",
+    ),
+    d(
+        "crm",
+        V,
+        Some("false"),
+        true,
+        A,
+        "enable release 2 style resource management",
+    ),
+    d(
+        "autojoin",
+        V,
+        Some("none"),
+        true,
+        A,
+        "set automatic join mode/style",
+    ),
+    d(
+        "uuidfrom",
+        V,
+        Some("file"),
+        true,
+        N,
+        "set the source for uuid",
+    ),
+    d(
+        "compression",
+        V,
+        Some("zlib"),
+        true,
+        N,
+        "set compression module",
+    ),
+    d(
+        "compression_threshold",
+        V,
+        Some("2"),
+        true,
+        N,
+        "set compression threshold",
+    ),
+    d(
+        "traditional_compression",
+        V,
+        Some("no"),
+        true,
+        N,
+        "set traditional_compression",
+    ),
+    d(
+        "env",
+        VS,
+        None,
+        false,
+        A,
+        "set environment variable for respawn clients",
+    ),
+    d(
+        "max_rexmit_delay",
+        V,
+        Some("250"),
+        true,
+        A,
+        "set the maximum rexmit delay time",
+    ),
+    d(
+        "record_config_changes",
+        V,
+        Some("on"),
+        true,
+        N,
+        "record changes to the cib (valid only with: crm on)",
+    ),
+    d(
+        "record_pengine_inputs",
+        V,
+        Some("on"),
+        true,
+        N,
+        "record the input used by the policy engine (valid only with: crm on)",
+    ),
+    d(
+        "enable_config_writes",
+        V,
+        Some("on"),
+        true,
+        N,
+        "write configuration changes to disk (valid only with: crm on)",
+    ),
+    d(
+        "memreserve",
+        V,
+        Some("6500"),
+        true,
+        N,
+        "number of kbytes to preallocate in heartbeat",
+    ),
+    d(
+        "quorum_server",
+        V,
+        None,
+        true,
+        N,
+        "the name or ip of quorum server",
+    ),
+    d(
+        "stonith",
+        L,
+        None,
+        false,
+        A,
+        "a STONITH device: TYPE CONFIGFILE",
+    ),
+    d(
+        "stonith_host",
+        L,
+        None,
+        false,
+        A,
+        "a STONITH device for a host: HOST TYPE PARAMS",
+    ),
+    d("apiauth", L, None, false, A, "who may use the client API"),
+    d(
+        "respawn",
+        L,
+        None,
+        false,
+        A,
+        "a client program started and restarted with heartbeat",
+    ),
+    d(
+        "ucast",
+        L,
+        None,
+        false,
+        A,
+        "unicast heartbeat medium: DEV HOST",
+    ),
+    d(
+        "bcast",
+        VS,
+        None,
+        false,
+        A,
+        "broadcast heartbeat medium: DEV...",
+    ),
+    d(
+        "mcast",
+        L,
+        None,
+        false,
+        A,
+        "multicast heartbeat medium: DEV GROUP PORT TTL LOOP",
+    ),
+    d(
+        "serial",
+        VS,
+        None,
+        false,
+        A,
+        "serial heartbeat medium: DEVICE...",
+    ),
+    d("ping", VS, None, false, A, "ping nodes: HOST..."),
+    d(
+        "ping_group",
+        L,
+        None,
+        false,
+        A,
+        "a ping node made of several hosts: NAME HOST...",
+    ),
+    d306("syslogmsgfmt", V, "log to files in syslog format"),
+    d306("crm_daemon_dir", V, "location for Pacemaker daemons"),
+    d306(
+        "crmd_spawns_pengine",
+        V,
+        "should pengine be spawned directly by heartbeat",
+    ),
+    d306("pacemaker", V, "enable Pacemaker resource management"),
+    d306(
+        "failfast",
+        L,
+        "like respawn, but reboot when the program dies",
+    ),
+    d306("ucast6", L, "IPv6 unicast heartbeat medium: DEV ADDR"),
+    d306(
+        "mcast6",
+        L,
+        "IPv6 multicast heartbeat medium: DEV GROUP PORT HOPS LOOP",
+    ),
+    d306("ping6", VS, "IPv6 ping nodes: HOST..."),
+];
+
+/// The spec of a directive by name.
+pub fn directive(name: &str) -> Option<&'static DirectiveSpec> {
+    DIRECTIVES.iter().find(|s| s.name == name)
+}
+
+/// Directives that have a default, in the original's table order: (name, default,
+/// meaning) — what `heartbeat -D` prints.
+pub const DEFAULTS: &[(&str, &str, &str)] = &[
+    ("cluster", "linux-ha", "the name of cluster"),
+    ("hopfudge", "1", "# of hops above cluster size"),
+    ("keepalive", "1000ms", "keepalive time"),
+    ("deadtime", "30000ms", "node deadtime"),
+    ("baud", "19200", "baud rate"),
+    ("auto_failback", "legacy", "auto failback"),
+    (
+        "hbgenmethod",
+        "file",
+        "protocol generation computation method",
+    ),
+    ("realtime", "true", "enable realtime behavior?"),
+    ("msgfmt", "classic", "message format in the wire"),
+    ("conn_logd_time", "60", "the interval to reconnect to logd"),
+    ("log_badpack", "true", "warn about bad packets"),
+    ("coredumps", "true", "enable Linux-HA core dumps"),
+    ("crm", "false", "enable release 2 style resource management"),
+    ("autojoin", "none", "set automatic join mode/style"),
+    ("uuidfrom", "file", "set the source for uuid"),
+    ("compression", "zlib", "set compression module"),
+    ("compression_threshold", "2", "set compression threshold"),
+    (
+        "traditional_compression",
+        "no",
+        "set traditional_compression",
+    ),
+    (
+        "max_rexmit_delay",
+        "250",
+        "set the maximum rexmit delay time",
+    ),
+    (
+        "record_config_changes",
+        "on",
+        "record changes to the cib (valid only with: crm on)",
+    ),
+    (
+        "record_pengine_inputs",
+        "on",
+        "record the input used by the policy engine (valid only with: crm on)",
+    ),
+    (
+        "enable_config_writes",
+        "on",
+        "write configuration changes to disk (valid only with: crm on)",
+    ),
+    (
+        "memreserve",
+        "6500",
+        "number of kbytes to preallocate in heartbeat",
+    ),
+];
+
+/// Directives without a default (kept for callers of the first version).
+pub const OTHER_DIRECTIVES: &[&str] = &[
+    "node",
+    "deadping",
+    "initdead",
+    "warntime",
+    "watchdog",
+    "udpport",
+    "logfacility",
+    "logfile",
+    "debugfile",
+    "nice_failback",
+    "rtprio",
+    "debug",
+    "use_logd",
+    "use_apphbd",
+    "coreroot",
+    "env",
+    "quorum_server",
+    "stonith",
+    "stonith_host",
+    "apiauth",
+    "respawn",
+    "ucast",
+    "bcast",
+    "mcast",
+    "serial",
+    "ping",
+    "ping_group",
+    "syslogmsgfmt",
+    "crm_daemon_dir",
+    "crmd_spawns_pengine",
+    "pacemaker",
+    "failfast",
+    "ucast6",
+    "mcast6",
+    "ping6",
+];
+
+/// Directives this daemon acts on (as 2.0.8 does).
+pub const ACTED_ON: &[&str] = &[
+    "cluster",
+    "apiauth",
+    "respawn",
+    "ping",
+    "ping_group",
+    "logfile",
+    "debugfile",
+    "logfacility",
+    "keepalive",
+    "deadtime",
+    "warntime",
+    "initdead",
+    "udpport",
+    "ucast",
+    "bcast",
+    "mcast",
+    "node",
+    "auto_failback",
+    "nice_failback",
+    "msgfmt",
+    "hopfudge",
+    "max_rexmit_delay",
+    "deadping",
+    "env",
+    "crm",
+    "autojoin",
+    "realtime",
+    "rtprio",
+    "watchdog",
+    "serial",
+    "baud",
+    "stonith",
+    "stonith_host",
+];
