@@ -121,7 +121,7 @@ FNS
 echo "== 1. packaging/install.sh"
 BIN=$T/bin
 mkdir -p "$BIN"
-for b in heartbeat hb_standby hb_takeover cl_status ResourceManager mach_down req_resource hb_addnode hb_delnode; do
+for b in heartbeat hb_standby hb_takeover cl_status ResourceManager mach_down req_resource hb_addnode hb_delnode ha_logger; do
 	printf '#!/bin/sh\necho %s "$@"\n' "$b" >"$BIN/$b"
 	chmod 755 "$BIN/$b"
 done

@@ -219,7 +219,7 @@ expect_entry "-rwxr-xr-x root root | $HALIB/heartbeat"
 expect_entry "-rwxr-xr-x root root | $HALIB/hb_standby"
 expect_entry "-rwxr-xr-x root root | $HALIB/hb_takeover"
 expect_entry "-rwxr-xr-x root root | $HALIB/ipfail"
-for f in ResourceManager mach_down req_resource hb_addnode hb_delnode; do
+for f in ResourceManager mach_down req_resource hb_addnode hb_delnode ha_logger; do
   expect_entry "-rwxr-xr-x root root | $HALIB/$f"
 done
 expect_entry "lrwxrwxrwx root root | $HALIB/send_arp"
@@ -253,7 +253,7 @@ expect_entry "drwx------ nobody root | /var/lib/heartbeat/cores/nobody"
 expect_entry "drwx------ hacluster root | /var/lib/heartbeat/cores/hacluster"
 expect_entry "drwxr-xr-x root root | /var/run/heartbeat"
 expect_entry "-rw-r--r-- root root | /usr/lib/systemd/system/heartbeat.service"
-for m in man8/heartbeat.8 man1/cl_status.1 man1/hb_standby.1 man1/hb_takeover.1 man5/heartbeat-checks.5; do
+for m in man8/heartbeat.8 man1/cl_status.1 man1/ha_logger.1 man1/hb_standby.1 man1/hb_takeover.1 man5/heartbeat-checks.5; do
   grep -Eq "^-rw-r--r-- root root d\| /usr/share/man/$m(\.gz)?\$" "$listing" || fail "the RPM lacks the man page $m"
 done
 grep -Eq '\| /etc/ha\.d/(ha\.cf|haresources|authkeys)$|\| /etc/sysconfig/' "$listing" &&
@@ -514,7 +514,7 @@ for f in $HALIB/BasicSanityCheck /etc/ha.d/resource.d/ICP $HALIB/plugins; do
 done
 [ "$(sha256sum <"$ROOT$HALIB/ResourceManager")" != "$old_rm_sha" ] || fail "the upgrade left 2.0.8's ResourceManager"
 # 2.0.8's HALIB programs that we ship are ours now.
-for f in ResourceManager mach_down req_resource hb_addnode hb_delnode send_arp dopd drbd-peer-outdater; do
+for f in ResourceManager mach_down req_resource hb_addnode hb_delnode ha_logger send_arp dopd drbd-peer-outdater; do
   assert_eq "the package owning $HALIB/$f after the upgrade" "$(rrpm -qf "$HALIB/$f")" "$OURS_NEVR"
 done
 [ -e "$ROOT/usr/lib64/libpils.so.2" ] || fail "heartbeat-pils' files went away"

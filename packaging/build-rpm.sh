@@ -95,7 +95,7 @@ case $(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null | head
 esac
 
 # --- 1. the binaries
-bins="heartbeat hb_standby hb_takeover ResourceManager mach_down req_resource hb_addnode hb_delnode hb-ipagent cl_status ipfail dopd drbd-peer-outdater"
+bins="heartbeat hb_standby hb_takeover ResourceManager mach_down req_resource hb_addnode hb_delnode ha_logger hb-ipagent cl_status ipfail dopd drbd-peer-outdater"
 rpm_arch=
 if [ "$srpm_only" = no ]; then
 	case $mode in

@@ -89,7 +89,7 @@ halib=$libdir/heartbeat
 etc=$repo/etc-ha.d
 
 # Everything that must be there before anything is copied.
-halib_tools="hb_standby hb_takeover ResourceManager mach_down req_resource hb_addnode hb_delnode"
+halib_tools="hb_standby hb_takeover ResourceManager mach_down req_resource hb_addnode hb_delnode ha_logger"
 for b in heartbeat $halib_tools; do
 	{ [ -f "$bindir/$b" ] && [ -x "$bindir/$b" ]; } ||
 		die "$bindir/$b is missing: build first with 'cargo build --release --workspace' (or give --bindir)"

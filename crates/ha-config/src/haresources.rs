@@ -312,29 +312,50 @@ mod tests {
             argv("IPaddr::198.51.100.254/24/eth0", "start"),
             ("IPaddr".into(), v(&["198.51.100.254/24/eth0", "start"]))
         );
-        assert_eq!(argv("192.0.2.10", "status"), ("IPaddr".into(), v(&["192.0.2.10", "status"])));
+        assert_eq!(
+            argv("192.0.2.10", "status"),
+            ("IPaddr".into(), v(&["192.0.2.10", "status"]))
+        );
         assert_eq!(
             argv("192.0.2.10/24/eth0/192.0.2.255", "stop"),
-            ("IPaddr".into(), v(&["192.0.2.10/24/eth0/192.0.2.255", "stop"]))
+            (
+                "IPaddr".into(),
+                v(&["192.0.2.10/24/eth0/192.0.2.255", "stop"])
+            )
         );
         assert_eq!(
             argv("Filesystem::/dev/sda1::/data1::ext2", "start"),
-            ("Filesystem".into(), v(&["/dev/sda1", "/data1", "ext2", "start"]))
+            (
+                "Filesystem".into(),
+                v(&["/dev/sda1", "/data1", "ext2", "start"])
+            )
         );
         assert_eq!(argv("httpd", "stop"), ("httpd".into(), v(&["stop"])));
-        assert_eq!(argv("EnvDump::one::two", "start"), ("EnvDump".into(), v(&["one", "two", "start"])));
+        assert_eq!(
+            argv("EnvDump::one::two", "start"),
+            ("EnvDump".into(), v(&["one", "two", "start"]))
+        );
     }
 
     #[test]
     fn argv_quirks_follow_the_shell() {
         // Empty arguments vanish in the shell's word splitting.
-        assert_eq!(argv("X::a::::b::", "start"), ("X".into(), v(&["a", "b", "start"])));
+        assert_eq!(
+            argv("X::a::::b::", "start"),
+            ("X".into(), v(&["a", "b", "start"]))
+        );
         assert_eq!(Resource::parse("Delay::::5").args, v(&["5"]));
         // An address with more parts after it: IPaddr (ResourceManager's canonname), and the
         // part before the first "::" is dropped from the arguments as the sed drops it.
-        assert_eq!(argv("192.0.2.1::x", "start"), ("IPaddr".into(), v(&["x", "start"])));
+        assert_eq!(
+            argv("192.0.2.1::x", "start"),
+            ("IPaddr".into(), v(&["x", "start"]))
+        );
         // A single colon inside the name: the sed expression keeps "a:" in the arguments.
-        assert_eq!(argv("a:b::c", "start"), ("a:b".into(), v(&["a:c", "start"])));
+        assert_eq!(
+            argv("a:b::c", "start"),
+            ("a:b".into(), v(&["a:c", "start"]))
+        );
         assert_eq!(argv("name::", "status"), ("name".into(), v(&["status"])));
         // No script name at all: the parser of haresources refuses the line.
         assert_eq!(Resource::parse("::y").script, "");
@@ -342,10 +363,25 @@ mod tests {
 
     #[test]
     fn ip_detection_is_the_shell_pattern() {
-        for yes in ["192.0.2.10", "1.2.3.4", "10.0.0.170/24", "1x.2y.3z.4", "10.0.0.1/24/eth0", "1.2.3.4.5"] {
+        for yes in [
+            "192.0.2.10",
+            "1.2.3.4",
+            "10.0.0.170/24",
+            "1x.2y.3z.4",
+            "10.0.0.1/24/eth0",
+            "1.2.3.4.5",
+        ] {
             assert!(is_bare_ip(yes), "{yes}");
         }
-        for no in ["192.0.2", "IPaddr::1.2.3.4", "1..2.3", "a.1.2.3", "", "1.2.3.", "10.0.0"] {
+        for no in [
+            "192.0.2",
+            "IPaddr::1.2.3.4",
+            "1..2.3",
+            "a.1.2.3",
+            "",
+            "1.2.3.",
+            "10.0.0",
+        ] {
             assert!(!is_bare_ip(no), "{no}");
         }
     }
@@ -384,8 +420,14 @@ mod tests {
         std::os::unix::fs::symlink(idir.join("httpd"), rdir.join("link")).unwrap();
 
         let dirs = [idir.clone()];
-        assert_eq!(locate_script(&rdir, &dirs, "httpd"), Some(idir.join("httpd")));
-        assert_eq!(locate_script(&rdir, &dirs, "IPaddr"), Some(rdir.join("IPaddr")));
+        assert_eq!(
+            locate_script(&rdir, &dirs, "httpd"),
+            Some(idir.join("httpd"))
+        );
+        assert_eq!(
+            locate_script(&rdir, &dirs, "IPaddr"),
+            Some(rdir.join("IPaddr"))
+        );
         assert_eq!(locate_script(&rdir, &dirs, "db"), Some(idir.join("db")));
         assert_eq!(locate_script(&rdir, &dirs, "dir"), None);
         assert_eq!(locate_script(&rdir, &dirs, "missing"), None);
@@ -394,7 +436,10 @@ mod tests {
         assert_eq!(locate_script(&rdir, &dirs, "link"), Some(rdir.join("link")));
         // The path is concatenated as the shell does: a name with a slash is a path below
         // the directory.
-        assert_eq!(locate_script(&rdir, &dirs, "../init.d/httpd"), Some(rdir.join("../init.d/httpd")));
+        assert_eq!(
+            locate_script(&rdir, &dirs, "../init.d/httpd"),
+            Some(rdir.join("../init.d/httpd"))
+        );
         let none: [&Path; 0] = [];
         assert_eq!(locate_script(&rdir, &none, "httpd"), None);
         drop(guard);

@@ -26,6 +26,7 @@ mod diag;
 mod hacf;
 mod haresources;
 pub mod lines;
+pub mod logging;
 mod machine;
 mod resolver;
 
@@ -225,6 +226,8 @@ pub struct ConfigTestReport {
     pub warnings: Vec<Diagnostic>,
     /// `accepted, not acted on` lines.
     pub not_acted_on: Vec<String>,
+    /// Other facts the admin should know (where the lines go with logd).
+    pub notes: Vec<String>,
 }
 
 impl ConfigTestReport {
@@ -246,7 +249,7 @@ impl ConfigTestReport {
         for w in &self.warnings {
             v.push(format!("WARNING: {w}"));
         }
-        for n in &self.not_acted_on {
+        for n in self.not_acted_on.iter().chain(&self.notes) {
             v.push(format!("NOTE: {n}"));
         }
         if self.errors.is_empty() {
@@ -296,7 +299,11 @@ pub fn config_test_on(
     let p = parse_dir(dir, resolver);
     let mut d = p.diags;
     let mut not_acted_on = Vec::new();
+    let mut notes = Vec::new();
     if let Some(c) = &p.config {
+        let (ld, ln) = logging::logging_report(&c.hacf, dir);
+        d.extend(ld);
+        notes = ln;
         d.extend(
             machine_checks(c, dir, this_host, machine)
                 .into_iter()
@@ -317,6 +324,7 @@ pub fn config_test_on(
         errors,
         warnings,
         not_acted_on,
+        notes,
     }
 }
 

@@ -494,7 +494,7 @@ fn config_test_reports_the_checks_file() {
     let dir = tempdir("ct");
     std::fs::write(
         dir.join("ha.cf"),
-        "keepalive 1\ndeadtime 10\nudpport 694\nucast eth1 192.0.2.2\nnode a b\n",
+        "keepalive 1\ndeadtime 10\nudpport 694\nlogfacility local0\nucast eth1 192.0.2.2\nnode a b\n",
     )
     .unwrap();
     std::fs::write(dir.join("haresources"), "a IPaddr::192.168.0.254/24/eth0\n").unwrap();

@@ -16,7 +16,11 @@ pub struct Logger(pub LogEnv);
 impl Logger {
     /// Reads the settings; `tag` is used when `HA_LOGTAG` is not set.
     pub fn from_env(get: &dyn Fn(&str) -> Option<String>, tag: String) -> Logger {
-        Logger(LogEnv::from_env(Style::Ocf, |k| get(k).map(OsString::from), tag))
+        Logger(LogEnv::from_env(
+            Style::Ocf,
+            |k| get(k).map(OsString::from),
+            tag,
+        ))
     }
 
     /// A logger that writes nothing (tests).
@@ -67,7 +71,10 @@ mod tests {
         };
         let l = Logger::from_env(&env, "IPaddr(IPaddr_192.0.2.1)[1]".into()).0;
         assert_eq!(l.facility.as_deref(), Some("local0"));
-        assert_eq!(l.logfile.as_deref(), Some(std::path::Path::new("/var/log/ha-log")));
+        assert_eq!(
+            l.logfile.as_deref(),
+            Some(std::path::Path::new("/var/log/ha-log"))
+        );
         assert_eq!(l.debuglog, None, "same file as the log file: written once");
         assert_eq!(l.tag, "IPaddr(IPaddr_192.0.2.1)[1]");
         assert_eq!(l.datefmt, "%b %d %T ");

@@ -21,9 +21,9 @@
 
 use std::path::{Path, PathBuf};
 
+use ha_config::Resource;
 use hb_agents::agent::sendarp;
 use hb_agents::agent::Spec as IpSpec;
-use ha_config::Resource;
 
 /// Where the scripts and agents are looked up.
 #[derive(Clone, Debug)]

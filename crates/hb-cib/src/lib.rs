@@ -329,7 +329,11 @@ pub fn export(cfg: &Config, checks: &[Check], env: &Env, target: Target) -> Expo
             }
             continue;
         }
-        let first = g.resources.first().map(agents::base_name).unwrap_or_default();
+        let first = g
+            .resources
+            .first()
+            .map(agents::base_name)
+            .unwrap_or_default();
         let gid = ids.take(&format!("grp_{first}"));
         let mut group = El::new("group").attr("id", gid.as_str());
         // Checks: monitor operations, and the local restarts as a migration threshold.

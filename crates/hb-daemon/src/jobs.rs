@@ -9,12 +9,12 @@ use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use ha_config::locate_script;
 use hb_core::takeover::JobId as CoreJob;
 use hb_log::{Level, Logger};
 use hb_runner::resource::group::{
     GroupConfig, GroupEvent, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
 };
-use ha_config::locate_script;
 use hb_runner::resource::ScriptOp;
 use hb_runner::{JobId as RunJob, JobSpec, Runner};
 use hb_wire::{Message, Value};
@@ -325,7 +325,13 @@ impl Jobs {
                 _ => None,
             })
             .collect();
-        let env = hb_runner::env::harc_env(&fields, Some(ostatus), nice_failback, false);
+        // HA_LOGD as every script sees it (the base environment: use_logd).
+        let use_logd = self
+            .runner
+            .base_env()
+            .iter()
+            .any(|(k, v)| k == "HA_LOGD" && v == "yes");
+        let env = hb_runner::env::harc_env(&fields, Some(ostatus), nice_failback, use_logd);
         if self.rc_queue.len() < 1000 {
             self.rc_queue.push_back((t.to_string(), env));
         }

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hb_core::{Node, Output};
 use hb_io::fifo::{Fifo, FifoItem};
-use hb_log::{Level, Logger};
 use hb_io::media::{datagram_buffer, Medium, MediumKind};
 use hb_io::signals::{Signal, SignalFd};
+use hb_log::{Level, Logger};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 

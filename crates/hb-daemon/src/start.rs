@@ -8,9 +8,9 @@ use std::time::Instant;
 use hb_core::takeover::{AutoFailback as TakeoverFailback, GroupDef, TakeoverConfig};
 use hb_core::{MembershipConfig, Node};
 use hb_io::daemon::StartReport;
-use hb_log::{Level, LogConfig, Logger};
 use hb_io::signals::{Signal, SignalFd};
 use hb_io::state;
+use hb_log::{Level, Logger};
 
 use crate::cli::{self, Command, Options};
 use crate::jobs::Jobs;
@@ -173,20 +173,11 @@ fn start(opts: &Options) -> i32 {
         }
         _ => {}
     }
-    let log_cfg = LogConfig {
-        logfile: cfg.hacf.logfile.clone(),
-        debugfile: cfg.hacf.debugfile.clone(),
-        facility: cfg
-            .hacf
-            .logfacility
-            .as_deref()
-            .and_then(|f| hb_log::parse_facility(f).ok().flatten()),
-        stderr: opts.foreground,
-        debug_level: opts.debug,
-        file_owner: hb_sys::cluster_file_owner(),
-        ..LogConfig::default()
-    };
+    let logging = setup::logging(&cfg.hacf, &opts.config_dir, opts.foreground, opts.debug);
     for w in &loaded.warnings {
+        eprintln!("WARN: {w}");
+    }
+    for w in &logging.warnings {
         eprintln!("WARN: {w}");
     }
     let legacy = legacy_warnings(&cfg, opts);
@@ -220,7 +211,10 @@ fn start(opts: &Options) -> i32 {
             }
         }
     }
-    let log = Logger::new(log_cfg);
+    let log = Logger::new(logging.config);
+    for (entity, level, text) in &logging.start_lines {
+        log.log_as(entity, *level, true, text);
+    }
     if let Some((dir, e)) = chdir_failed {
         log.log(
             Level::Error,
@@ -333,7 +327,7 @@ fn script_env(opts: &Options, cfg: &ha_config::Config, name: &str) -> Vec<(Strin
         logfile: cfg.hacf.logfile.as_ref().map(|p| p.display().to_string()),
         debugfile: cfg.hacf.debugfile.as_ref().map(|p| p.display().to_string()),
         logfacility: cfg.hacf.logfacility.clone(),
-        use_logd: false,
+        use_logd: cfg.hacf.uses_logd(),
         directives: cfg.hacf.recorded.clone(),
         env_lines: cfg.hacf.env.clone(),
         debug_level: opts.debug,

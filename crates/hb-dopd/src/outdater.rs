@@ -219,7 +219,12 @@ fn syslog_result(a: &Args, rc: i32) {
     let pid = std::process::id();
     let text = format!("peer {} resource {}: exit {rc}", a.peer, a.resource);
     let message = hb_log::syslog_text(pid, Some(Level::Info), &text);
-    hb_log::sink::syslog_once(Facility::DAEMON, "drbd-peer-outdater", Level::Info, &message);
+    hb_log::sink::syslog_once(
+        Facility::DAEMON,
+        "drbd-peer-outdater",
+        Level::Info,
+        &message,
+    );
 }
 
 #[cfg(test)]

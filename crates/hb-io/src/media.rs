@@ -44,8 +44,8 @@ use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use hb_log::Level;
 use crate::serial::SerialPort;
+use hb_log::Level;
 
 /// A receive buffer of this size holds any UDP datagram (max IPv4 UDP payload is 65507 bytes).
 pub const MAX_DATAGRAM: usize = 65536;

@@ -396,7 +396,7 @@ pub struct SerialPort {
     queued: Vec<u8>,
     /// Since when the queued output has made no progress.
     stalled_since: Option<Instant>,
-    last_timeout_warning: Option<Instant>,
+    timeout_warnings: hb_log::LogLimiter,
     /// When a lost line is tried again.
     reopen_at: Option<Instant>,
     reopen_failure_logged: bool,
@@ -418,7 +418,7 @@ impl SerialPort {
             framer: Framer::new(),
             queued: Vec::new(),
             stalled_since: None,
-            last_timeout_warning: None,
+            timeout_warnings: hb_log::LogLimiter::new(WRITE_TIMEOUT_WARN_INTERVAL),
             reopen_at: None,
             reopen_failure_logged: false,
             registration: None,
@@ -567,11 +567,8 @@ impl SerialPort {
         self.stalled_since = None;
         // The flush may have cut a message being read.
         self.framer.reset();
-        let due = self
-            .last_timeout_warning
-            .is_none_or(|t| now.saturating_duration_since(t) >= WRITE_TIMEOUT_WARN_INTERVAL);
-        if due {
-            self.last_timeout_warning = Some(now);
+        // The original's line has no count of those not logged.
+        if self.timeout_warnings.hit(now).is_some() {
             let text = format!(
                 "TTY write timeout on [{}] (no connection or bad cable? [see documentation])",
                 self.dev

@@ -120,12 +120,18 @@ mod tests {
         assert_eq!(Facility::from_name("kern").map(Facility::code), Some(0));
         assert_eq!(Facility::from_name("mark").map(Facility::code), Some(192));
         assert_eq!(parse_facility("security"), parse_facility("auth"));
-        assert_eq!(Facility::from_name("security").map(Facility::name), Some("auth"));
+        assert_eq!(
+            Facility::from_name("security").map(Facility::name),
+            Some("auth")
+        );
         let e = parse_facility("Local0").expect_err("names are exact");
         assert_eq!(e.to_string(), "Log facility(Local0) not valid");
         assert!(parse_facility("local8").is_err());
         assert!(parse_facility("").is_err());
-        assert_eq!(Facility::from_code(libc::LOG_LOCAL7), Some(Facility::LOCAL7));
+        assert_eq!(
+            Facility::from_code(libc::LOG_LOCAL7),
+            Some(Facility::LOCAL7)
+        );
         assert_eq!(Facility::from_code(-1), None);
         assert_eq!(Facility::LOCAL7.to_string(), "local7");
         assert_eq!(FACILITIES.len(), 22);

@@ -82,7 +82,13 @@ fn ensure_tzset() {
 
 /// One 2.0.8 log line, with its newline: `ENTITY[PID]: STAMP LEVEL: text`, or without
 /// `LEVEL: ` when `level` is `None` (a line `ha_logger` logged).
-pub fn format_line(entity: &str, pid: u32, t: SystemTime, level: Option<Level>, text: &str) -> String {
+pub fn format_line(
+    entity: &str,
+    pid: u32,
+    t: SystemTime,
+    level: Option<Level>,
+    text: &str,
+) -> String {
     match level {
         Some(l) => format!("{entity}[{pid}]: {} {}: {text}\n", timestamp(t), l.as_str()),
         None => format!("{entity}[{pid}]: {} {text}\n", timestamp(t)),
@@ -127,7 +133,10 @@ mod tests {
         check_timestamp(&ts);
         assert!(ts.starts_with("2026/11/"), "{ts}");
         let line = format_line("heartbeat", 6765, t, Some(Level::Warn), "node b: is dead");
-        assert_eq!(line, format!("heartbeat[6765]: {ts} WARN: node b: is dead\n"));
+        assert_eq!(
+            line,
+            format!("heartbeat[6765]: {ts} WARN: node b: is dead\n")
+        );
         assert_eq!(
             format_line("cluster", 7, t, None, "from a script"),
             format!("cluster[7]: {ts} from a script\n")
@@ -154,7 +163,10 @@ mod tests {
             (b[4], b[7], b[10], b[13], b[16], b[19]),
             (b'/', b'/', b'_', b':', b':', b' ')
         );
-        assert!(d.starts_with("1970/12/3") || d.starts_with("1971/01/01"), "{d:?}");
+        assert!(
+            d.starts_with("1970/12/3") || d.starts_with("1971/01/01"),
+            "{d:?}"
+        );
         // Longer than the first buffer.
         assert_eq!(shell_date(&"%Y".repeat(100), t).len(), 400);
         assert_eq!(shell_date("nul\0inside", t), "");

@@ -152,12 +152,18 @@ pub fn parse(text: &str, file: &str) -> (LogdConfig, Vec<LogdIssue>) {
                     );
                 }
                 Ok(f) => cfg.facility = f,
-                Err(_) => problem(true, format!("logfacility [{value}] is not a syslog facility")),
+                Err(_) => problem(
+                    true,
+                    format!("logfacility [{value}] is not a syslog facility"),
+                ),
             },
             "useapphbd" => match value {
                 "yes" => cfg.useapphbd = true,
                 "no" => cfg.useapphbd = false,
-                _ => problem(true, format!("invalid useapphbd option [{value}]: yes or no")),
+                _ => problem(
+                    true,
+                    format!("invalid useapphbd option [{value}]: yes or no"),
+                ),
             },
             "sendqlen" | "recvqlen" => {
                 let n = atoi(value);
@@ -194,7 +200,10 @@ fn atoi(s: &str) -> i64 {
     let n = digits
         .chars()
         .take_while(char::is_ascii_digit)
-        .fold(0i64, |n, c| n.saturating_mul(10).saturating_add(i64::from(c as u8 - b'0')));
+        .fold(0i64, |n, c| {
+            n.saturating_mul(10)
+                .saturating_add(i64::from(c as u8 - b'0'))
+        });
     if neg {
         -n
     } else {
@@ -206,7 +215,10 @@ fn atoi(s: &str) -> i64 {
 pub fn load(path: &Path) -> io::Result<(LogdConfig, Vec<LogdIssue>)> {
     match std::fs::read(path) {
         Ok(bytes) => {
-            let (mut cfg, issues) = parse(&String::from_utf8_lossy(&bytes), &path.display().to_string());
+            let (mut cfg, issues) = parse(
+                &String::from_utf8_lossy(&bytes),
+                &path.display().to_string(),
+            );
             cfg.source = Some(path.to_path_buf());
             Ok((cfg, issues))
         }
@@ -304,7 +316,10 @@ mod tests {
         let lc = LogdConfig::default().log_config("heartbeat");
         assert_eq!(lc.entity, "heartbeat");
         assert_eq!(lc.file_mode, 0o640);
-        assert_eq!(LogdConfig::default().started_line(), "logd started with default configuration.");
+        assert_eq!(
+            LogdConfig::default().started_line(),
+            "logd started with default configuration."
+        );
     }
 
     #[test]
@@ -329,7 +344,10 @@ mod tests {
         let (cfg, issues) = parse(text, "logd.cf");
         assert!(issues.is_empty(), "{issues:?}");
         assert_eq!(cfg.logfile.as_deref(), Some(Path::new("/var/log/ha-log")));
-        assert_eq!(cfg.debugfile.as_deref(), Some(Path::new("/var/log/ha-debug")));
+        assert_eq!(
+            cfg.debugfile.as_deref(),
+            Some(Path::new("/var/log/ha-debug"))
+        );
         assert_eq!(cfg.facility, Some(Facility::LOCAL0));
         assert_eq!(cfg.entity, "mylogd");
         assert_eq!(cfg.logmode, Some(0o600));
@@ -369,8 +387,14 @@ mod tests {
 
     #[test]
     fn where_logd_cf_is() {
-        assert_eq!(logd_cf_path(Path::new("/etc/ha.d")), PathBuf::from("/etc/logd.cf"));
-        assert_eq!(logd_cf_path(Path::new("/tmp/x/ha.d")), PathBuf::from("/tmp/x/logd.cf"));
+        assert_eq!(
+            logd_cf_path(Path::new("/etc/ha.d")),
+            PathBuf::from("/etc/logd.cf")
+        );
+        assert_eq!(
+            logd_cf_path(Path::new("/tmp/x/ha.d")),
+            PathBuf::from("/tmp/x/logd.cf")
+        );
         assert_eq!(logd_cf_path(Path::new("/")), PathBuf::from("/etc/logd.cf"));
         assert_eq!(atoi(" 12x"), 12);
         assert_eq!(atoi("-4"), -4);
@@ -391,17 +415,26 @@ mod tests {
         )
         .unwrap();
         let logd = Logd::for_config_dir(&d.join("ha.d")).expect("open");
-        assert_eq!(logd.config.source.as_deref(), Some(d.join("logd.cf").as_path()));
+        assert_eq!(
+            logd.config.source.as_deref(),
+            Some(d.join("logd.cf").as_path())
+        );
         assert!(logd.log("tag", false, "one").ok());
         assert!(logd.log(SENDER_ENTITY, true, "two").ok());
         let log = std::fs::read_to_string(d.join("ha-log")).unwrap();
         let dbg = std::fs::read_to_string(d.join("ha-debug")).unwrap();
         let pid = std::process::id();
         assert_eq!(log.lines().count(), 1, "{log}");
-        assert!(log.starts_with(&format!("tag[{pid}]: ")) && log.ends_with(" one\n"), "{log}");
+        assert!(
+            log.starts_with(&format!("tag[{pid}]: ")) && log.ends_with(" one\n"),
+            "{log}"
+        );
         assert_eq!(dbg.lines().count(), 2, "{dbg}");
         let second = dbg.lines().nth(1).unwrap();
-        assert!(second.starts_with(&format!("cluster[{pid}]: ")) && second.ends_with(" two"), "{dbg}");
+        assert!(
+            second.starts_with(&format!("cluster[{pid}]: ")) && second.ends_with(" two"),
+            "{dbg}"
+        );
         // No level word in lines ha_logger sends.
         assert!(!log.contains("info:"), "{log}");
         std::fs::remove_dir_all(&d).unwrap();

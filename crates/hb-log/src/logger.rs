@@ -340,9 +340,18 @@ mod tests {
         lg.log(Level::Debug, "debug only");
         lg.debug(2, "not at debug level 1");
         lg.debug(1, "at debug level 1");
-        lg.log(Level::Crit, "Late heartbeat: Node b: interval 5770 ms (> deadtime)");
+        lg.log(
+            Level::Crit,
+            "Late heartbeat: Node b: interval 5770 ms (> deadtime)",
+        );
         let d2 = lg.log_as("cluster", Level::Info, false, "from ha_logger");
-        assert_eq!(d2, Delivery { sinks: 2, failed: 0 });
+        assert_eq!(
+            d2,
+            Delivery {
+                sinks: 2,
+                failed: 0
+            }
+        );
         assert!(d2.ok());
 
         let log = std::fs::read_to_string(&logfile).expect("logfile");
@@ -370,7 +379,12 @@ mod tests {
         lg.log(Level::Notice, "after rotation");
         let log = std::fs::read_to_string(&logfile).expect("new logfile");
         assert_eq!(log.lines().count(), 1);
-        check_line(log.trim_end(), "heartbeat", Some("notice"), "after rotation");
+        check_line(
+            log.trim_end(),
+            "heartbeat",
+            Some("notice"),
+            "after rotation",
+        );
         let old = std::fs::read_to_string(d.join("ha-log.1")).expect("rotated");
         assert_eq!(old.lines().count(), 3, "the rotated file is left alone");
         assert_eq!(lg.write_errors(), 0);
@@ -396,7 +410,11 @@ mod tests {
             ..LogConfig::default()
         });
         lg.log(Level::Info, "created");
-        assert_eq!(mode_of(&logfile), 0o640, "rw for its owner, r for the group");
+        assert_eq!(
+            mode_of(&logfile),
+            0o640,
+            "rw for its owner, r for the group"
+        );
         assert_eq!(mode_of(&debugfile), 0o640);
         // Another mode asked for (logd.cf's logmode).
         let narrow_new = d.join("narrow-new");
@@ -445,7 +463,11 @@ mod tests {
             assert_eq!((m.uid(), m.gid()), (4242, 4343));
             assert_eq!(m.mode() & 0o7777, 0o640);
             let m = std::fs::metadata(&wide).unwrap();
-            assert_eq!((m.uid(), m.gid()), (0, 0), "an existing file keeps its owner");
+            assert_eq!(
+                (m.uid(), m.gid()),
+                (0, 0),
+                "an existing file keeps its owner"
+            );
         }
         // SAFETY: as above.
         unsafe { libc::umask(old_umask) };
@@ -478,7 +500,10 @@ mod tests {
             ..LogConfig::default()
         });
         free.log(Level::Debug, "ipfail's");
-        assert_eq!(std::fs::read_to_string(&debugfile).unwrap().lines().count(), 3);
+        assert_eq!(
+            std::fs::read_to_string(&debugfile).unwrap().lines().count(),
+            3
+        );
         std::fs::remove_dir_all(&d).expect("cleanup");
     }
 
@@ -492,7 +517,13 @@ mod tests {
         });
         lg.log(Level::Error, "one");
         let r = lg.log_as("x", Level::Error, false, "two");
-        assert_eq!(r, Delivery { sinks: 2, failed: 1 });
+        assert_eq!(
+            r,
+            Delivery {
+                sinks: 2,
+                failed: 1
+            }
+        );
         assert!(r.ok(), "the debug file got it");
         assert_eq!(lg.write_errors(), 2);
         let dbg = std::fs::read_to_string(d.join("ha-debug")).expect("debugfile still written");
@@ -536,7 +567,11 @@ mod tests {
             std::process::id()
         );
         assert!(msg.ends_with(&want), "{msg}");
-        assert_eq!(msg.len(), 5 + 15 + want.len(), "<PRI>Mmm dd HH:MM:SS then the text: {msg:?}");
+        assert_eq!(
+            msg.len(),
+            5 + 15 + want.len(),
+            "<PRI>Mmm dd HH:MM:SS then the text: {msg:?}"
+        );
         let n = server.recv(&mut buf).expect("second datagram");
         let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
         assert!(msg.starts_with("<132>"), "local0 warning: {msg}");
@@ -564,7 +599,9 @@ mod tests {
         // No facility: no syslog.
         lg.set_facility(None);
         lg.log(Level::Info, "not sent");
-        server.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         assert!(server.recv(&mut buf).is_err());
         std::fs::remove_dir_all(&d).expect("cleanup");
     }

@@ -78,13 +78,17 @@ impl LogEnv {
         let (facility, debuglog, datefmt, tty) = match style {
             Style::Shellfuncs => (
                 set("HA_LOGFACILITY"),
-                Some(PathBuf::from(set("HA_DEBUGLOG").unwrap_or_else(|| DEFAULT_DEBUGLOG.to_string()))),
+                Some(PathBuf::from(
+                    set("HA_DEBUGLOG").unwrap_or_else(|| DEFAULT_DEBUGLOG.to_string()),
+                )),
                 set("HA_DATEFMT").unwrap_or_else(|| DEFAULT_DATEFMT.to_string()),
                 false,
             ),
             Style::Ocf => (
                 set("HA_LOGFACILITY").filter(|f| f != crate::facility::NONE),
-                set("HA_DEBUGLOG").map(PathBuf::from).filter(|d| Some(d) != logfile.as_ref()),
+                set("HA_DEBUGLOG")
+                    .map(PathBuf::from)
+                    .filter(|d| Some(d) != logfile.as_ref()),
                 set("HA_DATEFMT").unwrap_or_else(|| OCF_DATEFMT.to_string()),
                 // SAFETY: isatty on fd 0 has no memory effects.
                 unsafe { libc::isatty(0) } == 1,
@@ -293,9 +297,20 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), OsString::from(v)))
             .collect();
-        let mut e = LogEnv::from_env(style, |k| m.get(k).cloned(), default_tag("/usr/lib/heartbeat/hb_standby", 42));
+        let mut e = LogEnv::from_env(
+            style,
+            |k| m.get(k).cloned(),
+            default_tag("/usr/lib/heartbeat/hb_standby", 42),
+        );
         e.tty = false;
         e
+    }
+
+    /// `ha_log` at info as hb_standby; what it wrote on its stderr.
+    fn log(e: &LogEnv, text: &str) -> String {
+        let mut err = Vec::new();
+        ha_log(e, Level::Info, text, "hb_standby", &mut err);
+        String::from_utf8(err).unwrap()
     }
 
     #[test]
@@ -375,7 +390,10 @@ mod tests {
             ]
         );
         let e = env_of(Style::Shellfuncs, &[("HA_LOGFACILITY", "nonsense")]);
-        assert_eq!(plan(&e, "", Level::Info, "x")[0], Action::BadFacility("nonsense".into()));
+        assert_eq!(
+            plan(&e, "", Level::Info, "x")[0],
+            Action::BadFacility("nonsense".into())
+        );
     }
 
     #[test]
@@ -408,7 +426,10 @@ mod tests {
         // Syslog alone: nothing on stderr; neither: the date and text on stderr.
         let e = env_of(Style::Ocf, &[("HA_LOGFACILITY", "daemon")]);
         assert_eq!(plan(&e, "D", Level::Info, "x").len(), 1);
-        let e = env_of(Style::Ocf, &[("HA_LOGFACILITY", "none"), ("HA_DEBUGLOG", "/d")]);
+        let e = env_of(
+            Style::Ocf,
+            &[("HA_LOGFACILITY", "none"), ("HA_DEBUGLOG", "/d")],
+        );
         assert_eq!(
             plan(&e, "D ", Level::Info, "x"),
             vec![
@@ -421,7 +442,10 @@ mod tests {
         );
         let mut e = env_of(Style::Ocf, &[("HA_LOGFILE", "/f")]);
         e.tty = true;
-        assert_eq!(plan(&e, "D ", Level::Info, "x"), vec![Action::Stderr("x\n".into())]);
+        assert_eq!(
+            plan(&e, "D ", Level::Info, "x"),
+            vec![Action::Stderr("x\n".into())]
+        );
     }
 
     #[test]
@@ -443,16 +467,14 @@ mod tests {
         let debug = dir.join("ha-debug");
         let mut e = env_of(Style::Shellfuncs, &[("HA_DATEFMT", "DATE ")]);
         e.debuglog = Some(debug.clone());
-        let mut err = Vec::new();
-        ha_log(&e, Level::Info, "Going standby [all].", "hb_standby", &mut err);
-        assert_eq!(String::from_utf8(err).unwrap(), "DATE Going standby [all].\n");
+        let err = log(&e, "Going standby [all].");
+        assert_eq!(err, "DATE Going standby [all].\n");
         assert_eq!(
             std::fs::read_to_string(&debug).unwrap(),
             "hb_standby[42]:\tDATE Going standby [all].\n"
         );
         e.logfile = Some(logfile.clone());
-        let mut err = Vec::new();
-        ha_log(&e, Level::Info, "Going standby [local].", "hb_standby", &mut err);
+        let err = log(&e, "Going standby [local].");
         assert!(err.is_empty());
         assert_eq!(
             std::fs::read_to_string(&logfile).unwrap(),
@@ -460,11 +482,11 @@ mod tests {
         );
         // An unwritable destination is reported and the others still get the line.
         e.logfile = Some(dir.join("no/such/dir/log"));
-        let mut err = Vec::new();
-        ha_log(&e, Level::Info, "third", "hb_standby", &mut err);
-        let err = String::from_utf8(err).unwrap();
+        let err = log(&e, "third");
         assert!(err.starts_with("hb_standby: cannot write to "), "{err}");
-        assert!(std::fs::read_to_string(&debug).unwrap().ends_with("DATE third\n"));
+        assert!(std::fs::read_to_string(&debug)
+            .unwrap()
+            .ends_with("DATE third\n"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -509,29 +531,48 @@ mod tests {
         for style in [Style::Shellfuncs, Style::Ocf] {
             let mut e = env_of(
                 style,
-                &[("HA_LOGD", "yes"), ("HA_DATEFMT", "D "), ("HA_DIR", &ha_dir), ("HA_LOGTAG", "IPaddr[7]")],
+                &[
+                    ("HA_LOGD", "yes"),
+                    ("HA_DATEFMT", "D "),
+                    ("HA_DIR", &ha_dir),
+                    ("HA_LOGTAG", "IPaddr[7]"),
+                ],
             );
             e.debuglog = Some(debug.clone());
-            let mut err = Vec::new();
-            ha_log(&e, Level::Info, "Going standby [all].", "hb_standby", &mut err);
-            assert!(err.is_empty(), "{}", String::from_utf8_lossy(&err));
+            let err = log(&e, "Going standby [all].");
+            assert!(err.is_empty(), "{err}");
         }
-        let log = std::fs::read_to_string(&logdfile).unwrap();
+        let written = std::fs::read_to_string(&logdfile).unwrap();
         let pid = std::process::id();
-        assert_eq!(log.lines().count(), 2, "{log}");
-        for l in log.lines() {
+        assert_eq!(written.lines().count(), 2, "{written}");
+        for l in written.lines() {
             assert!(l.starts_with(&format!("IPaddr[7][{pid}]: ")), "{l}");
             assert!(l.ends_with(" Going standby [all]."), "{l}");
         }
-        assert!(!debug.exists(), "logd took the line: nothing else is written");
+        assert!(
+            !debug.exists(),
+            "logd took the line: nothing else is written"
+        );
         // logd cannot write it anywhere: the shell's other destinations are used.
-        std::fs::write(dir.join("logd.cf"), "logfile /no/such/dir/x\nlogfacility none\n").unwrap();
-        let mut e = env_of(Style::Shellfuncs, &[("HA_LOGD", "yes"), ("HA_DATEFMT", "D "), ("HA_DIR", &ha_dir)]);
+        std::fs::write(
+            dir.join("logd.cf"),
+            "logfile /no/such/dir/x\nlogfacility none\n",
+        )
+        .unwrap();
+        let mut e = env_of(
+            Style::Shellfuncs,
+            &[
+                ("HA_LOGD", "yes"),
+                ("HA_DATEFMT", "D "),
+                ("HA_DIR", &ha_dir),
+            ],
+        );
         e.debuglog = Some(debug.clone());
-        let mut err = Vec::new();
-        ha_log(&e, Level::Info, "fallback", "hb_standby", &mut err);
-        assert!(String::from_utf8_lossy(&err).ends_with("D fallback\n"));
-        assert!(std::fs::read_to_string(&debug).unwrap().ends_with("\tD fallback\n"));
+        let err = log(&e, "fallback");
+        assert!(err.ends_with("D fallback\n"), "{err}");
+        assert!(std::fs::read_to_string(&debug)
+            .unwrap()
+            .ends_with("\tD fallback\n"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

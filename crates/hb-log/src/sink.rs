@@ -27,7 +27,12 @@ pub const LOG_FILE_MODE: u32 = 0o640;
 /// Appends `line` to the file `path` in one write. A file we create gets `mode` (less the
 /// umask) and, if given, the owner; an existing file is left as it is (its mode is never
 /// widened).
-pub fn append_line(path: &Path, line: &str, mode: u32, owner: Option<(u32, u32)>) -> io::Result<()> {
+pub fn append_line(
+    path: &Path,
+    line: &str,
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> io::Result<()> {
     let open = |create: bool| {
         let mut o = OpenOptions::new();
         o.append(true)
@@ -69,7 +74,10 @@ pub enum Sent {
     /// Not connected, and the next attempt is not due yet: the message is lost.
     NotConnected,
     /// Lost; `first` when the previous message went through (report it once).
-    Failed { why: String, first: bool },
+    Failed {
+        why: String,
+        first: bool,
+    },
 }
 
 /// A connection to the syslog daemon (made at the first message).
@@ -130,7 +138,11 @@ impl Syslog {
             "<{pri}>{} {ident}: {message}",
             syslog_timestamp(SystemTime::now())
         );
-        match conn.backend.write(datagram.as_bytes()).and_then(|_| conn.backend.flush()) {
+        match conn
+            .backend
+            .write(datagram.as_bytes())
+            .and_then(|_| conn.backend.flush())
+        {
             Ok(()) => {
                 self.failing = false;
                 Sent::Ok

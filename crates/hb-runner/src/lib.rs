@@ -17,6 +17,5 @@ pub mod resource;
 pub mod runner;
 
 pub use runner::{
-    JobExit, JobId, JobSpec, JobStatus, Runner, DEFAULT_STDERR_CAP,
-    DEFAULT_STDOUT_CAP,
+    JobExit, JobId, JobSpec, JobStatus, Runner, DEFAULT_STDERR_CAP, DEFAULT_STDOUT_CAP,
 };

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use hb_runner::resource::{
-    GroupConfig, GroupOp, GroupOutcome, GroupPoll, StepExit, StopRetries,
-};
+use hb_runner::resource::{GroupConfig, GroupOp, GroupOutcome, GroupPoll, StepExit, StopRetries};
 use hb_runner::{JobSpec, Runner};
 
 struct Lab {
@@ -84,7 +82,8 @@ impl Lab {
                 GroupPoll::Finished(outcome) => return outcome,
                 GroupPoll::Wait(_) => sleep(Duration::from_millis(5)),
                 GroupPoll::Run(step) => {
-                    match ha_config::locate_script(&self.resource_d, &[&self.init_d], &step.script) {
+                    match ha_config::locate_script(&self.resource_d, &[&self.init_d], &step.script)
+                    {
                         None => op.handle_exit(now, StepExit::NoScript).unwrap(),
                         Some(path) => {
                             let mut spec = JobSpec::new(path);

@@ -1,6 +1,11 @@
 //! The few system services every heartbeat program needs, in one place: user and group
 //! lookups (the name service: call them at start or on a helper thread, never in the
-//! daemon's loop), the node name (`uname -n`), and the Internet checksum of ICMP.
+//! daemon's loop), the node name (`uname -n`), the Internet checksum of ICMP, and glibc's
+//! `getopt` ([`Getopt`]).
+
+pub mod getopt;
+
+pub use getopt::Getopt;
 
 use std::ffi::{CStr, CString};
 use std::io;
@@ -17,11 +22,18 @@ pub struct User {
 fn buffer_size(which: libc::c_int) -> usize {
     // SAFETY: sysconf has no memory effects.
     let n = unsafe { libc::sysconf(which) };
-    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(16384).max(1024)
+    usize::try_from(n)
+        .ok()
+        .filter(|&n| n > 0)
+        .unwrap_or(16384)
+        .max(1024)
 }
 
 /// Calls a `get*_r` function with a buffer that grows while it answers ERANGE.
-fn with_buffer<T>(which: libc::c_int, mut call: impl FnMut(&mut [u8]) -> (libc::c_int, Option<T>)) -> Option<T> {
+fn with_buffer<T>(
+    which: libc::c_int,
+    mut call: impl FnMut(&mut [u8]) -> (libc::c_int, Option<T>),
+) -> Option<T> {
     let mut buf = vec![0u8; buffer_size(which)];
     for _ in 0..8 {
         let (rc, found) = call(&mut buf);
@@ -51,31 +63,32 @@ fn passwd_entry(pw: &libc::passwd) -> User {
     }
 }
 
-/// The user called `name` (`getpwnam_r`).
-pub fn user_by_name(name: &str) -> Option<User> {
-    let cname = CString::new(name).ok()?;
+/// The signature shared by `getpwnam_r` and `getpwuid_r`, the key bound.
+type GetPw<'a> = dyn Fn(*mut libc::passwd, *mut libc::c_char, libc::size_t, *mut *mut libc::passwd) -> libc::c_int
+    + 'a;
+
+/// One `getpw*_r` lookup with a buffer that grows as needed.
+fn lookup_user(call: &GetPw<'_>) -> Option<User> {
     with_buffer(libc::_SC_GETPW_R_SIZE_MAX, |buf| {
-        // SAFETY: passwd is plain data; the pointers passed are valid for the call.
+        // SAFETY: passwd is plain data.
         let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
         let mut out: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: as above; buf is writable for its length.
-        let rc = unsafe {
-            libc::getpwnam_r(cname.as_ptr(), &mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut out)
-        };
+        let rc = call(&mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut out);
         (rc, (!out.is_null()).then(|| passwd_entry(&pw)))
     })
 }
 
+/// The user called `name` (`getpwnam_r`).
+pub fn user_by_name(name: &str) -> Option<User> {
+    let cname = CString::new(name).ok()?;
+    // SAFETY: a NUL-terminated name; the other pointers are valid for the call (lookup_user).
+    lookup_user(&|pw, buf, len, out| unsafe { libc::getpwnam_r(cname.as_ptr(), pw, buf, len, out) })
+}
+
 /// The user with id `uid` (`getpwuid_r`).
 pub fn user_by_uid(uid: u32) -> Option<User> {
-    with_buffer(libc::_SC_GETPW_R_SIZE_MAX, |buf| {
-        // SAFETY: passwd is plain data; the pointers passed are valid for the call.
-        let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut out: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: as above; buf is writable for its length.
-        let rc = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut out) };
-        (rc, (!out.is_null()).then(|| passwd_entry(&pw)))
-    })
+    // SAFETY: the pointers are valid for the call (lookup_user).
+    lookup_user(&|pw, buf, len, out| unsafe { libc::getpwuid_r(uid, pw, buf, len, out) })
 }
 
 /// The id of the group called `name` (`getgrnam_r`).
@@ -87,7 +100,13 @@ pub fn group_by_name(name: &str) -> Option<u32> {
         let mut out: *mut libc::group = std::ptr::null_mut();
         // SAFETY: as above; buf is writable for its length.
         let rc = unsafe {
-            libc::getgrnam_r(cname.as_ptr(), &mut gr, buf.as_mut_ptr().cast(), buf.len(), &mut out)
+            libc::getgrnam_r(
+                cname.as_ptr(),
+                &mut gr,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut out,
+            )
         };
         (rc, (!out.is_null()).then_some(gr.gr_gid))
     })
@@ -193,7 +212,10 @@ mod tests {
     #[test]
     fn checksums() {
         // RFC 1071's example: the sum of 0001 f203 f4f5 f6f7 is ddf2; its complement 220d.
-        assert_eq!(inet_checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), 0x220d);
+        assert_eq!(
+            inet_checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            0x220d
+        );
         // An echo request with its checksum filled in sums to zero.
         let mut pkt = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1, b'h', b'b', b'!'];
         let sum = inet_checksum(&pkt);

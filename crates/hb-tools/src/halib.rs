@@ -33,9 +33,9 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::fifo::{fifo_path, FifoWriter, EXIT_SEND, WRITE_TIMEOUT};
+use crate::resource_manager::{Recovery, Rm, Sink};
 use hb_log::script::{default_tag, ha_log, LogEnv, Style};
 use hb_log::Level;
-use crate::resource_manager::{Recovery, Rm, Sink};
 
 /// Writes `body` (the `name=value` lines) into the FIFO as `ha_clustermsg` does.
 pub fn clustermsg(

@@ -1,6 +1,7 @@
 //! The HALIB programs of heartbeat 2.0.8 that administrators and scripts call, ours:
 //! `hb_standby` and `hb_takeover` (below), `ResourceManager` ([`resource_manager`]),
-//! `mach_down`, `req_resource`, `hb_addnode` and `hb_delnode` ([`halib`]).
+//! `mach_down`, `req_resource`, `hb_addnode` and `hb_delnode` ([`halib`]), `ha_logger`
+//! ([`ha_logger`]).
 //!
 //! - `hb_standby [all|local|foreign|failback]` asks the local heartbeat to give the named
 //!   groups to the other node: it logs `Going standby [SET].` (as shellfuncs' `ha_log`,
@@ -36,6 +37,7 @@
 pub mod args;
 pub mod ere;
 pub mod fifo;
+pub mod ha_logger;
 pub mod halib;
 pub mod message;
 pub mod resource_manager;

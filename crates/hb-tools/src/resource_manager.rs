@@ -65,15 +65,17 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use ha_config::{locate_script, Resource};
 use hb_runner::resource::group::{
     GroupConfig, GroupEvent, GroupKind, GroupOp, GroupOutcome, GroupPoll, Step, StepExit,
     StopRetries,
 };
-use ha_config::{locate_script, Resource};
 use hb_runner::resource::{ownership_from_status_stdout, ScriptOp};
 
 use crate::ere::Ere;
-use hb_log::script::{default_tag, ha_debug, ha_log, LogEnv, Style, DEFAULT_DATEFMT, DEFAULT_DEBUGLOG};
+use hb_log::script::{
+    default_tag, ha_debug, ha_log, LogEnv, Style, DEFAULT_DATEFMT, DEFAULT_DEBUGLOG,
+};
 use hb_log::Level;
 
 /// 2.0.8's usage line (after `usage: PROGRAM `).

@@ -8,6 +8,9 @@
 //! - What stops a start reaches the terminal and the exit status: before daemonizing (an
 //!   hb_generation that cannot be read) and after it (a medium that cannot be opened), where the
 //!   first version exited 0, printed nothing, and died in the background.
+//! - With no log directive in ha.cf (`use_logd` on by default), the daemon logs where
+//!   2.0.8's ha_logd would have: the files and facility of logd.cf beside the configuration
+//!   directory; before, such a node logged nowhere.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -33,6 +36,16 @@ struct Node {
 impl Node {
     fn new(tag: &str, medium: &str) -> Node {
         let dir = std::env::temp_dir().join(format!("hb-start-{tag}-{}", std::process::id()));
+        let log = format!(
+            "logfacility none\nlogfile {}\n",
+            dir.join("lib/ha-log").display()
+        );
+        Node::with_log(tag, medium, &log)
+    }
+
+    /// A node whose ha.cf has `log` as its log directives.
+    fn with_log(tag: &str, medium: &str, log: &str) -> Node {
+        let dir = std::env::temp_dir().join(format!("hb-start-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         for d in ["etc", "lib", "run"] {
             fs::create_dir_all(dir.join(d)).unwrap();
@@ -41,9 +54,8 @@ impl Node {
         fs::write(
             etc.join("ha.cf"),
             format!(
-                "logfacility none\nlogfile {}\nkeepalive 200ms\ndeadtime 1\nwarntime 500ms\n\
-                 initdead 2\nudpport 694\n{medium}\nauto_failback on\nnode alpha\nnode beta\ncrm off\n",
-                dir.join("lib/ha-log").display()
+                "{log}keepalive 200ms\ndeadtime 1\nwarntime 500ms\n\
+                 initdead 2\nudpport 694\n{medium}\nauto_failback on\nnode alpha\nnode beta\ncrm off\n"
             ),
         )
         .unwrap();
@@ -251,4 +263,52 @@ fn a_medium_that_cannot_open_stops_the_start_loudly() {
     assert!(stderr.contains("heartbeat not started"), "{stderr}");
     std::thread::sleep(Duration::from_millis(300));
     assert!(n.pid().is_none(), "no daemon left behind");
+}
+
+/// No log directive in ha.cf: the daemon logs where 2.0.8's ha_logd would, from logd.cf.
+#[test]
+#[ignore = "needs root (the daemon in a network namespace): compat-tests/test-all.sh runs it as root with --include-ignored"]
+fn without_a_log_directive_it_logs_where_logd_would() {
+    need_root();
+    let n = Node::with_log("logd", "ucast lo 127.0.0.1", "");
+    let (log, debug) = (n.dir.join("logd-log"), n.dir.join("logd-debug"));
+    let cf = n.dir.join("logd.cf");
+    fs::write(
+        &cf,
+        format!(
+            "logfile {}\ndebugfile {}\nlogfacility none\nentity ourlogd\n",
+            log.display(),
+            debug.display()
+        ),
+    )
+    .unwrap();
+    let o = n.start();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let pid = n.pid().expect("the daemon runs");
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut text = String::new();
+    while Instant::now() < end && !text.contains("Heartbeat generation:") {
+        std::thread::sleep(Duration::from_millis(100));
+        text = fs::read_to_string(&log).unwrap_or_default();
+    }
+    let prefix = format!("heartbeat[{pid}]: ");
+    for want in [
+        format!("ourlogd[{pid}]: "),
+        format!(" info: logd started with {}.", cf.display()),
+        " info: No log entry found in ha.cf -- use logd".to_string(),
+        " info: Heartbeat generation: ".to_string(),
+    ] {
+        assert!(text.contains(&want), "{want:?} in:\n{text}");
+    }
+    assert!(
+        text.lines().filter(|l| l.starts_with(&prefix)).count() >= 3,
+        "{text}"
+    );
+    let d = fs::read_to_string(&debug).unwrap_or_default();
+    assert!(
+        d.contains("Heartbeat generation: "),
+        "the debug file too:\n{d}"
+    );
+    assert!(!n.dir.join("lib/ha-log").exists());
+    n.stop();
 }

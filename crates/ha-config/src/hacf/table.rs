@@ -23,8 +23,6 @@ pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
     let truth = parse_bool(v);
     const CRM: &str = "used only with crm on (release 2 resource management), which this daemon \
                        does not run; with crm off 2.0.8 ignores it too";
-    const LOGD: &str =
-        "ha_logd is not used: the daemon writes logfile, debugfile and syslog itself";
     const COMPRESS: &str = "messages are never compressed here; a v1 cluster's messages stay far \
                             below the size at which 2.0.8 compresses, and it reads them uncompressed";
     const V3: &str = "a heartbeat 3 directive (2.0.8 refuses it); heartbeat 3 features are not \
@@ -46,11 +44,10 @@ pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
             "0" => None,
             _ => Some("the debug level is set with -d and changed with SIGUSR1/SIGUSR2 only"),
         },
-        "use_logd" => match truth {
-            Some(false) => None,
-            _ => Some(LOGD),
-        },
-        "conn_logd_time" => Some(LOGD),
+        "conn_logd_time" => Some(
+            "logd runs inside each program here (ha_logd is gone), so there is never a connection \
+             to it to make again",
+        ),
         "use_apphbd" => match truth {
             Some(false) => None,
             _ => Some("apphbd is not used: the daemon does not register with it"),
@@ -217,7 +214,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         A,
         "message format in the wire",
     ),
-    d("use_logd", V, None, true, N, "use logging daemon"),
+    d("use_logd", V, None, true, A, "use logging daemon"),
     d(
         "conn_logd_time",
         V,
@@ -553,6 +550,7 @@ pub const ACTED_ON: &[&str] = &[
     "logfile",
     "debugfile",
     "logfacility",
+    "use_logd",
     "keepalive",
     "deadtime",
     "warntime",

@@ -87,8 +87,9 @@ impl Log {
     }
 
     fn set_facility(&mut self, facility: i32) {
-        self.0
-            .set_facility(Some(Facility::from_code(facility).unwrap_or(Facility::DAEMON)));
+        self.0.set_facility(Some(
+            Facility::from_code(facility).unwrap_or(Facility::DAEMON),
+        ));
     }
 
     fn perror(&mut self, what: &str) {

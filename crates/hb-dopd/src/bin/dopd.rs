@@ -25,10 +25,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hb_api::client::HbApi;
-use hb_log::{Facility, Level, LogConfig, Logger};
 use hb_dopd::core::{Action, Api, ClientId, Dopd, JobId};
 use hb_dopd::ipc::{self, Conn};
 use hb_dopd::proto::{self, CommandEnd};
+use hb_log::{Facility, Level, LogConfig, Logger};
 use hb_wire::Message;
 
 static QUIT: AtomicBool = AtomicBool::new(false);
