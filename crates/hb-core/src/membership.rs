@@ -41,6 +41,9 @@ pub struct MembershipConfig {
     pub wall_clock_at_start: u64,
     /// Seed of every random choice.
     pub seed: u64,
+    /// `log_badpack`: log packets that cannot be decoded or fail authentication (at most
+    /// one line per 10 s). Off, they are only counted, as 2.0.8 keeps quiet about them.
+    pub log_bad_packets: bool,
 }
 
 /// A node's status as we see it.
@@ -633,12 +636,17 @@ impl Membership {
                     Some(a) => format!("{dev} ({})", a.ip()),
                     None => dev.to_string(),
                 };
-                self.drop_log(
-                    now,
-                    e.kind(),
-                    Level::Warn,
-                    format!("dropped packet from {peer}: {e}"),
-                );
+                if self.cfg.log_bad_packets {
+                    self.drop_log(
+                        now,
+                        e.kind(),
+                        Level::Warn,
+                        format!("dropped packet from {peer}: {e}"),
+                    );
+                } else {
+                    // log_badpack off: counted only, as 2.0.8 keeps quiet about them.
+                    self.drops.kinds[e.kind().index()].count();
+                }
             }
         }
     }

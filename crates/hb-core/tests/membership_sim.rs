@@ -263,3 +263,67 @@ fn random_clusters_keep_the_membership_properties() {
         }
     });
 }
+
+/// `log_badpack` (2.0.8's quiet format errors): a datagram that does not decode is logged
+/// with it on (the default), counted and not logged with it off.
+#[test]
+fn log_badpack_off_keeps_undecodable_packets_out_of_the_log() {
+    for on in [true, false] {
+        let net = Net {
+            loss: 0,
+            dup: 0,
+            max_delay: Duration::from_millis(5),
+        };
+        let mut c = Cluster::new(2, net, 7);
+        let cfg = hb_core::MembershipConfig {
+            log_bad_packets: on,
+            ..c.nodes[0].m.config().clone()
+        };
+        c.nodes[0].m = hb_core::Membership::new(cfg, c.now);
+        c.run_for(Duration::from_secs(3));
+        let now = c.now;
+        c.nodes[0]
+            .m
+            .handle_datagram(now, sim::DEV, b"not a heartbeat message");
+        c.run_for(Duration::from_secs(1));
+        let logged = c
+            .logs(0)
+            .iter()
+            .any(|l| l.contains("dropped packet from eth1"));
+        assert_eq!(logged, on, "log_badpack {on}: {:?}", c.logs(0));
+        let dropped: u64 = c.nodes[0].m.counters().dropped.iter().map(|(_, n)| n).sum();
+        assert_eq!(dropped, 1, "log_badpack {on}");
+        assert_eq!(c.status_of(0, 1), "active", "log_badpack {on}");
+    }
+}
+
+/// `hopfudge`: every message's `ttl` is the number of nodes (ping nodes included) plus
+/// hopfudge, as 2.0.8 sets it.
+#[test]
+fn hopfudge_and_the_nodes_make_the_ttl() {
+    let c = Cluster::new(
+        2,
+        Net {
+            loss: 0,
+            dup: 0,
+            max_delay: Duration::ZERO,
+        },
+        3,
+    );
+    for (hopfudge, ping_nodes, ttl) in [(1, 0, "3"), (5, 0, "7"), (0, 2, "4")] {
+        let cfg = hb_core::MembershipConfig {
+            hopfudge,
+            ping_nodes,
+            ..c.nodes[0].m.config().clone()
+        };
+        let mut m = hb_core::Membership::new(cfg, c.now);
+        m.handle_timeout(c.now);
+        let bytes = m.poll_transmit().expect("a first heartbeat");
+        let d = hb_wire::decode(&bytes, &c.keys).expect("decodes");
+        assert_eq!(
+            d.msg.get("ttl"),
+            Some(ttl),
+            "hopfudge {hopfudge}, {ping_nodes} ping nodes"
+        );
+    }
+}

@@ -118,6 +118,7 @@ impl Sim {
             generation: self.gens[i],
             wall_clock_at_start: 1_700_000_000 + self.now.duration_since(self.t0).as_secs(),
             seed: self.rng.next_u64(),
+            log_bad_packets: true,
         };
         let t = TakeoverConfig {
             me: Self::name(i),

@@ -197,6 +197,7 @@ mod tests {
             generation: 12,
             wall_clock_at_start: 1_700_000_000,
             seed: 1,
+            log_bad_packets: true,
         };
         Node::new(m, None, Instant::now())
     }

@@ -41,6 +41,11 @@ impl LogLimiter {
         }
     }
 
+    /// Counts one event that is never to be logged (not reported as suppressed either).
+    pub fn count(&mut self) {
+        self.total = self.total.saturating_add(1);
+    }
+
     /// Counts one event; `Some(suppressed)` when a line is due now (`suppressed`: events
     /// counted but not logged since the previous line).
     pub fn hit(&mut self, now: Instant) -> Option<u64> {

@@ -123,6 +123,7 @@ impl One {
             generation: 7,
             wall_clock_at_start: 1_795_561_537,
             seed: 11,
+            log_bad_packets: true,
         };
         let mut o = One {
             m: Membership::new(cfg, t0),
@@ -194,6 +195,7 @@ impl Cluster {
                 generation: 100,
                 wall_clock_at_start: 1_700_000_000,
                 seed: rng.next_u64(),
+                log_bad_packets: true,
             };
             nodes.push(SimNode {
                 m: Membership::new(cfg, t0),
