@@ -53,6 +53,11 @@ pub fn main_with(args: Vec<String>) -> i32 {
                 {
                     print!("{checks}");
                 }
+                // The packet counters (received, dropped by kind, replays...), as the
+                // daemon last wrote them (every few seconds).
+                if let Ok(c) = std::fs::read_to_string(opts.state_dir.join(COUNTERS_STATUS_FILE)) {
+                    print!("{c}");
+                }
             }
             code
         }
@@ -377,6 +382,9 @@ fn start_failed(
 /// Where the daemon writes its service checks' states for `heartbeat -s` (in the state
 /// directory).
 pub const CHECK_STATUS_FILE: &str = "checks.status";
+
+/// Where the daemon writes its packet counters for `heartbeat -s` (in the state directory).
+pub const COUNTERS_STATUS_FILE: &str = "counters.status";
 
 /// The environment every script sees (HA_DIR, HA_FUNCS, HA_<directive>...).
 fn script_env(opts: &Options, cfg: &ha_config::Config, name: &str) -> Vec<(String, String)> {
@@ -706,6 +714,7 @@ fn run(
         auto_failback: cfg.hacf.auto_failback == ha_config::AutoFailback::On,
         probes,
         status_file: Some(opts.state_dir.join(CHECK_STATUS_FILE)),
+        counters_file: Some(opts.state_dir.join(COUNTERS_STATUS_FILE)),
         pinger,
         respawner,
         watchdog,
