@@ -49,6 +49,7 @@ have() {
   pacemaker-cli-utils) command -v crm_verify >/dev/null && command -v crm_simulate >/dev/null &&
     command -v cibadmin >/dev/null ;; # t-export-cib.sh checks the CIB it exports
   python3-pip) python3 -m pip --version >/dev/null 2>&1 ;;
+  iptables) command -v iptables >/dev/null ;; # t-lossy.sh drops packets in the lab's namespaces
   *) return 1 ;;
   esac
 }
@@ -82,7 +83,7 @@ fi
 
 pkgs="heartbeat resource-agents iproute2 util-linux gawk"
 [ "$mode" = test ] &&
-  pkgs="$pkgs cluster-glue pacemaker-cli-utils iputils-ping iputils-arping tcpdump net-tools kmod lvm2 e2fsprogs rpm binutils shellcheck socat python3-pip"
+  pkgs="$pkgs cluster-glue pacemaker-cli-utils iputils-ping iputils-arping tcpdump net-tools kmod lvm2 e2fsprogs rpm binutils shellcheck socat python3-pip iptables"
 missing=
 for p in $pkgs; do have "$p" || missing="$missing $p"; done
 if [ -n "$missing" ]; then

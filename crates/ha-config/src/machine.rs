@@ -8,7 +8,7 @@ use std::ffi::CString;
 use std::path::Path;
 
 use crate::diag::Diagnostic;
-use crate::hacf::Medium;
+use crate::hacf::{HaCf, Medium};
 use crate::{unit_name, Config, Located, Lookup, INIT_DIRS, UNIT_DIRS};
 
 /// The machine, as the checks see it (a fake one in tests).
@@ -258,6 +258,27 @@ pub fn machine_checks(
             ));
         }
     }
+    check_media(h, m, &mut d);
+    check_clients(h, m, &mut d);
+    check_stonith(h, ha_dir, this_host, m, &mut d);
+    if let Some(w) = &h.watchdog {
+        if m.char_device(w).is_none() {
+            d.push(Diagnostic::warning(
+                "ha.cf",
+                None,
+                format!(
+                    "watchdog device {} does not exist: the daemon will run without a watchdog, logging 'Cannot open watchdog device' (load the driver of the machine's watchdog, or softdog)",
+                    w.display()
+                ),
+            ));
+        }
+    }
+    check_scripts(c, ha_dir, m, &mut d);
+    d
+}
+
+/// Serial ports and network interfaces of the media.
+fn check_media(h: &HaCf, m: &dyn Machine, d: &mut Vec<Diagnostic>) {
     for medium in &h.media {
         let line = Some(medium.line());
         match medium {
@@ -302,6 +323,10 @@ pub fn machine_checks(
             }
         }
     }
+}
+
+/// Respawned (and 3.0.6's failfast) clients' users and programs, apiauth's users and groups.
+fn check_clients(h: &HaCf, m: &dyn Machine, d: &mut Vec<Diagnostic>) {
     for (what, list) in [("respawn", &h.respawn), ("failfast", &h.failfast)] {
         for r in list {
             if !m.user_exists(&r.user) {
@@ -346,6 +371,15 @@ pub fn machine_checks(
             }
         }
     }
+}
+
+fn check_stonith(
+    h: &HaCf,
+    ha_dir: &Path,
+    this_host: Option<&str>,
+    m: &dyn Machine,
+    d: &mut Vec<Diagnostic>,
+) {
     // STONITH: the line that applies here (the original refuses an unknown type while it
     // reads its configuration; lines for other hosts it skips unread).
     let me = this_host
@@ -380,27 +414,17 @@ pub fn machine_checks(
             )),
         }
     }
-    if let Some(w) = &h.watchdog {
-        if m.char_device(w).is_none() {
-            d.push(Diagnostic::warning(
-                "ha.cf",
-                None,
-                format!(
-                    "watchdog device {} does not exist: the daemon will run without a watchdog, logging 'Cannot open watchdog device' (load the driver of the machine's watchdog, or softdog)",
-                    w.display()
-                ),
-            ));
-        }
-    }
-    let mut found: Vec<(&str, Option<Located>)> = Vec::new();
+}
+
+/// Every resource script of haresources, once per group: a warning when it is found
+/// nowhere, or when it is a systemd unit given arguments (systemctl takes none).
+fn check_scripts(c: &Config, ha_dir: &Path, m: &dyn Machine, d: &mut Vec<Diagnostic>) {
     for g in &c.haresources.groups {
+        let mut seen: Vec<&str> = Vec::new();
         for r in &g.resources {
-            let first = !found.iter().any(|(n, _)| *n == r.script);
-            if first {
-                found.push((&r.script, m.resource_script(ha_dir, &r.script)));
-            }
-            let located = found.iter().find(|(n, _)| *n == r.script).and_then(|(_, l)| l.as_ref());
-            match located {
+            let first = !seen.contains(&r.script.as_str());
+            seen.push(&r.script);
+            match m.resource_script(ha_dir, &r.script) {
                 None if first => d.push(Diagnostic::warning(
                     "haresources",
                     Some(g.line),
@@ -436,7 +460,6 @@ pub fn machine_checks(
             }
         }
     }
-    d
 }
 
 /// The config test's notes on resources found as systemd units (beyond the original):
@@ -485,5 +508,4 @@ mod tests {
         assert_eq!(shortdesc("nothing"), None);
         assert_eq!(shortdesc("<shortdesc lang=\"en\">unclosed"), None);
     }
-
 }

@@ -620,19 +620,28 @@ fn repeated_values_the_last_counts() {
 
 #[test]
 fn not_acted_on_lines() {
-    let c = ok_with("baud 19200\ncompression bz2\nwatchdog /dev/watchdog\nrespawn hacluster /usr/lib/heartbeat/ipfail\nping 198.51.100.100\ncluster x\nhbgenmethod time\nrealtime on");
+    let c = ok_with("baud 19200\ncompression bz2\nwatchdog /dev/watchdog\nrespawn hacluster /usr/lib/heartbeat/ipfail\nping 198.51.100.100\ncluster x\nhbgenmethod time\nrealtime on\nuse_apphbd yes\nmemreserve 1000");
     let n: Vec<(&str, usize)> = c
         .not_acted_on
         .iter()
         .map(|n| (n.directive.as_str(), n.line))
         .collect();
-    // respawn, ping, cluster, serial, baud, watchdog and realtime act as in 2.0.8: not listed.
-    assert_eq!(n, vec![("compression", 9), ("hbgenmethod", 14),]);
+    // respawn, ping, cluster, serial, baud, watchdog, realtime and hbgenmethod act as in
+    // 2.0.8: not listed.
+    assert_eq!(
+        n,
+        vec![("compression", 9), ("use_apphbd", 16), ("memreserve", 17)]
+    );
     assert_eq!(c.not_acted_on[0].value, "bz2");
-    assert!(c.not_acted_on.iter().all(|n| !n.reason.is_empty()));
+    // Each reason says what 2.0.8 would have done.
+    assert!(
+        c.not_acted_on.iter().all(|n| n.reason.contains("2.0.8")),
+        "{:?}",
+        c.not_acted_on
+    );
     // The directives we act on are never listed, nor values that ask for what the daemon
     // does anyway.
-    let c = ok_with("auto_failback on\nmsgfmt classic\nhopfudge 1\nmax_rexmit_delay 250\nenv A=b\ncrm off\nlogfile /x\ndebugfile /y\nlogfacility daemon\ndeadping 2\nhbgenmethod file\nuuidfrom file\nrealtime off\nuse_logd no\nuse_apphbd no\nlog_badpack true\ndebug 0\napiauth ipfail uid=root\nping_group g 198.51.100.9\ncluster other");
+    let c = ok_with("auto_failback on\nmsgfmt classic\nhopfudge 1\nmax_rexmit_delay 250\nenv A=b\ncrm off\nlogfile /x\ndebugfile /y\nlogfacility daemon\ndeadping 2\nhbgenmethod file\nuuidfrom nodename\nrealtime off\nuse_logd no\nuse_apphbd no\nlog_badpack false\ndebug 2\ncoredumps off\ncoreroot /var/tmp/cores\napiauth ipfail uid=root\nping_group g 198.51.100.9\ncluster other\nsyslogmsgfmt off");
     assert!(c.not_acted_on.is_empty(), "{:?}", c.not_acted_on);
     for s in DIRECTIVES {
         let acted = ACTED_ON.contains(&s.name);
@@ -642,7 +651,53 @@ fn not_acted_on_lines() {
             .iter()
             .find_map(|v| not_acted_on_reason(s.name, v));
         assert_eq!(reason.is_none(), acted, "{}: {reason:?}", s.name);
+        // One line of plain text.
+        assert!(
+            reason.is_none_or(|r| !r.contains("  ") && !r.contains('\n')),
+            "{}: {reason:?}",
+            s.name
+        );
     }
+}
+
+/// The directives this daemon acts on beyond the heartbeat path, as 2.0.8 does with them
+/// (what the daemon does with each value is tested where it acts: hb-io's state and daemon
+/// modules, hb-core's membership simulation, crates/heartbeat/tests/start.rs).
+#[test]
+fn directives_acted_on_as_2_0_8() {
+    let c = ok_with("hbgenmethod time\nuuidfrom nodename\ndebug 3\nlog_badpack off\ncoredumps no\ncoreroot /srv/cores");
+    assert_eq!(c.hbgenmethod, GenMethod::Time);
+    assert_eq!(c.uuidfrom, UuidFrom::NodeName);
+    assert_eq!(c.debug, Some(3));
+    assert!(!c.log_badpack && !c.coredumps);
+    assert_eq!(c.coreroot.as_deref(), Some(Path::new("/srv/cores")));
+    for d in [
+        "hbgenmethod",
+        "uuidfrom",
+        "debug",
+        "log_badpack",
+        "coredumps",
+        "coreroot",
+    ] {
+        assert_eq!(
+            directive(d).map(|s| s.support),
+            Some(Support::ActedOn),
+            "{d}"
+        );
+    }
+    // The defaults: file, file, none (the -d count), on, on, /var/lib/heartbeat/cores.
+    let c = ok(BASE);
+    assert_eq!(
+        (c.hbgenmethod, c.uuidfrom),
+        (GenMethod::File, UuidFrom::File)
+    );
+    assert_eq!(c.debug, None);
+    assert!(c.log_badpack && c.coredumps && c.coreroot.is_none());
+    // 2.0.8 refuses a relative core directory (cl_set_corerootdir).
+    err_with("coreroot cores", "Invalid core directory [cores]");
+    // `pacemaker off` is v1 mode, as `crm off`.
+    assert!(ok_with("pacemaker off").not_acted_on.is_empty());
+    err_with("pacemaker on", "v2 mode");
 }
 
 #[test]

@@ -273,6 +273,7 @@ fn we_judge_configurations_as_the_original() {
         "log_badpack no",
         "coredumps off",
         "coreroot /tmp",
+        "coreroot tmp",
         "autojoin any",
         "autojoin other",
         "autojoin bogus",

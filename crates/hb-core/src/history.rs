@@ -47,6 +47,11 @@ impl History {
         });
     }
 
+    /// The last message pushed, as sent.
+    pub fn last(&self) -> Option<(u64, &[u8])> {
+        self.ring.back().map(|s| (s.seq, s.bytes.as_slice()))
+    }
+
     pub fn lowest(&self) -> Option<u64> {
         self.ring.front().map(|s| s.seq)
     }

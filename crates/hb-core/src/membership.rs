@@ -8,13 +8,15 @@
 //! [`Membership::poll_timeout`] (when to call `handle_timeout` next).
 
 use std::collections::VecDeque;
+use std::fmt;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use hb_wire::{KeyRing, Message, SendForm, Value};
+use hb_wire::{DropKind, EncodeError, KeyRing, Message, SendForm, Value};
 
 use crate::history::{History, Lookup, MAX_REXMIT_PER_REQUEST};
 use crate::rng::Rng;
-use crate::seqtrack::{SeqTracker, Verdict};
+use crate::seqtrack::{ReplayWindow, SeqTracker, Verdict, REPLAY_WINDOW};
 use crate::timers::{self, Timing, REQNODES_RETRY, REXMIT_MIN_DELAY};
 use crate::{Event, Level};
 
@@ -39,6 +41,9 @@ pub struct MembershipConfig {
     pub wall_clock_at_start: u64,
     /// Seed of every random choice.
     pub seed: u64,
+    /// `log_badpack`: log packets that cannot be decoded or fail authentication (at most
+    /// one line per 10 s). Off, they are only counted, as 2.0.8 keeps quiet about them.
+    pub log_bad_packets: bool,
 }
 
 /// A node's status as we see it.
@@ -71,12 +76,14 @@ impl NodeStatus {
     }
 }
 
-/// One link: a peer seen on one of our media's devices.
+/// One link: a peer seen on one of our media's devices. Only a packet whose number is
+/// new on this link (see [`ReplayWindow`]) refreshes it.
 #[derive(Clone, Debug)]
 pub struct Link {
     pub dev: String,
     pub up: bool,
     last_rx: Instant,
+    seen: ReplayWindow,
 }
 
 /// What we know of one configured node.
@@ -88,7 +95,11 @@ pub struct Peer {
     /// The `st` text of its last status (kept even when it is not one we know).
     pub wire_status: String,
     pub links: Vec<Link>,
+    /// When its last status was processed (for "Late heartbeat").
     last_status_rx: Option<Instant>,
+    /// Its last sign of life: a fresh (replay-checked) sequenced message. Its dead time
+    /// runs from here.
+    last_alive: Option<Instant>,
     announced_dt: Option<Duration>,
     generation: Option<u64>,
     rx: SeqTracker,
@@ -96,6 +107,11 @@ pub struct Peer {
     last_ack_sent: Option<u64>,
     their_ack: Option<u64>,
     last_status_seq: Option<u64>,
+    /// The number of its latest status and how many copies of it arrived.
+    copies_of: (u64, u64),
+    /// While it is declared dead: the highest number seen before its death. Older
+    /// numbers are replays; a newer status is its return.
+    dead_floor: Option<u64>,
 }
 
 impl Peer {
@@ -107,6 +123,7 @@ impl Peer {
             wire_status: String::new(),
             links: Vec::new(),
             last_status_rx: None,
+            last_alive: None,
             announced_dt: None,
             generation: None,
             rx: SeqTracker::default(),
@@ -114,6 +131,8 @@ impl Peer {
             last_ack_sent: None,
             their_ack: None,
             last_status_seq: None,
+            copies_of: (0, 0),
+            dead_floor: None,
         }
     }
 
@@ -128,21 +147,123 @@ impl Peer {
     }
 }
 
-/// Counters of what was received and dropped.
+/// What was received, dropped and sent again: for `heartbeat -s`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
+    /// Datagrams handed in from the media.
     pub received: u64,
-    pub dropped_decode: u64,
-    pub dropped_unknown_node: u64,
-    pub dropped_bad_fields: u64,
-    pub dropped_replay: u64,
-    pub dropped_old: u64,
+    /// Messages from the media that passed authentication and the replay check.
+    pub accepted: u64,
+    /// Copies of messages already seen: from a second medium, our own looped back, a
+    /// peer's extra status copies. Not processed; they refresh a link when new on it.
     pub duplicates: u64,
+    /// Refused as replays: an older generation, or old numbers of a node declared dead
+    /// (also counted in `dropped`, by kind).
+    pub replays: u64,
+    /// Our messages sent again on a peer's request.
     pub retransmitted: u64,
+    /// Retransmission requests we sent.
     pub rexmit_requested: u64,
+    /// Extra copies of our statuses sent while the link was lossy.
+    pub status_copies: u64,
+    /// Drops and refusals by kind (only the kinds seen), in [`DropKind`] order.
+    pub dropped: Vec<(DropKind, u64)>,
 }
 
-const DROP_LOG_INTERVAL: Duration = Duration::from_secs(10);
+impl Counters {
+    /// Drops of `kind` so far.
+    pub fn dropped(&self, kind: DropKind) -> u64 {
+        self.dropped
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// The counters as the lines `heartbeat -s` prints.
+    pub fn status_lines(&self) -> Vec<String> {
+        let mut dropped: Vec<String> = self
+            .dropped
+            .iter()
+            .map(|(k, n)| format!("{} {n}", k.name()))
+            .collect();
+        if dropped.is_empty() {
+            dropped.push("none".into());
+        }
+        vec![
+            format!(
+                "packets: received {}, accepted {}, duplicates {}, replays {}",
+                self.received, self.accepted, self.duplicates, self.replays
+            ),
+            format!(
+                "packets: retransmitted {}, retransmissions asked {}, extra status copies {}",
+                self.retransmitted, self.rexmit_requested, self.status_copies
+            ),
+            format!("packets dropped: {}", dropped.join(", ")),
+        ]
+    }
+}
+
+/// Why [`Membership::send`] did not send a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The node is stopping: nothing is sent any more.
+    Stopped,
+    /// The message cannot be put in a datagram (too big, a field the form cannot carry).
+    /// It was not numbered: the peers miss nothing.
+    Encode {
+        msg_type: String,
+        error: EncodeError,
+    },
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Stopped => f.write_str("heartbeat is stopping: message not sent"),
+            SendError::Encode { msg_type, error } => {
+                write!(f, "cannot send message of type {msg_type}: {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Every drop path's counts and log lines: one [`hb_log::LogLimiter`] per [`DropKind`] (a
+/// flood of one kind does not hide another).
+#[derive(Clone, Debug, Default)]
+struct Drops {
+    kinds: [hb_log::LogLimiter; DropKind::ALL.len()],
+}
+
+impl Drops {
+    /// The kinds whose held-back lines are due now, with how many were held back.
+    fn flush_due(&mut self, now: Instant) -> Vec<(DropKind, u64)> {
+        DropKind::ALL
+            .iter()
+            .zip(self.kinds.iter_mut())
+            .filter_map(|(k, l)| l.flush_due(now).map(|n| (*k, n)))
+            .collect()
+    }
+
+    /// When [`Drops::flush_due`] will next have something to report.
+    fn next_flush(&self) -> Option<Instant> {
+        self.kinds
+            .iter()
+            .filter_map(hb_log::LogLimiter::next_flush)
+            .min()
+    }
+
+    /// Every kind dropped at least once, with its count, in [`DropKind`] order.
+    fn counts(&self) -> Vec<(DropKind, u64)> {
+        DropKind::ALL
+            .iter()
+            .zip(self.kinds.iter())
+            .map(|(k, l)| (*k, l.total()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
 
 /// The membership state machine of one node.
 pub struct Membership {
@@ -162,7 +283,14 @@ pub struct Membership {
     transmit: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
     counters: Counters,
-    drop_log: hb_log::LogLimiter,
+    /// Every drop path's counts and log lines (one limiter per kind).
+    drops: Drops,
+    /// Until when the link counts as lossy (extra status copies are sent).
+    lossy_until: Option<Instant>,
+    /// Copies of our last status still to send: (bytes, when the next is due, how many).
+    copies: Option<(Vec<u8>, Instant, u64)>,
+    /// Copies due, for [`Membership::poll_status_copy`].
+    copies_out: VecDeque<Vec<u8>>,
     stopped: bool,
     /// The last input's time (to see our own timers overrun: a stopped process).
     last_input: Instant,
@@ -201,7 +329,10 @@ impl Membership {
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             counters: Counters::default(),
-            drop_log: hb_log::LogLimiter::new(DROP_LOG_INTERVAL),
+            drops: Drops::default(),
+            lossy_until: None,
+            copies: None,
+            copies_out: VecDeque::new(),
             stopped: false,
             last_input: now,
             resumed_at: None,
@@ -238,8 +369,16 @@ impl Membership {
         self.peers.iter().find(|p| p.name == name)
     }
 
-    pub fn counters(&self) -> &Counters {
-        &self.counters
+    /// The counters so far, the drops by kind included.
+    pub fn counters(&self) -> Counters {
+        let mut c = self.counters.clone();
+        c.dropped = self.drops.counts();
+        c
+    }
+
+    /// Whether the link counts as lossy now (we send extra status copies).
+    pub fn lossy(&self, now: Instant) -> bool {
+        self.lossy_until.is_some_and(|t| now < t)
     }
 
     pub fn config(&self) -> &MembershipConfig {
@@ -272,6 +411,13 @@ impl Membership {
         self.transmit.pop_front()
     }
 
+    /// An extra copy of our last status, sent while the link is lossy (see
+    /// [`Timing::status_copies`]): for the network media only. A slow line (serial) must
+    /// not carry them: its queue would delay the statuses themselves.
+    pub fn poll_status_copy(&mut self) -> Option<Vec<u8>> {
+        self.copies_out.pop_front()
+    }
+
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
@@ -281,26 +427,29 @@ impl Membership {
         if self.stopped {
             return None;
         }
-        let mut ds: Vec<Option<Instant>> = vec![Some(self.next_keepalive), self.next_reqnodes];
-        if self.bump_pending {
-            ds.push(Some(self.cfg.timing.bump_ends(self.started)));
-        }
-        for (i, p) in self.peers.iter().enumerate() {
-            // Retransmissions are asked only of live peers (see request_missing).
-            if i != self.me && p.status != NodeStatus::Dead {
-                ds.push(p.rx.next_request());
-            }
+        let fixed = [
+            Some(self.next_keepalive),
+            self.next_reqnodes,
+            self.copies.as_ref().map(|c| c.1),
+            self.drops.next_flush(),
+            Some(self.cfg.timing.bump_ends(self.started)).filter(|_| self.bump_pending),
+        ];
+        let per_peer = self.peers.iter().enumerate().flat_map(|(i, p)| {
             let dead = self.dead_time(p);
-            if i != self.me && p.status != NodeStatus::Dead {
-                ds.push(Some(
-                    self.heard_at(p.last_status_rx.unwrap_or(self.started)) + dead,
-                ));
-            }
-            for l in p.links.iter().filter(|l| l.up) {
-                ds.push(Some(self.heard_at(l.last_rx) + dead));
-            }
-        }
-        timers::earliest(ds)
+            // Retransmissions are asked only of live peers (see request_missing).
+            let live = i != self.me && p.status != NodeStatus::Dead;
+            let node = [
+                p.rx.next_request().filter(|_| live),
+                Some(self.heard_at(p.last_alive.unwrap_or(self.started)) + dead).filter(|_| live),
+            ];
+            let links = p
+                .links
+                .iter()
+                .filter(|l| l.up)
+                .map(move |l| Some(self.heard_at(l.last_rx) + dead));
+            node.into_iter().chain(links)
+        });
+        timers::earliest(fixed.into_iter().chain(per_peer))
     }
 
     fn dead_time(&self, p: &Peer) -> Duration {
@@ -347,9 +496,13 @@ impl Membership {
     /// Sends `msg` to the cluster (every medium) and processes it locally, as the
     /// original's master process does with its own messages. The control fields
     /// (`destuuid`, `src`, `srcuuid`, `seq`, `hg`, `ts`, `ld`, `ttl`) are added here.
-    pub fn send(&mut self, now: Instant, mut msg: Message) {
+    ///
+    /// A message that cannot be encoded (too big for a datagram, say) is refused before
+    /// it takes a sequence number, so the peers miss nothing; the refusal is logged
+    /// (rate-limited) and returned for the caller to report (to an API client, say).
+    pub fn send(&mut self, now: Instant, mut msg: Message) -> Result<(), SendError> {
         if self.stopped {
-            return;
+            return Err(SendError::Stopped);
         }
         self.note_input(now);
         let t = msg.msg_type().unwrap_or("").to_string();
@@ -361,9 +514,9 @@ impl Membership {
         }
         msg.set_str("src", &self.cfg.name);
         msg.set("srcuuid", Value::Bin(self.cfg.uuid.to_vec()));
+        let seq = self.seq + 1;
         if sequenced {
-            self.seq += 1;
-            msg.set_str("seq", hex(self.seq));
+            msg.set_str("seq", hex(seq));
         }
         msg.set_str("hg", hex(self.cfg.generation));
         let ts =
@@ -377,19 +530,24 @@ impl Membership {
         msg.set_str("ttl", ttl.to_string());
         let bytes = match hb_wire::encode(&msg, &self.cfg.keys, self.cfg.send_form) {
             Ok(b) => b,
-            Err(e) => {
-                self.log(
-                    Level::Error,
-                    format!("cannot send message of type {t}: {e}"),
-                );
-                return;
+            Err(error) => {
+                let e = SendError::Encode { msg_type: t, error };
+                self.drop_log(now, DropKind::Unsendable, Level::Error, e.to_string());
+                return Err(e);
             }
         };
         if sequenced {
-            self.history.push(self.seq, bytes.clone(), now);
+            self.seq = seq;
+            self.history.push(seq, bytes.clone(), now);
         }
         self.transmit.push_back(bytes);
-        self.receive(now, None, msg);
+        self.receive(now, None, None, msg);
+        Ok(())
+    }
+
+    /// Sends one of our own protocol messages (a refusal is already logged by `send`).
+    fn send_own(&mut self, now: Instant, msg: Message) {
+        let _ = self.send(now, msg);
     }
 
     fn send_status(&mut self, now: Instant) {
@@ -398,37 +556,123 @@ impl Membership {
         m.push_str("st", self.own.as_str())
             .push_str("dt", hex(dt.as_millis() as u64))
             .push_str("protocol", "1");
-        self.send(now, m);
+        let before = self.seq;
+        self.send_own(now, m);
+        // While the link is lossy, the same datagram goes out again a few times within
+        // the keepalive: a peer takes the first copy that arrives and drops the others
+        // as duplicates (the original too, silently).
+        // Only while some peer is alive: they keep a peer that hears us from declaring us
+        // dead, and one we declared dead is not listening (after a cut, the first
+        // packets across are then the nodes' own statuses, as without copies).
+        self.copies = None;
+        let (sends, spacing) = self.cfg.timing.status_copies();
+        if self.seq != before && sends > 1 && self.lossy(now) && self.some_peer_alive() {
+            if let Some((_, bytes)) = self.history.last() {
+                self.copies = Some((bytes.to_vec(), now + spacing, sends - 1));
+            }
+        }
+    }
+
+    fn some_peer_alive(&self) -> bool {
+        self.peers
+            .iter()
+            .enumerate()
+            .any(|(i, p)| i != self.me && p.status != NodeStatus::Dead)
+    }
+
+    /// Sends the copies of our last status that are due.
+    fn send_copies(&mut self, now: Instant) {
+        if !self.some_peer_alive() {
+            self.copies = None;
+        }
+        let spacing = self.cfg.timing.status_copies().1;
+        while let Some((bytes, at, left)) = self.copies.as_mut() {
+            if *at > now {
+                return;
+            }
+            self.copies_out.push_back(bytes.clone());
+            self.counters.status_copies += 1;
+            *left -= 1;
+            *at += spacing;
+            if *left == 0 {
+                self.copies = None;
+            }
+        }
+    }
+
+    /// A sign that the link loses packets: a peer asked us to retransmit, we ask a peer
+    /// (a number still missing after the first delay, not merely late), or fewer copies
+    /// of a peer's status arrived than it sends. Our statuses go out several times for a
+    /// while.
+    fn note_loss(&mut self, now: Instant) {
+        self.lossy_until = Some(now + self.cfg.timing.lossy_hold());
     }
 
     // ----- receiving -----
 
     /// A datagram arrived on the medium of device `dev`.
     pub fn handle_datagram(&mut self, now: Instant, dev: &str, bytes: &[u8]) {
+        self.handle_datagram_from(now, dev, None, bytes);
+    }
+
+    /// A datagram arrived on the medium of device `dev`, from address `from` (named in
+    /// the log line when it is dropped).
+    pub fn handle_datagram_from(
+        &mut self,
+        now: Instant,
+        dev: &str,
+        from: Option<SocketAddr>,
+        bytes: &[u8],
+    ) {
         if self.stopped {
             return;
         }
         self.note_input(now);
         self.counters.received += 1;
         match hb_wire::decode(bytes, &self.cfg.keys) {
-            Ok(d) => self.receive(now, Some(dev), d.msg),
+            Ok(d) => self.receive(now, Some(dev), from, d.msg),
             Err(e) => {
-                self.counters.dropped_decode += 1;
-                self.drop_log(now, format!("dropped packet from {dev}: {e}"));
+                let peer = match from {
+                    Some(a) => format!("{dev} ({})", a.ip()),
+                    None => dev.to_string(),
+                };
+                if self.cfg.log_bad_packets {
+                    self.drop_log(
+                        now,
+                        e.kind(),
+                        Level::Warn,
+                        format!("dropped packet from {peer}: {e}"),
+                    );
+                } else {
+                    // log_badpack off: counted only, as 2.0.8 keeps quiet about them.
+                    self.drops.kinds[e.kind().index()].count();
+                }
             }
         }
     }
 
-    /// A rate-limited warning about a dropped packet: at most one line per 10 s, with
-    /// the number of drops not logged since.
-    fn drop_log(&mut self, now: Instant, text: String) {
-        if let Some(unlogged) = self.drop_log.hit(now) {
-            let extra = if unlogged > 0 {
-                format!(" ({unlogged} more dropped since the last report)")
-            } else {
-                String::new()
-            };
-            self.log(Level::Warn, format!("{text}{extra}"));
+    /// Counts a drop of `kind` and logs `text` when the limiter lets it through (one line
+    /// per kind per 10 s; the next line says how many were held back).
+    fn drop_log(&mut self, now: Instant, kind: DropKind, level: Level, text: String) {
+        if let Some(held_back) = self.drops.kinds[kind.index()].hit(now) {
+            self.log(
+                level,
+                format!("{text}{}", hb_log::suppressed_note(held_back)),
+            );
+        }
+    }
+
+    /// Reports the drops held back by the limiter once their interval is over.
+    fn flush_drop_logs(&mut self, now: Instant) {
+        for (kind, held_back) in self.drops.flush_due(now) {
+            self.log(
+                Level::Warn,
+                format!(
+                    "{held_back} more packet(s) dropped ({}) not logged in the last {} s",
+                    kind.name(),
+                    hb_log::DEFAULT_LOG_INTERVAL.as_secs()
+                ),
+            );
         }
     }
 
@@ -436,25 +680,33 @@ impl Membership {
         self.peers.iter().position(|p| p.name == name)
     }
 
-    /// Marks the link of peer `i` on `dev` alive.
-    fn refresh_link(&mut self, i: usize, dev: Option<&str>, now: Instant) {
-        let Some(dev) = dev else { return };
+    /// Whether (`hg`, `seq`) is new on the link of peer `i` on `dev` (recorded either way).
+    fn new_on_link(&mut self, i: usize, dev: &str, hg: u64, seq: u64, now: Instant) -> bool {
         let p = &mut self.peers[i];
-        let newly_up = match p.links.iter_mut().find(|l| l.dev == dev) {
-            Some(l) => {
-                l.last_rx = now;
-                !std::mem::replace(&mut l.up, true)
-            }
+        match p.links.iter_mut().find(|l| l.dev == dev) {
+            Some(l) => l.seen.check(hg, seq),
             None => {
+                let mut seen = ReplayWindow::default();
+                seen.check(hg, seq);
                 p.links.push(Link {
                     dev: dev.to_string(),
-                    up: true,
+                    up: false,
                     last_rx: now,
+                    seen,
                 });
                 true
             }
+        }
+    }
+
+    /// Marks the link of peer `i` on `dev` alive (after the replay check).
+    fn refresh_link(&mut self, i: usize, dev: &str, now: Instant) {
+        let p = &mut self.peers[i];
+        let Some(l) = p.links.iter_mut().find(|l| l.dev == dev) else {
+            return;
         };
-        if newly_up {
+        l.last_rx = now;
+        if !std::mem::replace(&mut l.up, true) {
             let (node, link) = (p.name.clone(), dev.to_string());
             self.log(Level::Info, format!("Link {node}:{link} up."));
             self.events.push_back(Event::LinkStatus {
@@ -478,29 +730,69 @@ impl Membership {
     }
 
     /// A decoded message, from the network (`dev` set) or our own (`dev` None).
-    fn receive(&mut self, now: Instant, dev: Option<&str>, msg: Message) {
+    ///
+    /// Nothing a packet does to liveness (a link up, a node alive, a status change)
+    /// happens before its replay check: a sequenced message must be of the sender's
+    /// current generation (or a newer one) and carry a number not seen yet. Messages
+    /// without a number (`NS_*`) never count as a sign of life.
+    fn receive(&mut self, now: Instant, dev: Option<&str>, from: Option<SocketAddr>, msg: Message) {
+        // Where a dropped message came from, for its log line.
+        let peer = || match (dev, from) {
+            (Some(d), Some(a)) => format!(" on {d} ({})", a.ip()),
+            (Some(d), None) => format!(" on {d}"),
+            _ => String::new(),
+        };
         let (Some(t), Some(src)) = (msg.msg_type(), msg.get("src")) else {
-            self.counters.dropped_bad_fields += 1;
-            self.drop_log(now, "process_clustermsg: missing from/ts/type".to_string());
+            self.drop_log(
+                now,
+                DropKind::MissingFields,
+                Level::Warn,
+                format!("process_clustermsg: missing from/ts/type{}", peer()),
+            );
             return;
         };
         let (t, src) = (t.to_string(), src.to_lowercase());
         if msg.get_hex("ts").unwrap_or(0) == 0 {
-            self.counters.dropped_bad_fields += 1;
             self.drop_log(
                 now,
-                format!("process_clustermsg: node [{src}]: missing from/ts/type"),
+                DropKind::MissingFields,
+                Level::Warn,
+                format!(
+                    "process_clustermsg: node [{}]: missing from/ts/type{}",
+                    hb_wire::printable(src.as_bytes()),
+                    peer()
+                ),
             );
             return;
         }
         let Some(i) = self.peer_index(&src) else {
-            self.counters.dropped_unknown_node += 1;
             self.drop_log(
                 now,
-                format!("process_status_message: bad node [{src}] in message"),
+                DropKind::UnknownNode,
+                Level::Warn,
+                format!(
+                    "process_status_message: bad node [{}] in message{}",
+                    hb_wire::printable(src.as_bytes()),
+                    peer()
+                ),
             );
             return;
         };
+        let hg = msg.get_hex("hg").unwrap_or(0);
+        let known_gen = self.peers[i].generation;
+        if let Some(g) = known_gen.filter(|g| hg < *g) {
+            self.counters.replays += 1;
+            self.drop_log(
+                now,
+                DropKind::OldGeneration,
+                Level::Error,
+                format!(
+                    "should_drop_message: attempted replay attack [{src}]? [gen = {hg}, curgen = {g}]{}",
+                    peer()
+                ),
+            );
+            return;
+        }
         if let Some(u) = msg.get_bytes("srcuuid") {
             if let Ok(u) = <[u8; 16]>::try_from(u) {
                 if i != self.me {
@@ -509,30 +801,40 @@ impl Membership {
             }
         }
         if t.starts_with("NS_") {
-            self.refresh_link(i, dev, now);
+            if dev.is_some() {
+                self.counters.accepted += 1;
+            }
             if self.for_us(&msg) {
                 self.handle_control(now, i, &t, &msg);
             }
             return;
         }
         let Some(seq) = msg.get_hex("seq").filter(|s| *s >= 1) else {
-            self.counters.dropped_bad_fields += 1;
             self.drop_log(
                 now,
-                format!("should_drop_message: bad sequence number from [{src}]"),
+                DropKind::BadSeq,
+                Level::Error,
+                format!(
+                    "should_drop_message: bad sequence number from [{src}]{}",
+                    peer()
+                ),
             );
             return;
         };
-        let hg = msg.get_hex("hg").unwrap_or(0);
         let is_status = t == "status";
-        let known_gen = self.peers[i].generation;
-        if let Some(g) = known_gen {
-            if hg < g {
-                self.counters.dropped_replay += 1;
+        let dead = i != self.me && self.peers[i].status == NodeStatus::Dead;
+        if dead && known_gen.is_none_or(|g| hg == g) {
+            if let Some(last) = self.peers[i].dead_floor.filter(|l| seq <= *l) {
+                // Recorded packets of a node declared dead: they must not revive it, nor
+                // its link.
+                self.counters.replays += 1;
                 self.drop_log(
                     now,
+                    DropKind::Replay,
+                    Level::Warn,
                     format!(
-                        "should_drop_message: attempted replay attack [{src}]? [gen = {hg}, curgen = {g}]"
+                        "should_drop_message: replayed packet of dead node [{src}]? [gen = {hg}, seq = {seq}, last seen = {last}]{}",
+                        peer()
                     ),
                 );
                 return;
@@ -547,25 +849,21 @@ impl Membership {
                 p.last_status_seq = None;
                 p.last_ack_sent = None;
                 p.their_ack = None;
+                p.copies_of = (0, 0);
                 if restarted {
                     self.log(Level::Info, format!("Heartbeat restart on node {src}"));
                     self.events
                         .push_back(Event::NodeRestarted { node: src.clone() });
                 }
-            } else if p.status == NodeStatus::Dead {
-                if p.last_status_seq.is_some_and(|l| seq <= l) {
-                    self.counters.dropped_old += 1;
-                    return;
-                }
+            } else if dead {
+                // Same generation, a number never seen: back without a restart.
                 p.rx.reset();
-                self.log(
-                    Level::Crit,
-                    format!("Cluster node {src} returning after partition."),
-                );
-                self.log(Level::Warn, "Deadtime value may be too small.".to_string());
-                self.events
-                    .push_back(Event::PartitionReturn { node: src.clone() });
+                self.partition_return(&src);
             }
+        } else if dead {
+            // A newer number (or a newer generation) from a node declared dead: start its
+            // numbering afresh there, as after its death.
+            self.peers[i].rx.reset();
         } else if i == self.me && self.peers[i].generation.is_none() {
             self.peers[i].generation = Some(hg);
         }
@@ -579,14 +877,27 @@ impl Membership {
             now + REXMIT_MIN_DELAY + Duration::from_millis(jitter)
         };
         let verdict = self.peers[i].rx.accept(seq, || first_ask);
-        match verdict {
-            Verdict::Old => {
-                self.counters.dropped_old += 1;
-                return;
-            }
-            Verdict::Duplicate => {
-                self.counters.duplicates += 1;
+        let fresh = !matches!(verdict, Verdict::Old | Verdict::Duplicate);
+        if is_status && i != self.me && dev.is_some() {
+            self.count_status_copies(now, i, seq, fresh);
+        }
+        if let Some(dev) = dev {
+            // A copy of a message already seen (a second medium, our own looped back, a
+            // peer's extra status copy) still refreshes a link on which it is new, while
+            // the node is alive and the number recent.
+            let recent = self.peers[i]
+                .rx
+                .last()
+                .is_some_and(|l| seq.saturating_add(REPLAY_WINDOW) > l);
+            let on_link = self.new_on_link(i, dev, hg, seq, now);
+            let alive = self.peers[i].status != NodeStatus::Dead || i == self.me;
+            if on_link && (fresh || (alive && recent)) {
                 self.refresh_link(i, dev, now);
+            }
+        }
+        match verdict {
+            Verdict::Old | Verdict::Duplicate => {
+                self.counters.duplicates += 1;
                 return;
             }
             Verdict::Gap { last, lost } => {
@@ -596,6 +907,9 @@ impl Membership {
                 );
             }
             Verdict::GapTooLarge { last, lost } => {
+                if i != self.me {
+                    self.note_loss(now);
+                }
                 self.log(
                     Level::Warn,
                     format!("{lost} lost packet(s) for [{src}] [{last}:{seq}]"),
@@ -609,13 +923,26 @@ impl Membership {
             }
             Verdict::InOrder => {}
         }
-        self.refresh_link(i, dev, now);
+        if dev.is_some() {
+            self.counters.accepted += 1;
+        }
+        // A fresh message is a sign of life (of a node not declared dead; a dead one
+        // comes back only through a status).
+        if i != self.me && (!dead || is_status) {
+            self.peers[i].last_alive = Some(now);
+        }
         self.maybe_ack(
             now,
             i,
             seq,
             matches!(verdict, Verdict::Filled { now_complete: true }),
         );
+        self.deliver(now, i, seq, &t, src, &msg);
+    }
+
+    /// A fresh message: to the layer above (statuses and node lists handled here).
+    fn deliver(&mut self, now: Instant, i: usize, seq: u64, t: &str, src: String, msg: &Message) {
+        let is_status = t == "status";
         if is_status {
             // A status older than the last one processed (a retransmission or a late
             // copy) would set the node's state back: skip it. The original skips it only
@@ -624,11 +951,11 @@ impl Membership {
                 return;
             }
         }
-        if !self.for_us(&msg) {
+        if !self.for_us(msg) {
             return;
         }
-        match t.as_str() {
-            "status" => self.on_status(now, i, seq, &msg),
+        match t {
+            "status" => self.on_status(now, i, seq, msg),
             "reqnodes" => {
                 if i != self.me {
                     let mut r = Message::new();
@@ -639,7 +966,7 @@ impl Membership {
                         list.push(' ');
                     }
                     r.push_str("nodelist", list).push_str("delnodelist", " ");
-                    self.send(now, r);
+                    self.send_own(now, r);
                 }
             }
             "repnodes" => {
@@ -653,7 +980,8 @@ impl Membership {
                             self.log(
                                 Level::Warn,
                                 format!(
-                                    "node list of {src} [{list}] differs from ours [{}]; keeping ours",
+                                    "node list of {src} [{}] differs from ours [{}]; keeping ours",
+                                    hb_wire::printable(list.as_bytes()),
                                     ours.join(" ")
                                 ),
                             );
@@ -662,7 +990,42 @@ impl Membership {
                     self.comm_now_up(now);
                 }
             }
-            _ => self.events.push_back(Event::Message { from: src, msg }),
+            _ => self.events.push_back(Event::Message {
+                from: src,
+                msg: msg.clone(),
+            }),
+        }
+    }
+
+    /// A node declared dead is back with the same generation (a partition healed).
+    fn partition_return(&mut self, src: &str) {
+        self.log(
+            Level::Crit,
+            format!("Cluster node {src} returning after partition."),
+        );
+        self.log(Level::Warn, "Deadtime value may be too small.".to_string());
+        self.events.push_back(Event::PartitionReturn {
+            node: src.to_string(),
+        });
+    }
+
+    /// Counts the copies of a peer's statuses: a peer that sends several (it finds the
+    /// link lossy) but of which fewer arrive than it sends shows that the link still loses
+    /// packets, though no status was lost whole. That keeps our own copies going too
+    /// (without it, each side's copies would hide the loss from the other, and both would
+    /// stop sending them while the loss goes on). The count sent is taken to be ours (the
+    /// same ha.cf timing); the original never sends copies, so it never counts here.
+    fn count_status_copies(&mut self, now: Instant, i: usize, seq: u64, fresh: bool) {
+        let sends = self.cfg.timing.status_copies().0;
+        let p = &mut self.peers[i];
+        let (cseq, count) = p.copies_of;
+        if fresh && seq > cseq {
+            p.copies_of = (seq, 1);
+            if (2..sends).contains(&count) {
+                self.note_loss(now);
+            }
+        } else if seq == cseq {
+            p.copies_of.1 += 1;
         }
     }
 
@@ -695,7 +1058,7 @@ impl Membership {
         self.peers[i].last_ack_sent = Some(target);
         let mut m = Message::with_type("NS_ackmsg");
         m.push_str("dest", &name).push_str("ackseq", hex(target));
-        self.send(now, m);
+        self.send_own(now, m);
     }
 
     fn handle_control(&mut self, now: Instant, i: usize, t: &str, msg: &Message) {
@@ -706,13 +1069,11 @@ impl Membership {
                     return;
                 };
                 if ack > self.seq {
-                    self.log(
-                        Level::Error,
-                        format!(
-                            "HBDoMsg_T_ACK: corrupted ackseq current hiseq = {} ackseq = {ack} in this message",
-                            self.seq
-                        ),
+                    let text = format!(
+                        "HBDoMsg_T_ACK: corrupted ackseq current hiseq = {} ackseq = {ack} in this message",
+                        self.seq
                     );
+                    self.drop_log(now, DropKind::BadSeq, Level::Error, text);
                     return;
                 }
                 let p = &mut self.peers[i];
@@ -726,9 +1087,12 @@ impl Membership {
                 }
                 let (Some(first), Some(last)) = (msg.get_dec("firstseq"), msg.get_dec("lastseq"))
                 else {
-                    self.log(Level::Error, format!("Invalid rexmit seqnos from {src}"));
+                    let text = format!("Invalid rexmit seqnos from {src}");
+                    self.drop_log(now, DropKind::BadSeq, Level::Error, text);
                     return;
                 };
+                // The peer misses some of ours: the link is lossy.
+                self.note_loss(now);
                 self.serve_rexmit(now, i, first, last);
             }
             "NS_nak_rexmit" => {
@@ -772,24 +1136,23 @@ impl Membership {
                 }
                 Lookup::TooSoon => continue,
                 Lookup::AboveMax { max } => {
-                    self.log(
-                        Level::Warn,
-                        format!("Rexmit of seq {s} requested. {max} is max."),
-                    );
-                    continue;
+                    // Every number after this one is above too: one refusal per request,
+                    // and its line through the limiter (a flood of such requests wrote
+                    // 50 lines per packet).
+                    let text = format!("Rexmit of seq {s} requested. {max} is max.");
+                    self.drop_log(now, DropKind::RexmitAboveMax, Level::Warn, text);
+                    break;
                 }
                 Lookup::TooLow => "seqno too low",
                 Lookup::NotFound => "seqno not found",
             };
-            self.log(
-                Level::Error,
-                format!("Cannot rexmit pkt {s} for {name}: {reason}"),
-            );
+            let text = format!("Cannot rexmit pkt {s} for {name}: {reason}");
+            self.drop_log(now, DropKind::RexmitRefused, Level::Error, text);
             let mut m = Message::with_type("NS_nak_rexmit");
             m.push_str("firstseq", hex(s))
                 .push_str("dest", &name)
                 .push_str("info", reason);
-            self.send(now, m);
+            self.send_own(now, m);
         }
     }
 
@@ -804,6 +1167,7 @@ impl Membership {
         let st = msg.get("st").unwrap_or("").to_string();
         let p = &mut self.peers[i];
         p.last_status_rx = Some(now);
+        p.last_alive = Some(now);
         p.last_status_seq = Some(seq);
         if let Some(dt) = msg.get_hex("dt") {
             p.announced_dt = Some(Duration::from_millis(dt));
@@ -860,6 +1224,8 @@ impl Membership {
                 next
             };
         }
+        self.send_copies(now);
+        self.flush_drop_logs(now);
         self.check_deaths(now);
         self.request_missing(now);
         if self.next_reqnodes.is_some_and(|t| now >= t) {
@@ -894,10 +1260,12 @@ impl Membership {
             let p = &mut self.peers[i];
             if i != self.me
                 && p.status != NodeStatus::Dead
-                && now >= heard(p.last_status_rx.unwrap_or(self.started)) + dead
+                && now >= heard(p.last_alive.unwrap_or(self.started)) + dead
             {
                 p.status = NodeStatus::Dead;
-                p.rx.reset();
+                // Its highest number is kept: replays of older ones stay refused.
+                p.dead_floor = p.rx.last();
+                p.rx.forget_missing();
                 p.last_ack_sent = None;
                 self.log(Level::Warn, format!("node {node}: is dead"));
                 self.events.push_back(Event::NodeStatus {
@@ -916,6 +1284,10 @@ impl Membership {
                 continue;
             }
             let due = self.peers[i].rx.due_requests(now, again);
+            if !due.is_empty() {
+                // Still missing after the first delay: lost, not just late.
+                self.note_loss(now);
+            }
             let name = self.peers[i].name.clone();
             for s in due {
                 self.counters.rexmit_requested += 1;
@@ -923,7 +1295,7 @@ impl Membership {
                 m.push_str("dest", &name)
                     .push_str("firstseq", s.to_string())
                     .push_str("lastseq", s.to_string());
-                self.send(now, m);
+                self.send_own(now, m);
             }
         }
     }
@@ -960,7 +1332,7 @@ impl Membership {
             Some(dest) => {
                 let mut m = Message::with_type("reqnodes");
                 m.push_str("dest", dest);
-                self.send(now, m);
+                self.send_own(now, m);
                 self.next_reqnodes = Some(now + REQNODES_RETRY);
             }
         }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use hb_wire::Message;
 
 use crate::holder::ProbeResult;
-use crate::membership::{Membership, MembershipConfig, NodeStatus};
+use crate::membership::{Membership, MembershipConfig, NodeStatus, SendError};
 use crate::takeover::{Action, JobId, Takeover, TakeoverConfig};
 use crate::{Event, Level};
 
@@ -86,22 +86,37 @@ impl Node {
     }
 
     pub fn handle_datagram(&mut self, now: Instant, dev: &str, bytes: &[u8]) {
-        self.membership.handle_datagram(now, dev, bytes);
+        self.handle_datagram_from(now, dev, None, bytes);
+    }
+
+    /// A datagram from address `from` (named in the log line when it is dropped).
+    pub fn handle_datagram_from(
+        &mut self,
+        now: Instant,
+        dev: &str,
+        from: Option<std::net::SocketAddr>,
+        bytes: &[u8],
+    ) {
+        self.membership.handle_datagram_from(now, dev, from, bytes);
         self.pump(now);
     }
 
-    /// A message written into the FIFO (hb_standby, hb_takeover, scripts): sent to the
-    /// cluster like our own messages. One without `t` is dropped, as the original does.
-    pub fn handle_local_message(&mut self, now: Instant, msg: Message) {
+    /// A message written into the FIFO (hb_standby, hb_takeover, scripts) or sent by an
+    /// API client: sent to the cluster like our own messages. One without `t` is dropped,
+    /// as the original does. A message that cannot be sent (too big for a datagram) is
+    /// refused before it is numbered, logged (rate-limited), and the error returned for
+    /// the caller to report to its client.
+    pub fn handle_local_message(&mut self, now: Instant, msg: Message) -> Result<(), SendError> {
         if msg.msg_type().is_none_or(str::is_empty) {
             self.out.push_back(Output::Log(
                 Level::Error,
                 "Invalid message in send_cluster_msg".into(),
             ));
-            return;
+            return Ok(());
         }
-        self.membership.send(now, msg);
+        let r = self.membership.send(now, msg);
         self.pump(now);
+        r
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -261,6 +276,12 @@ impl Node {
         self.membership.poll_transmit()
     }
 
+    /// An extra copy of our last status for the network media only (see
+    /// [`Membership::poll_status_copy`]).
+    pub fn poll_status_copy(&mut self) -> Option<Vec<u8>> {
+        self.membership.poll_status_copy()
+    }
+
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
     }
@@ -281,7 +302,10 @@ impl Node {
                 for a in actions {
                     progressed = true;
                     match a {
-                        Action::Send(m) => self.membership.send(now, m),
+                        // A refusal (a message too big) is logged by the membership.
+                        Action::Send(m) => {
+                            let _ = self.membership.send(now, m);
+                        }
                         Action::StartGroup { job, key } => {
                             self.out.push_back(Output::StartGroup { job, key })
                         }

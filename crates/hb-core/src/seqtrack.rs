@@ -41,9 +41,15 @@ impl SeqTracker {
         self.last
     }
 
-    /// Forgets everything (the node was declared dead or restarted).
+    /// Forgets everything (the node restarted, or came back with newer numbers).
     pub fn reset(&mut self) {
         self.last = None;
+        self.missing.clear();
+    }
+
+    /// Stops waiting for missing numbers but remembers the highest one seen, so that a
+    /// replay of older numbers is still recognised (the node was declared dead).
+    pub fn forget_missing(&mut self) {
         self.missing.clear();
     }
 
@@ -107,6 +113,58 @@ impl SeqTracker {
     }
 }
 
+/// How far below the highest number a [`ReplayWindow`] remembers.
+pub const REPLAY_WINDOW: u64 = 64;
+
+/// The sequence numbers of one sender seen on one link: the highest and a bitmap of the
+/// [`REPLAY_WINDOW`] numbers below it (the anti-replay window of IPsec, RFC 4303 3.4.3).
+/// A number is new when it is above the highest, or inside the window and not seen yet;
+/// a newer generation starts afresh.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplayWindow {
+    generation: u64,
+    /// 0 while nothing was seen (sequence numbers start at 1).
+    top: u64,
+    /// Bit `i`: `top - i` was seen.
+    seen: u64,
+}
+
+impl ReplayWindow {
+    /// Records (`generation`, `seq`); true when it was not seen before.
+    pub fn check(&mut self, generation: u64, seq: u64) -> bool {
+        if self.top == 0 || generation > self.generation {
+            *self = ReplayWindow {
+                generation,
+                top: seq,
+                seen: 1,
+            };
+            return true;
+        }
+        if generation < self.generation {
+            return false;
+        }
+        if seq > self.top {
+            let shift = seq - self.top;
+            self.seen = if shift >= REPLAY_WINDOW {
+                0
+            } else {
+                self.seen << shift
+            };
+            self.seen |= 1;
+            self.top = seq;
+            return true;
+        }
+        let below = self.top - seq;
+        if below >= REPLAY_WINDOW {
+            return false;
+        }
+        let bit = 1u64 << below;
+        let new = self.seen & bit == 0;
+        self.seen |= bit;
+        new
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +188,38 @@ mod tests {
         assert_eq!(s.accept(8, || t0), Verdict::Filled { now_complete: true });
         assert_eq!(s.accept(3, || t0), Verdict::Old);
         assert_eq!(s.last(), Some(9));
+    }
+
+    #[test]
+    fn replay_window() {
+        let mut w = ReplayWindow::default();
+        assert!(w.check(5, 10));
+        assert!(!w.check(5, 10));
+        assert!(w.check(5, 12));
+        assert!(w.check(5, 11), "inside the window, not seen yet");
+        assert!(!w.check(5, 11));
+        assert!(!w.check(5, 12));
+        assert!(!w.check(4, 100), "older generation");
+        assert!(w.check(5, 12 + REPLAY_WINDOW - 1));
+        assert!(!w.check(5, 12), "seen, still inside the window");
+        assert!(w.check(5, 13), "not seen, still inside");
+        assert!(!w.check(5, 11), "below the window");
+        assert!(w.check(5, 1000));
+        assert!(!w.check(5, 1000 - REPLAY_WINDOW));
+        assert!(w.check(6, 1), "a newer generation starts afresh");
+        assert!(!w.check(6, 1));
+    }
+
+    #[test]
+    fn forget_missing_keeps_the_highest() {
+        let t0 = Instant::now();
+        let mut s = SeqTracker::default();
+        s.accept(1, || t0);
+        s.accept(5, || t0);
+        s.forget_missing();
+        assert!(!s.has_missing());
+        assert_eq!(s.last(), Some(5));
+        assert_eq!(s.accept(3, || t0), Verdict::Old);
     }
 
     #[test]

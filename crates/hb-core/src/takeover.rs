@@ -1361,12 +1361,20 @@ impl Takeover {
     }
 
     /// Drops the starts that wait for a silent address. Returns whether there were any.
+    /// Without nice_failback (legacy) a node's own groups are its own whoever comes back:
+    /// their starts keep waiting for the address to fall silent (nobody else would start
+    /// them).
     fn cancel_blocked(&mut self) -> bool {
         let mut any = false;
+        let keep_local: Vec<bool> = (0..self.groups.len())
+            .map(|g| !self.nice() && self.is_local(g))
+            .collect();
         for item in self.items.iter_mut().filter(|i| i.started) {
             let before = item.ops.len();
-            item.ops
-                .retain(|o| !(o.start && o.issued.is_none() && o.guard.blocked()));
+            item.ops.retain(|o| {
+                !(o.start && o.issued.is_none() && o.guard.blocked())
+                    || keep_local.get(o.group).copied().unwrap_or(false)
+            });
             if item.ops.len() != before {
                 item.cancelled = true;
                 any = true;

@@ -40,6 +40,13 @@ pub const STARTUP_BUMP: Duration = Duration::from_secs(2);
 pub const REQNODES_RETRY: Duration = Duration::from_secs(1);
 /// Lowest delay before a retransmission request (3.0.6 waits 50 ms at least).
 pub const REXMIT_MIN_DELAY: Duration = Duration::from_millis(50);
+/// While the link is lossy, enough sends of our statuses that this many fall within one
+/// dead time (ours only; see [`Timing::status_copies`]).
+pub const LOSSY_SENDS_PER_DEADTIME: u64 = 30;
+/// At most this many sends of one status.
+pub const MAX_STATUS_SENDS: u64 = 8;
+/// Closest spacing of two sends of one status.
+pub const MIN_COPY_SPACING: Duration = Duration::from_millis(10);
 
 impl Timing {
     /// The dead time this node announces in `dt` at `now`.
@@ -64,6 +71,28 @@ impl Timing {
         } else {
             announced.unwrap_or(self.deadtime)
         }
+    }
+
+    /// How long the link counts as lossy after the last sign of loss (a peer asking us to
+    /// retransmit, a gap in a peer's numbers): ten dead times, 30 s at least.
+    pub fn lossy_hold(&self) -> Duration {
+        (self.deadtime * 10).max(Duration::from_secs(30))
+    }
+
+    /// While the link is lossy, how many times each status goes out (the first send
+    /// included) and the spacing of the sends within one keepalive: enough that
+    /// [`LOSSY_SENDS_PER_DEADTIME`] sends fall within one dead time. Only the first copy
+    /// that arrives counts (the others are duplicates), so a peer is declared dead only
+    /// when every copy of every status of a dead time is lost: with keepalive 200ms,
+    /// deadtime 1 (6 sends of each status) and 40 % loss, about 0.4^24 ≈ 3e-10 per status.
+    /// With the defaults (keepalive 1 s, deadtime 30 s) one send is already enough.
+    pub fn status_copies(&self) -> (u64, Duration) {
+        let ka = (self.keepalive.as_millis() as u64).max(1);
+        let dt = (self.deadtime.as_millis() as u64).max(1);
+        let wanted = (LOSSY_SENDS_PER_DEADTIME * ka).div_ceil(dt);
+        let room = (ka / MIN_COPY_SPACING.as_millis() as u64).max(1);
+        let n = wanted.clamp(1, MAX_STATUS_SENDS).min(room);
+        (n, self.keepalive / n as u32)
     }
 
     /// Whether the interval between two heartbeats of one node deserves a warning.
@@ -118,6 +147,20 @@ mod tests {
             Duration::from_secs(3)
         );
         assert_eq!(t.dead_time_for(true, None), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn status_copies_fill_the_dead_time() {
+        let t = lab();
+        assert_eq!(t.status_copies(), (6, Duration::from_nanos(33_333_333)));
+        assert_eq!(Timing::default().status_copies().0, 1);
+        let fast = Timing {
+            keepalive: Duration::from_millis(20),
+            deadtime: Duration::from_millis(100),
+            ..lab()
+        };
+        assert_eq!(fast.status_copies(), (2, Duration::from_millis(10)));
+        assert_eq!(t.lossy_hold(), Duration::from_secs(30));
     }
 
     #[test]

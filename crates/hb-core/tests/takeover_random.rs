@@ -126,6 +126,18 @@ fn two_nodes_random_operations_racing() {
     many(5000..5300, 25, true);
 }
 
+/// Found by the long run: without nice_failback, a node starting while its peer is
+/// declared dead probes its own group's address; the peer restarting meanwhile must not
+/// cancel that start (the peer never starts a group of another home).
+#[test]
+fn legacy_own_group_is_started_when_the_peer_restarts_during_its_probe() {
+    for seed in [200420, 200665, 201569, 201701] {
+        if let Err(e) = run(seed, AutoFailback::Legacy, 40, true) {
+            panic!("{e}");
+        }
+    }
+}
+
 /// A longer run: `cargo test -p hb-core --test takeover_random -- --ignored`; test-all.sh runs it
 /// (`--include-ignored`).
 #[test]

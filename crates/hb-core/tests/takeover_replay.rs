@@ -8,6 +8,8 @@
 //! went standby 30 s after each failure), so the fake runner fails starts too: that is why
 //! a asks for its group again on b's `shutdone`.
 
+mod capture;
+
 use std::time::{Duration, Instant};
 
 use hb_core::takeover::{Action, AutoFailback, GroupDef, JobId, Takeover, TakeoverConfig};
@@ -21,40 +23,17 @@ struct Rec {
     msg: Message,
 }
 
-fn json_number(line: &str, key: &str) -> Option<f64> {
-    let i = line.find(&format!("\"{key}\": "))? + key.len() + 4;
-    let rest = &line[i..];
-    let end = rest.find([',', '}'])?;
-    rest[..end].trim().parse().ok()
-}
-
-fn json_string<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let i = line.find(&format!("\"{key}\": \""))? + key.len() + 5;
-    let rest = &line[i..];
-    Some(&rest[..rest.find('"')?])
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
-}
-
 fn capture() -> Vec<Rec> {
     let keys = KeyRing::single(1, AuthMethod::Crc).expect("key ring");
-    let mut out = Vec::new();
-    let mut t0 = None;
-    for line in DATA.lines().filter(|l| !l.trim().is_empty()) {
-        let t = json_number(line, "t").expect("time");
-        let bytes = unhex(json_string(line, "hex").expect("hex"));
-        let d = hb_wire::decode(&bytes, &keys).expect("captured datagram decodes");
-        let t0 = *t0.get_or_insert(t);
-        out.push(Rec {
-            t: t - t0,
-            msg: d.msg,
-        });
-    }
-    out
+    capture::datagrams(DATA)
+        .into_iter()
+        .map(|(t, bytes)| Rec {
+            t,
+            msg: hb_wire::decode(&bytes, &keys)
+                .expect("captured datagram decodes")
+                .msg,
+        })
+        .collect()
 }
 
 /// The fields that matter for the comparison, in the capture's order.

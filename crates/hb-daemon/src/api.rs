@@ -197,6 +197,7 @@ mod tests {
             generation: 12,
             wall_clock_at_start: 1_700_000_000,
             seed: 1,
+            log_bad_packets: true,
         };
         Node::new(m, None, Instant::now())
     }
@@ -232,7 +233,8 @@ mod tests {
             let now = Instant::now();
             while n.poll_transmit().is_some() {}
             let seq = n.membership.last_seq();
-            n.handle_local_message(now, with_blob(lo));
+            n.handle_local_message(now, with_blob(lo))
+                .expect("what check_sendable accepts is sent");
             let sent: Vec<Vec<u8>> = std::iter::from_fn(|| n.poll_transmit()).collect();
             assert_eq!(n.membership.last_seq(), seq + 1, "{form:?}");
             let longest = sent.iter().map(Vec::len).max().unwrap_or(0);

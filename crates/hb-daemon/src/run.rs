@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hb_core::{Node, Output};
 use hb_io::fifo::{Fifo, FifoItem};
-use hb_io::media::{datagram_buffer, Medium};
+use hb_io::media::{datagram_buffer, Medium, MediumKind};
 use hb_io::signals::{Signal, SignalFd};
 use hb_log::{Level, Logger};
 use mio::unix::SourceFd;
@@ -50,6 +50,9 @@ const RESTART_JOB_BASE: u64 = 1 << 60;
 /// (an original heartbeat ignores it).
 pub const CHECK_MSG: &str = "hb-check";
 
+/// How often the packet counters are written for `heartbeat -s`.
+pub const COUNTERS_INTERVAL: Duration = Duration::from_secs(5);
+
 /// Everything the loop needs, prepared by the caller (config loaded, daemonized).
 pub struct LoopSetup {
     pub node: Node,
@@ -65,6 +68,9 @@ pub struct LoopSetup {
     pub probes: Option<Probes>,
     /// Where the check states are written for `heartbeat -s`.
     pub status_file: Option<std::path::PathBuf>,
+    /// Where the packet counters (received, dropped by kind...) are written for
+    /// `heartbeat -s`, every few seconds.
+    pub counters_file: Option<std::path::PathBuf>,
     /// The configuration (for the client API's answers).
     pub cfg: ha_config::Config,
     /// The client API socket to create when communication comes up (None: no API).
@@ -116,6 +122,8 @@ struct Loop {
     auto_failback: bool,
     probes: Option<Probes>,
     status_file: Option<std::path::PathBuf>,
+    counters_file: Option<std::path::PathBuf>,
+    counters_written: Option<Instant>,
     /// Local restarts in progress: job -> (group key, whether this job is the start).
     restarts: HashMap<hb_core::takeover::JobId, (String, bool)>,
     next_restart_job: u64,
@@ -198,6 +206,8 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         auto_failback: setup.auto_failback,
         probes: setup.probes.filter(|p| !p.is_empty()),
         status_file: setup.status_file,
+        counters_file: setup.counters_file,
+        counters_written: None,
         restarts: HashMap::new(),
         next_restart_job: RESTART_JOB_BASE,
         restart_starts: Vec::new(),
@@ -239,6 +249,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         l.api_turn(Instant::now(), poll.registry(), log);
         l.side_turn(Instant::now(), log);
         l.drain(log);
+        l.write_counters(Instant::now());
         if let Some((how, deadline)) = &l.exit_pending {
             let done = l.respawner.as_ref().is_none_or(|r| r.policy.all_stopped())
                 && !(matches!(how, LoopEnd::Restart)
@@ -341,7 +352,10 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
                     };
                     for it in items {
                         match it {
-                            FifoItem::Message(m) => l.node.handle_local_message(now, m),
+                            // A refusal (too big) is logged by the membership.
+                            FifoItem::Message(m) => {
+                                let _ = l.node.handle_local_message(now, m);
+                            }
                             FifoItem::Bad(why) => log.log(Level::Warn, &why),
                         }
                         l.drain(log);
@@ -401,8 +415,8 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
                     if let Some(m) = l.media.get_mut(i) {
                         let dev = m.dev.clone();
                         let node = &mut l.node;
-                        if let Err(e) = m.recv_all(now, &mut buf, |data, _from| {
-                            node.handle_datagram(now, &dev, data)
+                        if let Err(e) = m.recv_all(now, &mut buf, |data, from| {
+                            node.handle_datagram_from(now, &dev, from, data)
                         }) {
                             log.log(Level::Error, &format!("receive error on {dev}: {e}"));
                         }
@@ -566,7 +580,7 @@ impl Loop {
                     let mut m = hb_wire::Message::with_type(CHECK_MSG);
                     m.push_str("group", &key)
                         .push_str("healthy", if healthy { "yes" } else { "no" });
-                    self.node.handle_local_message(now, m);
+                    let _ = self.node.handle_local_message(now, m);
                     let local = self
                         .node
                         .takeover
@@ -825,6 +839,30 @@ impl Loop {
         }
     }
 
+    /// Writes the packet counters for `heartbeat -s`, at most every
+    /// [`COUNTERS_INTERVAL`] (the loop turns at least every keepalive).
+    fn write_counters(&mut self, now: Instant) {
+        let Some(f) = self.counters_file.as_ref() else {
+            return;
+        };
+        if self
+            .counters_written
+            .is_some_and(|t| now < t + COUNTERS_INTERVAL)
+        {
+            return;
+        }
+        self.counters_written = Some(now);
+        let mut text = String::new();
+        for line in self.node.membership.counters().status_lines() {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let tmp = f.with_extension("tmp");
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, f);
+        }
+    }
+
     /// Writes the check states for `heartbeat -s` (one line per check).
     fn write_check_status(&self) {
         let (Some(p), Some(f)) = (self.probes.as_ref(), self.status_file.as_ref()) else {
@@ -841,10 +879,20 @@ impl Loop {
     /// Sends what the node wants sent and acts on its outputs, until it is quiet.
     fn drain(&mut self, log: &Logger) {
         for _ in 0..1000 {
-            while let Some(d) = self.node.poll_transmit() {
+            // Extra status copies (a lossy link) go on the network media only: a serial
+            // line's queue would hold up the statuses themselves.
+            while let Some((d, network_only)) = self
+                .node
+                .poll_transmit()
+                .map(|d| (d, false))
+                .or_else(|| self.node.poll_status_copy().map(|d| (d, true)))
+            {
                 let now = Instant::now();
                 let keys = &self.node.membership.config().keys;
                 for (i, m) in self.media.iter_mut().enumerate() {
+                    if network_only && m.kind == MediumKind::Serial {
+                        continue;
+                    }
                     if let Err(e) = m.send(now, &d, keys) {
                         if let Some(line) = self.send_errors.failed(i, now, &e) {
                             log.log(Level::Error, &line);

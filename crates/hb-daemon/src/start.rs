@@ -53,6 +53,11 @@ pub fn main_with(args: Vec<String>) -> i32 {
                 {
                     print!("{checks}");
                 }
+                // The packet counters (received, dropped by kind, replays...), as the
+                // daemon last wrote them (every few seconds).
+                if let Ok(c) = std::fs::read_to_string(opts.state_dir.join(COUNTERS_STATUS_FILE)) {
+                    print!("{c}");
+                }
             }
             code
         }
@@ -168,7 +173,12 @@ fn start(opts: &Options) -> i32 {
         }
         _ => {}
     }
-    let logging = setup::logging(&cfg.hacf, &opts.config_dir, opts.foreground, opts.debug);
+    let logging = setup::logging(
+        &cfg.hacf,
+        &opts.config_dir,
+        opts.foreground,
+        debug_level(&cfg, opts),
+    );
     for w in &loaded.warnings {
         eprintln!("WARN: {w}");
     }
@@ -181,21 +191,26 @@ fn start(opts: &Options) -> i32 {
     }
     // The node's identity, before daemonizing: whatever stops the start here reaches the
     // terminal and the exit status.
-    let gen = match state::increment_generation(&opts.state_dir) {
+    let gen = match generation(&cfg, opts) {
         Ok(g) => g,
         Err(e) => return identity_failed(&e, "Cannot get/increment generation number"),
     };
     if let Some(line) = broken_generation_line(&gen) {
         eprintln!("WARN: {line}");
     }
-    let (uuid, uuid_created) = match state::load_or_create_uuid(&opts.state_dir) {
-        Ok((u, created)) => (u.0, created),
+    let (uuid, uuid_created, uuid_seed) = match node_uuid(&cfg, opts, &name) {
+        Ok(u) => u,
         Err(e) => return identity_failed(&e, "getting uuid for the local node failed"),
     };
+    // `coredumps`, applied where 2.0.8 applies it: before anything is started.
+    let core_line = hb_io::daemon::set_core_dumps(cfg.hacf.coredumps);
+    if let Some(line) = &core_line {
+        eprintln!("WARN: {line}");
+    }
     let mut report = StartReport::none();
     let mut chdir_failed = None;
     if !opts.foreground && !restarting {
-        match hb_io::daemon::daemonize(&opts.state_dir.join("cores/root")) {
+        match hb_io::daemon::daemonize(&core_dir(&cfg, opts)) {
             Ok((d, r)) => {
                 report = r;
                 chdir_failed = d.chdir_failed;
@@ -209,6 +224,9 @@ fn start(opts: &Options) -> i32 {
     let log = Logger::new(logging.config);
     for (entity, level, text) in &logging.start_lines {
         log.log_as(entity, *level, true, text);
+    }
+    if let Some(line) = core_line {
+        log.log(Level::Warn, &line);
     }
     if let Some((dir, e)) = chdir_failed {
         log.log(
@@ -241,6 +259,7 @@ fn start(opts: &Options) -> i32 {
         generation: gen,
         uuid,
         uuid_created,
+        uuid_seed,
     };
     run(opts, &cfg, checks, keys, name, identity, &log, &mut report)
 }
@@ -262,6 +281,59 @@ struct Identity {
     generation: state::Generation,
     uuid: [u8; 16],
     uuid_created: bool,
+    /// `uuidfrom nodename`: the seed of the name's UUID (2.0.8 logs `seed is N`).
+    uuid_seed: Option<i32>,
+}
+
+/// The generation as `hbgenmethod` says, as 2.0.8: `file`, hb_generation read, incremented
+/// and written back; `time`, the clock's seconds, hb_generation neither read nor written.
+fn generation(
+    cfg: &ha_config::Config,
+    opts: &Options,
+) -> Result<state::Generation, state::StateError> {
+    match cfg.hacf.hbgenmethod {
+        ha_config::GenMethod::File => state::increment_generation(&opts.state_dir),
+        ha_config::GenMethod::Time => Ok(state::Generation {
+            value: wall_clock(),
+            was_missing: false,
+            broken: None,
+        }),
+    }
+}
+
+/// The node's uuid as `uuidfrom` says, as 2.0.8: `file`, hb_uuid (created when missing;
+/// `created` true); `nodename`, made from the node name (the seed returned), hb_uuid neither
+/// read nor written.
+fn node_uuid(
+    cfg: &ha_config::Config,
+    opts: &Options,
+    name: &str,
+) -> Result<([u8; 16], bool, Option<i32>), state::StateError> {
+    match cfg.hacf.uuidfrom {
+        ha_config::UuidFrom::File => {
+            state::load_or_create_uuid(&opts.state_dir).map(|(u, created)| (u.0, created, None))
+        }
+        ha_config::UuidFrom::NodeName => {
+            let (u, seed) = state::uuid_from_name(name);
+            Ok((u.0, false, Some(seed)))
+        }
+    }
+}
+
+/// The daemon's working directory, where its core files land: `coreroot` (else
+/// /var/lib/heartbeat/cores), then the user's name, as 2.0.8's `cl_cdtocoredir`.
+fn core_dir(cfg: &ha_config::Config, opts: &Options) -> std::path::PathBuf {
+    cfg.hacf
+        .coreroot
+        .clone()
+        .unwrap_or_else(|| opts.state_dir.join("cores"))
+        .join("root")
+}
+
+/// The debug level: ha.cf's `debug` line, which replaces the `-d` count as in 2.0.8, else
+/// the `-d` count.
+fn debug_level(cfg: &ha_config::Config, opts: &Options) -> u32 {
+    cfg.hacf.debug.map_or(opts.debug, u32::from)
 }
 
 /// 2.0.8's start-up warnings for `auto_failback legacy` (also the mode of a ha.cf without an
@@ -311,6 +383,9 @@ fn start_failed(
 /// directory).
 pub const CHECK_STATUS_FILE: &str = "checks.status";
 
+/// Where the daemon writes its packet counters for `heartbeat -s` (in the state directory).
+pub const COUNTERS_STATUS_FILE: &str = "counters.status";
+
 /// The environment every script sees (HA_DIR, HA_FUNCS, HA_<directive>...).
 fn script_env(opts: &Options, cfg: &ha_config::Config, name: &str) -> Vec<(String, String)> {
     let p = hb_runner::env::ScriptEnvParams {
@@ -322,7 +397,7 @@ fn script_env(opts: &Options, cfg: &ha_config::Config, name: &str) -> Vec<(Strin
         use_logd: cfg.hacf.uses_logd(),
         directives: cfg.hacf.recorded.clone(),
         env_lines: cfg.hacf.env.clone(),
-        debug_level: opts.debug,
+        debug_level: debug_level(cfg, opts),
     };
     hb_runner::env::base_env(&p)
 }
@@ -383,6 +458,9 @@ fn run(
         log.log(Level::Warn, &line);
     }
     log.log(Level::Info, &format!("Heartbeat generation: {}", gen.value));
+    if let Some(seed) = identity.uuid_seed {
+        log.log(Level::Info, &format!("seed is {seed}"));
+    }
     if identity.uuid_created {
         log.log(
             Level::Info,
@@ -455,6 +533,7 @@ fn run(
         generation: gen.value,
         wall_clock_at_start: wall_clock(),
         seed: wall_clock() ^ u64::from(std::process::id()),
+        log_bad_packets: cfg.hacf.log_badpack,
     };
     let (jobs, fifo) = if manage {
         let runner = match hb_runner::Runner::new(script_env(opts, cfg, &name)) {
@@ -615,13 +694,7 @@ fn run(
                 }
             },
             Err(e) => {
-                return start_failed(
-                    log,
-                    report,
-                    Some(&opts.pid_file),
-                    exit::NOT_CONFIGURED,
-                    &e,
-                )
+                return start_failed(log, report, Some(&opts.pid_file), exit::NOT_CONFIGURED, &e)
             }
         }
     } else {
@@ -641,6 +714,7 @@ fn run(
         auto_failback: cfg.hacf.auto_failback == ha_config::AutoFailback::On,
         probes,
         status_file: Some(opts.state_dir.join(CHECK_STATUS_FILE)),
+        counters_file: Some(opts.state_dir.join(COUNTERS_STATUS_FILE)),
         pinger,
         respawner,
         watchdog,

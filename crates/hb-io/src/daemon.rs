@@ -195,6 +195,40 @@ pub fn daemonize(workdir: &Path) -> Result<(Daemonized, StartReport), DaemonizeE
     }
 }
 
+/// `coredumps` as 2.0.8 applies it when it reads ha.cf (cluster-glue's `cl_enable_coredumps`):
+/// on, the soft core-size limit is raised to the hard one (a hard limit of 0 is lifted to
+/// unlimited first when running as root); off, it is set to 0. The daemon and every child it
+/// starts inherit it. Returns the line to log when that is not possible (2.0.8 refused to
+/// start then; the daemon runs on).
+pub fn set_core_dumps(enable: bool) -> Option<String> {
+    let mut rlim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut rlim) } < 0 {
+        return Some(format!(
+            "Cannot get current core limit value: {}",
+            io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: geteuid has no preconditions.
+    if rlim.rlim_max == 0 && unsafe { libc::geteuid() } == 0 {
+        rlim.rlim_max = libc::RLIM_INFINITY;
+    }
+    rlim.rlim_cur = if enable { rlim.rlim_max } else { 0 };
+    // SAFETY: setrlimit with a struct we own.
+    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &rlim) } < 0 {
+        return Some(format!(
+            "Unable to {} core dumps: {}",
+            if enable { "enable" } else { "disable" },
+            io::Error::last_os_error()
+        ));
+    }
+    (enable && rlim.rlim_max == 0)
+        .then(|| "Not possible to enable core dumps (rlim_max is 0)".to_string())
+}
+
 /// `strerror(errno)` without Rust's " (os error N)" suffix, as perror() prints it.
 pub fn strerror(errno: i32) -> String {
     let mut buf = [0u8; 256];

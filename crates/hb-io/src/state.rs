@@ -265,6 +265,68 @@ pub fn load_or_create_uuid(dir: &Path) -> Result<(NodeUuid, bool), StateError> {
     Ok((uuid, true))
 }
 
+/// The UUID 2.0.8 gives a node with `uuidfrom nodename` (`hb_uuid.c` gen_uuid_from_name; no
+/// hb_uuid file is read or written then): a hash of the name seeds the C library's `rand()`
+/// (glibc's), and 32 draws, each taken modulo 16, are the UUID's hex digits in order. The same
+/// name gives the same UUID on every node and across an upgrade from the original. Returns the
+/// UUID and the seed (the original logs `seed is N`).
+pub fn uuid_from_name(name: &str) -> (NodeUuid, i32) {
+    // The name's hash as 2.0.8 computes it: `h = h * 31 + c` over C `char`s (signed here).
+    let chars = name.bytes().map(|b| b as i8 as i32 as u32);
+    let seed = chars.fold(None, |h: Option<u32>, c| {
+        Some(h.map_or(c, |h| (h << 5).wrapping_sub(h).wrapping_add(c)))
+    });
+    let seed = seed.unwrap_or(0);
+    let mut rng = GlibcRand::new(seed);
+    let mut b = [0u8; 16];
+    for byte in b.iter_mut() {
+        let hi = (rng.next() % 16) as u8;
+        let lo = (rng.next() % 16) as u8;
+        *byte = hi << 4 | lo;
+    }
+    (NodeUuid(b), seed as i32)
+}
+
+/// glibc's `srand`/`rand` (the additive feedback generator `random_r` uses by default: 31 words,
+/// separation 3, the first 310 outputs discarded).
+struct GlibcRand {
+    state: [i32; 31],
+    f: usize,
+    r: usize,
+}
+
+impl GlibcRand {
+    fn new(seed: u32) -> GlibcRand {
+        let seed = if seed == 0 { 1 } else { seed };
+        let mut state = [0i32; 31];
+        state[0] = seed as i32;
+        let mut word = i64::from(seed as i32);
+        for s in state.iter_mut().skip(1) {
+            // 16807 * word % 2147483647 without overflow, as glibc computes it.
+            let (hi, lo) = (word / 127_773, word % 127_773);
+            word = 16_807 * lo - 2_836 * hi;
+            if word < 0 {
+                word += 2_147_483_647;
+            }
+            *s = word as i32;
+        }
+        let mut g = GlibcRand { state, f: 3, r: 0 };
+        for _ in 0..310 {
+            g.next();
+        }
+        g
+    }
+
+    /// The next `rand()`: 0 to 2^31 - 1.
+    fn next(&mut self) -> u32 {
+        let val = (self.state[self.f] as u32).wrapping_add(self.state[self.r] as u32);
+        self.state[self.f] = val as i32;
+        self.f = (self.f + 1) % 31;
+        self.r = (self.r + 1) % 31;
+        val >> 1
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // pid file
 
@@ -660,5 +722,31 @@ mod tests {
         assert_eq!(loadavg_from(&d.0.join("missing")), "n/a");
         let real = loadavg();
         assert_eq!(real.split_whitespace().count(), 5, "{real}");
+    }
+
+    #[test]
+    fn uuid_from_name_is_the_originals() {
+        // Each expected value printed by the original's gen_uuid_from_name and string_hash
+        // (2.0.8 hb_uuid.c) compiled with gcc against glibc on this machine, seed included.
+        for (name, seed, uuid) in [
+            ("alpha", 92909918, "cc301fda-9190-a843-de51-a987ec340ccc"),
+            ("beta", 3020272, "bf4514df-59e5-20af-3817-c93be31e6e01"),
+            ("a", 97, "e44c7868-10c2-3db7-763c-3b17dc88f2ed"),
+            ("node1", 104993391, "90b8de77-08c8-7a6c-fef1-993a43051dba"),
+            ("", 0, "76931fac-9dab-2b36-c248-b87d6ae33f9a"),
+            (
+                "\u{dc}n\u{ef}code",
+                1716198350,
+                "3316d33d-723e-d846-1885-b76a7f71aedd",
+            ),
+            (
+                "hb-node-with-a-very-long-name-0123456789",
+                129295954,
+                "d7eaeb06-b6e6-4a3f-4167-66c79bdc0ebd",
+            ),
+        ] {
+            let (u, s) = uuid_from_name(name);
+            assert_eq!((u.to_string().as_str(), s), (uuid, seed), "{name:?}");
+        }
     }
 }

@@ -41,6 +41,11 @@ impl LogLimiter {
         }
     }
 
+    /// Counts one event that is never to be logged (not reported as suppressed either).
+    pub fn count(&mut self) {
+        self.total = self.total.saturating_add(1);
+    }
+
     /// Counts one event; `Some(suppressed)` when a line is due now (`suppressed`: events
     /// counted but not logged since the previous line).
     pub fn hit(&mut self, now: Instant) -> Option<u64> {
@@ -74,6 +79,15 @@ impl LogLimiter {
     pub fn suppressed(&self) -> u64 {
         self.suppressed
     }
+
+    /// When [`flush_due`](Self::flush_due) will have something to report (None: nothing
+    /// is held back), for a caller that sleeps until its next deadline.
+    pub fn next_flush(&self) -> Option<Instant> {
+        match (self.suppressed, self.last_line) {
+            (0, _) | (_, None) => None,
+            (_, Some(t)) => Some(t + self.interval),
+        }
+    }
 }
 
 /// `" (N more suppressed)"`, or nothing when `n` is 0: the tail of a rate-limited line.
@@ -97,6 +111,7 @@ mod tests {
         assert_eq!(l.hit(t0 + Duration::from_millis(500)), None);
         assert_eq!(l.hit(t0 + Duration::from_millis(900)), None);
         assert_eq!(l.suppressed(), 2);
+        assert_eq!(l.next_flush(), Some(t0 + Duration::from_secs(1)));
         assert_eq!(l.flush_due(t0 + Duration::from_millis(950)), None);
         assert_eq!(l.hit(t0 + Duration::from_secs(1)), Some(2));
         assert_eq!(l.hit(t0 + Duration::from_millis(1100)), None);

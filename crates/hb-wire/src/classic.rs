@@ -22,7 +22,7 @@ use crate::base64;
 use crate::common::{
     check_digest, is_auth, method_of, pack_list, parse_auth_token, unpack_list, Budget,
 };
-use crate::error::{quote, DecodeError, EncodeError};
+use crate::error::{printable, DecodeError, EncodeError};
 use crate::{Decoded, Field, Message, Value, WireForm, MAX_DATAGRAM, MAX_DEPTH, MAX_SEND};
 
 /// Start of a classic message.
@@ -66,6 +66,7 @@ pub fn decode(datagram: &[u8], keys: &KeyRing) -> Result<Decoded, DecodeError> {
     let method = method_of(keys, idx)?;
     check_digest(
         got,
+        idx,
         method,
         None,
         &auth_input(&msg),
@@ -224,11 +225,11 @@ fn write_fields(
         budget.take_encode()?;
         let name = &f.name;
         let bad_name = |why| EncodeError::BadName {
-            name: quote(name),
+            name: printable(name),
             why,
         };
         let bad_value = |why| EncodeError::BadValue {
-            name: quote(name),
+            name: printable(name),
             why,
         };
         if strict {

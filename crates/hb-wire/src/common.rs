@@ -2,7 +2,7 @@
 //! token, and the digest check.
 
 use crate::auth::{digest, AuthMethod, KeyRing};
-use crate::error::{quote, DecodeError, EncodeError};
+use crate::error::{printable, DecodeError, EncodeError};
 use crate::{Message, Value, WireForm, MAX_FIELDS};
 
 /// Counts fields across a whole message (nested ones included) while decoding or encoding.
@@ -54,7 +54,7 @@ pub(crate) fn pack_list(
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
     let bad = |why| EncodeError::BadValue {
-        name: quote(name),
+        name: printable(name),
         why,
     };
     if items.is_empty() {
@@ -116,9 +116,11 @@ pub(crate) fn parse_auth_token(tok: &[u8], form: WireForm) -> Result<(u8, &[u8])
 }
 
 /// Compares a received digest text with the one computed over `data` by `method` (with
-/// `key_override` if given). Case-sensitive, as the original's `strcmp`.
+/// `key_override` if given). Case-sensitive, as the original's `strcmp`. The computed
+/// digest never leaves this function (see [`DecodeError::BadDigest`]).
 pub(crate) fn check_digest(
     got: &[u8],
+    index: u8,
     method: &AuthMethod,
     key_override: Option<&[u8]>,
     data: &[u8],
@@ -130,10 +132,10 @@ pub(crate) fn check_digest(
         Ok(())
     } else {
         Err(DecodeError::BadDigest {
-            got: quote(got),
-            want,
+            got: printable(got),
+            index,
             form,
-            node: msg.get_bytes("src").map(quote),
+            node: msg.get_bytes("src").map(printable),
         })
     }
 }

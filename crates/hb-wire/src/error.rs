@@ -37,11 +37,15 @@ pub enum DecodeError {
     BadAuthToken(WireForm),
     /// The named authentication index is not configured here.
     UnknownKeyIndex(u8),
-    /// The digest does not match. `got` is the received text, `want` the one computed here;
-    /// `node` is the message's `src` when known (classic form).
+    /// The digest does not match. `got` is the received digest text (cut, control bytes
+    /// escaped), `index` the key index it names, `node` the message's claimed `src`.
+    ///
+    /// The digest computed here is deliberately not kept: it is the valid signature of the
+    /// sender's own bytes, and whoever could read it (in a log, say) could forge any
+    /// message. The original logs it (`authstr=`); we never do.
     BadDigest {
         got: String,
-        want: String,
+        index: u8,
         form: WireForm,
         node: Option<String>,
     },
@@ -49,7 +53,10 @@ pub enum DecodeError {
     NoTrailer,
 }
 
-/// The kind of a [`DecodeError`], without its data: what drop counters count by.
+/// Why something received was dropped or refused, without the details: what the drop
+/// counters count by and what their log lines are rate-limited by. The first kinds are
+/// the codec's ([`DecodeError::kind`]); the others are the protocol's (hb-core's
+/// membership): every drop path of the receive side has one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DropKind {
     TooLarge,
@@ -66,11 +73,28 @@ pub enum DropKind {
     UnknownKeyIndex,
     BadDigest,
     NoTrailer,
+    /// A message without `t`, `src` or a non-zero `ts`.
+    MissingFields,
+    /// A message from a node that is not configured.
+    UnknownNode,
+    /// A sequenced message without a valid `seq`.
+    BadSeq,
+    /// A message of an older generation than the sender's current one.
+    OldGeneration,
+    /// A sequence number already seen (or older than the window) from a node declared
+    /// dead: a replay of its recorded packets.
+    Replay,
+    /// A retransmission request for numbers we never sent.
+    RexmitAboveMax,
+    /// A retransmission request we cannot serve (too old, not in the history).
+    RexmitRefused,
+    /// One of our own messages that cannot be encoded (too big, bad field).
+    Unsendable,
 }
 
 impl DropKind {
     /// Every kind, in declaration order (`ALL[k.index()] == k`).
-    pub const ALL: [DropKind; 14] = [
+    pub const ALL: [DropKind; 22] = [
         DropKind::TooLarge,
         DropKind::BadMagic,
         DropKind::Truncated,
@@ -85,6 +109,14 @@ impl DropKind {
         DropKind::UnknownKeyIndex,
         DropKind::BadDigest,
         DropKind::NoTrailer,
+        DropKind::MissingFields,
+        DropKind::UnknownNode,
+        DropKind::BadSeq,
+        DropKind::OldGeneration,
+        DropKind::Replay,
+        DropKind::RexmitAboveMax,
+        DropKind::RexmitRefused,
+        DropKind::Unsendable,
     ];
 
     /// Position in [`DropKind::ALL`].
@@ -109,6 +141,14 @@ impl DropKind {
             DropKind::UnknownKeyIndex => "unknown-key-index",
             DropKind::BadDigest => "bad-digest",
             DropKind::NoTrailer => "no-trailer",
+            DropKind::MissingFields => "missing-fields",
+            DropKind::UnknownNode => "unknown-node",
+            DropKind::BadSeq => "bad-seq",
+            DropKind::OldGeneration => "old-generation",
+            DropKind::Replay => "replay",
+            DropKind::RexmitAboveMax => "rexmit-above-max",
+            DropKind::RexmitRefused => "rexmit-refused",
+            DropKind::Unsendable => "unsendable",
         }
     }
 }
@@ -147,12 +187,18 @@ impl DecodeError {
     }
 }
 
-/// Received bytes as printable text for a log line: lossy UTF-8, cut at [`QUOTE_MAX`] chars.
-pub(crate) fn quote(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .take(QUOTE_MAX)
-        .collect()
+/// Received bytes as printable text for a log line: lossy UTF-8, cut at [`QUOTE_MAX`] chars,
+/// control characters escaped (a newline in a forged field must not start a log line).
+pub fn printable(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for c in String::from_utf8_lossy(bytes).chars().take(QUOTE_MAX) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl fmt::Display for DecodeError {
@@ -185,23 +231,26 @@ impl fmt::Display for DecodeError {
             DecodeError::UnknownKeyIndex(i) => {
                 write!(f, "Invalid authentication [{i}] in message!")
             }
+            // The original's words, without the digest computed here (see BadDigest).
             DecodeError::BadDigest {
                 form: WireForm::Classic,
                 node,
-                ..
+                index,
+                got,
             } => write!(
                 f,
-                "string2msg_ll: node [{}] failed authentication",
+                "string2msg_ll: node [{}] failed authentication (key index {index}, authtoken={got})",
                 node.as_deref().unwrap_or("?")
             ),
             DecodeError::BadDigest {
                 form: WireForm::Netstring,
                 got,
-                want,
-                ..
+                index,
+                node,
             } => write!(
                 f,
-                "authtoken does not match, authtoken={got}, authstr={want}"
+                "authtoken does not match, authtoken={got} (key index {index}, node [{}])",
+                node.as_deref().unwrap_or("?")
             ),
             DecodeError::NoTrailer => f.write_str("peel_netstring() error in getting auth string"),
         }
@@ -270,23 +319,23 @@ mod tests {
         );
         let e = DecodeError::BadDigest {
             got: "X".into(),
-            want: "y".into(),
+            index: 3,
             form: WireForm::Netstring,
             node: None,
         };
         assert_eq!(
             e.to_string(),
-            "authtoken does not match, authtoken=X, authstr=y"
+            "authtoken does not match, authtoken=X (key index 3, node [?])"
         );
         let e = DecodeError::BadDigest {
             got: "X".into(),
-            want: "y".into(),
+            index: 1,
             form: WireForm::Classic,
             node: Some("b".into()),
         };
         assert_eq!(
             e.to_string(),
-            "string2msg_ll: node [b] failed authentication"
+            "string2msg_ll: node [b] failed authentication (key index 1, authtoken=X)"
         );
         assert!(e.is_auth_failure());
         assert!(!DecodeError::Truncated.is_auth_failure());

@@ -48,7 +48,7 @@ mod message;
 pub mod netstring;
 
 pub use auth::{AuthMethod, KeyRing, KeyRingError};
-pub use error::{DecodeError, DropKind, EncodeError};
+pub use error::{printable, DecodeError, DropKind, EncodeError};
 pub use message::{Field, Message, Value};
 
 /// Largest datagram [`decode`] looks at (64 KiB); larger ones are refused unparsed.

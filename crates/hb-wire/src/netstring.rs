@@ -18,7 +18,7 @@ use crate::common::{
     check_digest, is_auth, leading_decimal, method_of, pack_list, parse_auth_token, unpack_list,
     Budget,
 };
-use crate::error::{quote, DecodeError, EncodeError};
+use crate::error::{printable, DecodeError, EncodeError};
 use crate::{Decoded, Field, Message, Value, WireForm, MAX_DATAGRAM, MAX_DEPTH, MAX_SEND};
 
 /// Start of a netstring message.
@@ -44,6 +44,7 @@ pub fn decode(datagram: &[u8], keys: &KeyRing) -> Result<Decoded, DecodeError> {
     let method = method_of(keys, idx)?;
     check_digest(
         got,
+        idx,
         method,
         Some(keys.active().key()),
         signed,
@@ -203,7 +204,7 @@ fn write_fields(
         }
         if f.name.contains(&b'=') {
             return Err(EncodeError::BadName {
-                name: quote(&f.name),
+                name: printable(&f.name),
                 why: "'=' in name",
             });
         }

@@ -35,9 +35,14 @@ struct Node {
 
 impl Node {
     fn new(tag: &str, medium: &str) -> Node {
+        Node::with(tag, medium, "")
+    }
+
+    /// A node whose ha.cf has the lines `extra` too (after its log directives).
+    fn with(tag: &str, medium: &str, extra: &str) -> Node {
         let dir = std::env::temp_dir().join(format!("hb-start-{tag}-{}", std::process::id()));
         let log = format!(
-            "logfacility none\nlogfile {}\n",
+            "logfacility none\nlogfile {}\n{extra}",
             dir.join("lib/ha-log").display()
         );
         Node::with_log(tag, medium, &log)
@@ -108,6 +113,26 @@ impl Node {
         let pid: i32 = text.trim().parse().ok()?;
         // SAFETY: kill with signal 0 only checks the process exists.
         (unsafe { libc::kill(pid, 0) } == 0).then_some(pid)
+    }
+
+    /// The soft and hard core-size limits of the running daemon, as /proc shows them.
+    fn core_limits(&self) -> (String, String) {
+        let pid = self.pid().expect("a running daemon");
+        let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .expect("core line");
+        let w: Vec<&str> = line["Max core file size".len()..]
+            .split_whitespace()
+            .collect();
+        (w[0].to_string(), w[1].to_string())
+    }
+
+    /// The running daemon's working directory.
+    fn cwd(&self) -> PathBuf {
+        let pid = self.pid().expect("a running daemon");
+        fs::read_link(format!("/proc/{pid}/cwd")).unwrap()
     }
 
     fn log(&self) -> String {
@@ -263,6 +288,71 @@ fn a_medium_that_cannot_open_stops_the_start_loudly() {
     assert!(stderr.contains("heartbeat not started"), "{stderr}");
     std::thread::sleep(Duration::from_millis(300));
     assert!(n.pid().is_none(), "no daemon left behind");
+}
+
+/// The directives 2.0.8 acts on at start beyond the heartbeat path, acted on here too:
+/// `hbgenmethod time` (the clock's seconds; hb_generation neither read nor written),
+/// `uuidfrom nodename` (the name's uuid, `seed is N` logged; no hb_uuid), `coredumps off`
+/// (core size limit 0), `coreroot DIR` (the daemon works in DIR/root), `debug N` (the debug
+/// level, which SIGUSR1 then raises).
+#[test]
+#[ignore = "needs root (the daemon in a network namespace): compat-tests/test-all.sh runs it as root with --include-ignored"]
+fn start_directives_act_as_in_2_0_8() {
+    need_root();
+    let tag = format!("directives-{}", std::process::id());
+    let cores = std::env::temp_dir().join(format!("hb-start-cores-{tag}"));
+    fs::create_dir_all(cores.join("root")).unwrap();
+    let extra = format!(
+        "hbgenmethod time\nuuidfrom nodename\ncoredumps off\ncoreroot {}\ndebug 3\n",
+        cores.display()
+    );
+    let n = Node::with("directives", "ucast lo 127.0.0.1", &extra);
+    let before = unix_now();
+    let o = n.start();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let after = unix_now();
+    let log = n.log();
+    let g: u64 = log
+        .lines()
+        .find_map(|l| l.split("Heartbeat generation: ").nth(1))
+        .and_then(|g| g.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no generation line: {log}"));
+    assert!(before <= g && g <= after, "{before} <= {g} <= {after}");
+    assert!(!n.generation_file().exists(), "hb_generation untouched");
+    // 2.0.8's uuid of `alpha` (hb-io's uuid_from_name test has the uuid itself).
+    assert!(log.contains("seed is 92909918"), "{log}");
+    assert!(!n.dir.join("lib/hb_uuid").exists(), "hb_uuid untouched");
+    assert!(!log.contains("No uuid found"), "{log}");
+    assert_eq!(n.core_limits().0, "0");
+    assert_eq!(n.cwd(), cores.join("root"));
+    let pid = n.pid().unwrap();
+    // SAFETY: the daemon this test started.
+    unsafe { libc::kill(pid, libc::SIGUSR1) };
+    let end = Instant::now() + Duration::from_secs(5);
+    while !n.log().contains("debug now set to 4") && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(n.log().contains("debug now set to 4"), "{}", n.log());
+    n.stop();
+    let _ = fs::remove_dir_all(&cores);
+}
+
+/// Without those lines: hb_generation and hb_uuid, core dumps on (the soft limit raised to
+/// the hard one, as 2.0.8's default `coredumps true`), the work directory cores/root.
+#[test]
+#[ignore = "needs root (the daemon in a network namespace): compat-tests/test-all.sh runs it as root with --include-ignored"]
+fn start_directives_default_as_in_2_0_8() {
+    need_root();
+    let n = Node::new("directive-defaults", "ucast lo 127.0.0.1");
+    fs::create_dir_all(n.dir.join("lib/cores/root")).unwrap();
+    let o = n.start();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(n.generation_file().exists() && n.dir.join("lib/hb_uuid").exists());
+    let (soft, hard) = n.core_limits();
+    assert_eq!(soft, hard);
+    assert_eq!(n.cwd(), n.dir.join("lib/cores/root"));
+    assert!(!n.log().contains("seed is"));
+    n.stop();
 }
 
 /// No log directive in ha.cf: the daemon logs where 2.0.8's ha_logd would, from logd.cf.

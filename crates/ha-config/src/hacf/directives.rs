@@ -44,7 +44,7 @@ pub(super) const PARSERS: &[(&str, ParseFn)] = &[
     ("use_apphbd", boolean),
     ("log_badpack", boolean),
     ("coredumps", boolean),
-    ("coreroot", text),
+    ("coreroot", coreroot),
     ("crm", crm),
     ("autojoin", autojoin),
     ("uuidfrom", uuidfrom),
@@ -137,6 +137,17 @@ fn positive_time(_: &mut Parser<'_>, name: &'static str, v: &str, _: usize) -> R
         Some(t) if !t.is_zero() => Ok(()),
         Some(_) => Err(format!("{name} [{v}] is invalid: must be above 0 ms")),
         None => Err(malformed_time(name, v)),
+    }
+}
+
+/// An absolute path (2.0.8 refuses any other: `Invalid core directory`).
+fn coreroot(_: &mut Parser<'_>, _: &'static str, v: &str, _: usize) -> Res {
+    if v.starts_with('/') {
+        Ok(())
+    } else {
+        Err(format!(
+            "Invalid core directory [{v}]: an absolute path, e.g. /var/lib/heartbeat/cores"
+        ))
     }
 }
 

@@ -265,7 +265,7 @@ pub struct HaCf {
     pub rtprio: Option<u8>,
     pub hbgenmethod: GenMethod,
     pub realtime: bool,
-    /// The `debug` line (the daemon adds its `-d` count).
+    /// The `debug` line: the daemon's debug level, in place of its `-d` count (as 2.0.8).
     pub debug: Option<u8>,
     pub use_logd: Option<bool>,
     pub conn_logd_time: Duration,

@@ -16,66 +16,50 @@ pub enum Support {
 }
 
 /// Why the line `NAME VALUE` of ha.cf does nothing in this daemon, or `None` when the daemon
-/// already behaves as the line asks (`hbgenmethod file`, `use_logd no`, ...) or acts on the
-/// directive. The config test prints the reason beside every such line.
+/// already behaves as the line asks (`use_logd no`, `use_apphbd off`, ...) or acts on the
+/// directive. Each reason says what 2.0.8 (or 3.0.6, for its own directives) would have done
+/// and why nothing is done here; the config test prints it beside every such line.
 pub fn not_acted_on_reason(name: &str, value: &str) -> Option<&'static str> {
     let v = value.trim();
     let truth = parse_bool(v);
-    const CRM: &str = "used only with crm on (release 2 resource management), which this daemon \
-                       does not run; with crm off 2.0.8 ignores it too";
-    const COMPRESS: &str = "messages are never compressed here; a v1 cluster's messages stay far \
-                            below the size at which 2.0.8 compresses, and it reads them uncompressed";
-    const V3: &str = "a heartbeat 3 directive (2.0.8 refuses it); heartbeat 3 features are not \
-                      implemented";
+    const CRM: &str = "2.0.8 uses it only with crm on (release 2 resource management, the CRM); with crm off, the only mode here, 2.0.8 ignores it too";
+    const COMPRESS: &str = "2.0.8 compresses messages larger than compression_threshold KiB; here messages are never compressed: a v1 cluster's messages stay far below that size, and 2.0.8 reads uncompressed ones";
+    const V6: &str = "heartbeat 3 sends heartbeats over IPv6 on it; IPv6 media are not opened here (2.0.8 refuses the directive): use ucast, bcast or mcast";
+    const PCMK: &str = "heartbeat 3 uses it only to run Pacemaker (pacemaker on); this daemon runs v1 haresources only, and 2.0.8 refuses the directive";
     match name {
-        "hbgenmethod" => match v {
-            "file" => None,
-            _ => Some(
-                "the generation always comes from /var/lib/heartbeat/hb_generation (method file)",
-            ),
-        },
-        "uuidfrom" => match v {
-            "file" => None,
-            _ => {
-                Some("the node's uuid always comes from /var/lib/heartbeat/hb_uuid (uuidfrom file)")
-            }
-        },
-        "debug" => match v {
-            "0" => None,
-            _ => Some("the debug level is set with -d and changed with SIGUSR1/SIGUSR2 only"),
-        },
         "conn_logd_time" => Some(
-            "logd runs inside each program here (ha_logd is gone), so there is never a connection \
-             to it to make again",
+            "2.0.8 connects to ha_logd again at this interval after losing it; logd runs inside \
+             each program here (ha_logd is gone), so there is never a connection to it to make \
+             again",
         ),
         "use_apphbd" => match truth {
             Some(false) => None,
-            _ => Some("apphbd is not used: the daemon does not register with it"),
+            _ => Some(
+                "2.0.8 registers with apphbd, which reports a heartbeat that stops answering; apphbd is not part of this package (a watchdog line covers a hung daemon)",
+            ),
         },
-        "log_badpack" => match truth {
-            Some(false) => Some("bad packets are always logged (at most one line every 10 s)"),
-            _ => None,
-        },
-        "coredumps" | "coreroot" => Some(
-            "core dumps follow the system's settings (ulimit -c, kernel.core_pattern); the daemon \
-             changes neither",
-        ),
         "compression" | "compression_threshold" | "traditional_compression" => Some(COMPRESS),
         "record_config_changes"
         | "record_pengine_inputs"
         | "enable_config_writes"
         | "quorum_server" => Some(CRM),
-        "memreserve" => {
-            Some("no memory is preallocated; the daemon's memory use is small and bounded")
-        }
-        "syslogmsgfmt"
-        | "crm_daemon_dir"
-        | "crmd_spawns_pengine"
-        | "pacemaker"
-        | "failfast"
-        | "ucast6"
-        | "mcast6"
-        | "ping6" => Some(V3),
+        "memreserve" => Some(
+            "2.0.8 preallocates this much memory before it locks itself in memory, so that it never waits for memory later; nothing is preallocated here: the daemon is small (about 5.5 MB) and realtime locks all of it",
+        ),
+        "syslogmsgfmt" => match truth {
+            Some(false) => None,
+            _ => Some(
+                "heartbeat 3 then writes logfile and debugfile lines in syslog's format; they keep 2.0.8's format here (2.0.8 refuses the directive)",
+            ),
+        },
+        "crm_daemon_dir" | "crmd_spawns_pengine" => Some(PCMK),
+        "failfast" => Some(
+            "heartbeat 3 starts the program like respawn and reboots the node when it exits; it is not started here (2.0.8 refuses the directive)",
+        ),
+        "ucast6" | "mcast6" => Some(V6),
+        "ping6" => Some(
+            "heartbeat 3 pings this IPv6 host as a ping node; it is not pinged here (2.0.8 refuses the directive): use ping with an IPv4 address",
+        ),
         _ => None,
     }
 }
@@ -194,7 +178,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         V,
         Some("file"),
         true,
-        N,
+        A,
         "protocol generation computation method",
     ),
     d(
@@ -205,7 +189,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         A,
         "enable realtime behavior?",
     ),
-    d("debug", V, None, true, N, "debug level"),
+    d("debug", V, None, true, A, "debug level"),
     d(
         "msgfmt",
         V,
@@ -229,7 +213,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         V,
         Some("true"),
         true,
-        N,
+        A,
         "warn about bad packets",
     ),
     d(
@@ -237,7 +221,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         V,
         Some("true"),
         true,
-        N,
+        A,
         "enable Linux-HA core dumps",
     ),
     d(
@@ -245,7 +229,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         V,
         None,
         true,
-        N,
+        A,
         "set root directory of core dump area",
     ),
     d(
@@ -269,7 +253,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         V,
         Some("file"),
         true,
-        N,
+        A,
         "set the source for uuid",
     ),
     d(
@@ -425,7 +409,11 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
         V,
         "should pengine be spawned directly by heartbeat",
     ),
-    d306("pacemaker", V, "enable Pacemaker resource management"),
+    // `pacemaker` is `crm` under another name: off (v1 mode, acted on) or refused.
+    DirectiveSpec {
+        support: A,
+        ..d306("pacemaker", V, "enable Pacemaker resource management")
+    },
     d306(
         "failfast",
         L,
@@ -574,6 +562,13 @@ pub const ACTED_ON: &[&str] = &[
     "watchdog",
     "serial",
     "baud",
+    "pacemaker",
+    "hbgenmethod",
+    "debug",
+    "log_badpack",
+    "coredumps",
+    "coreroot",
+    "uuidfrom",
     "stonith",
     "stonith_host",
 ];

@@ -28,6 +28,17 @@ pub struct Net {
     pub max_delay: Duration,
 }
 
+impl Net {
+    /// No loss, no duplicates, a delay of at most `max_delay_ms`.
+    pub fn clean(max_delay_ms: u64) -> Net {
+        Net {
+            loss: 0,
+            dup: 0,
+            max_delay: Duration::from_millis(max_delay_ms),
+        }
+    }
+}
+
 pub struct SimNode {
     pub m: Membership,
     pub alive: bool,
@@ -35,6 +46,8 @@ pub struct SimNode {
     pub events: Vec<(Instant, Event)>,
     /// Per source node: (arrival time of the first copy, seq) of every status that arrived.
     pub statuses_in: Vec<Vec<(Instant, u64)>>,
+    /// Every datagram this node sent, with its time (only when `Cluster::record` is set).
+    pub sent: Vec<(Instant, Vec<u8>)>,
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -44,6 +57,15 @@ struct InFlight {
     to: usize,
     from: usize,
     bytes: Vec<u8>,
+    /// The `seq` of a status message (read once when it is sent).
+    status_seq: Option<u64>,
+}
+
+/// The `seq` of a status datagram, read without checking its digest (the harness's own
+/// bookkeeping; the nodes authenticate every datagram themselves).
+fn status_seq(bytes: &[u8]) -> Option<u64> {
+    let (m, _) = hb_wire::parse_unauthenticated(bytes).ok()?;
+    (m.msg_type() == Some("status")).then(|| m.get_hex("seq").unwrap_or(0))
 }
 
 pub struct Cluster {
@@ -58,6 +80,8 @@ pub struct Cluster {
     /// Pairs (a, b), a < b, that cannot talk.
     pub cut: BTreeSet<(usize, usize)>,
     pub keys: KeyRing,
+    /// Keep every datagram sent in `SimNode::sent`.
+    pub record: bool,
 }
 
 pub fn lab_timing() -> Timing {
@@ -67,6 +91,77 @@ pub fn lab_timing() -> Timing {
         warntime: Duration::from_millis(500),
         initdead: Duration::from_secs(2),
         max_rexmit_delay: Duration::from_millis(250),
+    }
+}
+
+/// One node of ours fed by hand, in virtual time (a two-node cluster `a`, `b`).
+pub struct One {
+    pub m: Membership,
+    pub t0: Instant,
+    pub now: Instant,
+    pub events: Vec<(Instant, Event)>,
+    /// Datagrams sent and not yet taken.
+    pub out: Vec<Vec<u8>>,
+}
+
+impl One {
+    pub fn new(name: &str, keys: KeyRing) -> One {
+        Self::with_form(name, keys, SendForm::Netstring306)
+    }
+
+    pub fn with_form(name: &str, keys: KeyRing, send_form: SendForm) -> One {
+        let t0 = Instant::now();
+        let cfg = MembershipConfig {
+            name: name.into(),
+            nodes: vec!["a".into(), "b".into()],
+            ping_nodes: 0,
+            timing: lab_timing(),
+            hopfudge: 1,
+            keys,
+            send_form,
+            uuid: [name.as_bytes()[0]; 16],
+            generation: 7,
+            wall_clock_at_start: 1_795_561_537,
+            seed: 11,
+            log_bad_packets: true,
+        };
+        let mut o = One {
+            m: Membership::new(cfg, t0),
+            t0,
+            now: t0,
+            events: Vec::new(),
+            out: Vec::new(),
+        };
+        o.drain();
+        o
+    }
+
+    pub fn drain(&mut self) {
+        while let Some(d) = self.m.poll_transmit() {
+            self.out.push(d);
+        }
+        while let Some(d) = self.m.poll_status_copy() {
+            self.out.push(d);
+        }
+        while let Some(e) = self.m.poll_event() {
+            self.events.push((self.now, e));
+        }
+    }
+
+    /// Runs the timers up to `t`.
+    pub fn advance(&mut self, t: Instant) {
+        while let Some(d) = self.m.poll_timeout().filter(|d| *d <= t) {
+            self.now = self.now.max(d);
+            self.m.handle_timeout(self.now);
+            self.drain();
+        }
+        self.now = self.now.max(t);
+    }
+
+    pub fn deliver(&mut self, t: Instant, dev: &str, bytes: &[u8]) {
+        self.advance(t);
+        self.m.handle_datagram(self.now, dev, bytes);
+        self.drain();
     }
 }
 
@@ -100,12 +195,14 @@ impl Cluster {
                 generation: 100,
                 wall_clock_at_start: 1_700_000_000,
                 seed: rng.next_u64(),
+                log_bad_packets: true,
             };
             nodes.push(SimNode {
                 m: Membership::new(cfg, t0),
                 alive: true,
                 events: Vec::new(),
                 statuses_in: vec![Vec::new(); n],
+                sent: Vec::new(),
             });
         }
         let mut c = Cluster {
@@ -119,6 +216,7 @@ impl Cluster {
             order: 0,
             cut: BTreeSet::new(),
             keys,
+            record: false,
         };
         c.drain_all();
         c
@@ -167,14 +265,31 @@ impl Cluster {
         while let Some(d) = self.nodes[i].m.poll_transmit() {
             out.push(d);
         }
+        // (one network medium: the extra status copies go out on it too)
+        while let Some(d) = self.nodes[i].m.poll_status_copy() {
+            out.push(d);
+        }
         if !self.nodes[i].alive {
             return;
         }
+        if self.record {
+            let now = self.now;
+            self.nodes[i]
+                .sent
+                .extend(out.iter().map(|d| (now, d.clone())));
+        }
+        let mut last: Option<(Vec<u8>, Option<u64>)> = None;
         for d in out {
+            // Copies of a status are the same bytes: read them once.
+            let seq = match &last {
+                Some((b, s)) if *b == d => *s,
+                _ => status_seq(&d),
+            };
+            last = Some((d.clone(), seq));
             for to in 0..self.nodes.len() {
                 if to == i {
                     // The medium loops our own datagrams back (ucast to our own address).
-                    self.push(self.now, i, i, d.clone());
+                    self.push(self.now, i, i, d.clone(), None);
                     continue;
                 }
                 if self.blocked(i, to) || self.rng.below(100) < self.net.loss {
@@ -188,13 +303,26 @@ impl Cluster {
                 for _ in 0..copies {
                     let delay_ms = self.rng.below(self.net.max_delay.as_millis() as u64 + 1);
                     let at = self.now + Duration::from_millis(delay_ms);
-                    self.push(at, i, to, d.clone());
+                    self.push(at, i, to, d.clone(), seq);
                 }
             }
         }
     }
 
-    fn push(&mut self, at: Instant, from: usize, to: usize, bytes: Vec<u8>) {
+    /// Delivers `bytes` to node `to` at time `at` as if node `from` had sent them (a replay
+    /// by an attacker on the link when `from` is a dead node).
+    pub fn inject(&mut self, at: Instant, from: usize, to: usize, bytes: Vec<u8>) {
+        self.push(at, from, to, bytes, None);
+    }
+
+    fn push(
+        &mut self,
+        at: Instant,
+        from: usize,
+        to: usize,
+        bytes: Vec<u8>,
+        status_seq: Option<u64>,
+    ) {
         self.order += 1;
         self.queue.push(InFlight {
             at: Reverse(at),
@@ -202,6 +330,7 @@ impl Cluster {
             to,
             from,
             bytes,
+            status_seq,
         });
     }
 
@@ -236,13 +365,11 @@ impl Cluster {
             if !self.nodes[p.to].alive {
                 continue;
             }
-            if let Ok(d) = hb_wire::decode(&p.bytes, &self.keys) {
-                if d.msg.msg_type() == Some("status") && p.from != p.to {
-                    let seq = d.msg.get_hex("seq").unwrap_or(0);
-                    let log = &mut self.nodes[p.to].statuses_in[p.from];
-                    if !log.iter().any(|(_, s)| *s == seq) {
-                        log.push((self.now, seq));
-                    }
+            if let Some(seq) = p.status_seq {
+                let log = &mut self.nodes[p.to].statuses_in[p.from];
+                // Numbers only grow but for retransmissions: look at the recent end.
+                if !log.iter().rev().take(64).any(|(_, s)| *s == seq) {
+                    log.push((self.now, seq));
                 }
             }
             self.nodes[p.to].m.handle_datagram(self.now, DEV, &p.bytes);
