@@ -7,9 +7,13 @@
 #      stays up and the VIP stays on a;
 #   4. a name service that hangs during a reload: a's heartbeats keep their pace (b, the original,
 #      logs no late heartbeat of a near deadtime and never declares it dead), the VIP stays on a;
-#   5. a changed ha.cf (warntime) and -r: a releases its group, restarts in place (same pid,
-#      higher generation) and the VIP comes back to a (auto_failback on);
-#   6. another change and -r, then `heartbeat -k` while a releases its group for the restart:
+#   5. only timers changed in ha.cf (keepalive 200ms -> 100ms, warntime 500ms -> 600ms) and -r
+#      (issue #15, reload without a flap): applied in place: same pid and generation, the VIP
+#      stays on a, no resource script runs again, a sends about twice the heartbeats on eth1
+#      (the interface's TX counter over 3 s before and after), cl_status hbparameter says 100ms;
+#   6. any other change of ha.cf (here hopfudge) and -r: a releases its group, restarts in place
+#      (same pid, higher generation) and the VIP comes back to a (auto_failback on);
+#   7. another change and -r, then `heartbeat -k` while a releases its group for the restart:
 #      the stop wins (no re-exec, -k returns, the VIP goes to b).
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -75,32 +79,58 @@ assert "4. b never declared a dead" eval "! log_has b 'node a: is dead'"
 out=$(vip_stays "$P" a 1) || fail "4. $out"
 cp "$LAB_ROOT/$P/ha.cf.good" "$LAB_ROOT/$P/a/etc/ha.cf"
 
-sed -i 's/^warntime .*/warntime 600ms/' "$LAB_ROOT/$P/a/etc/ha.cf"
-node_run "$P" a "$OURS_BIN" -r >/dev/null 2>&1 || fail "-r on a failed"
-assert "5. a restarts in place" wait_for 10 eval "[ \"\$(generation $P a)\" -gt $g1 ]"
-assert_eq "5. same pid after the restart" "$(node_pid "$P" a)" "$pid"
-out=$(vip_settle "$P" a 30 1) || fail "$out"
-assert "5. a logged the restart" log_has a "Performing heartbeat restart exec."
-note "5. restarted in place, generation $(generation "$P" a), VIP back on a"
+# 5. Timers alone: no restart, no group stop.
+tx_packets() { ip -n "$P-a" -s -j link show eth1 | sed -E 's/.*"tx":\{[^}]*"packets":([0-9]+).*/\1/'; }
+tx_rate3() { # heartbeats a sends on eth1 in 3 s
+  local t0
+  t0=$(tx_packets)
+  sleep 3
+  echo $(($(tx_packets) - t0))
+}
+runs0=$(log_count a "Running .*IPaddr.* (start|stop)")
+before=$(tx_rate3)
+sed -i -e 's/^warntime .*/warntime 600ms/' -e 's/^keepalive .*/keepalive 100ms/' "$LAB_ROOT/$P/a/etc/ha.cf"
+node_run "$P" a "$OURS_BIN" -r >/dev/null 2>&1 || fail "5. -r on a failed"
+assert "5. a applies the timers in place" wait_for 5 log_has a "Configuration reloaded without a restart: keepalive 200ms -> 100ms, warntime 500ms -> 600ms"
+after=$(tx_rate3)
+note "5. a's packets on eth1 in 3 s: $before at keepalive 200ms, $after at 100ms"
+assert "5. a sends about twice as often ($before -> $after in 3 s)" test $((after * 10)) -ge $((before * 16))
+assert_eq "5. same pid" "$(node_pid "$P" a)" "$pid"
+assert_eq "5. same generation" "$(generation "$P" a)" "$g1"
+out=$(vip_stays "$P" a 1) || fail "5. $out"
+assert_eq "5. no resource script ran again" "$(log_count a "Running .*IPaddr.* (start|stop)")" "$runs0"
+assert "5. no restart" eval "! log_has a 'Heartbeat restart triggered'"
+assert "5. b never declared a dead" eval "! log_has b 'node a: is dead'"
+ka=$(node_run "$P" a cl_status hbparameter -p keepalive 2>&1)
+assert_eq "5. cl_status hbparameter -p keepalive" "$ka" "100ms"
 
-# 6. A stop during that restart wins: the TERM turns the restart into a stop, no re-exec, and
+# 6. Anything else: a restart in place.
+echo "hopfudge 2" >>"$LAB_ROOT/$P/a/etc/ha.cf"
+node_run "$P" a "$OURS_BIN" -r >/dev/null 2>&1 || fail "6. -r on a failed"
+assert "6. a restarts in place" wait_for 10 eval "[ \"\$(generation $P a)\" -gt $g1 ]"
+assert_eq "6. same pid after the restart" "$(node_pid "$P" a)" "$pid"
+out=$(vip_settle "$P" a 30 1) || fail "$out"
+assert "6. a logged the restart" log_has a "Performing heartbeat restart exec."
+note "6. restarted in place, generation $(generation "$P" a), VIP back on a"
+
+# 7. A stop during that restart wins: the TERM turns the restart into a stop, no re-exec, and
 #    `heartbeat -k` returns (the first version ignored the TERM, re-executed itself, took its
 #    group back, and -k waited for ever on the same pid).
 pid=$(node_pid "$P" a)
 g4=$(generation "$P" a)
 execs=$(log_count a "Performing heartbeat restart exec.")
-sed -i 's/^warntime .*/warntime 700ms/' "$LAB_ROOT/$P/a/etc/ha.cf"
-node_run "$P" a "$OURS_BIN" -r >/dev/null 2>&1 || fail "6. -r on a failed"
-assert "6. a starts the restart" wait_for 5 log_has a "releasing resources first"
+sed -i 's/^hopfudge .*/hopfudge 3/' "$LAB_ROOT/$P/a/etc/ha.cf"
+node_run "$P" a "$OURS_BIN" -r >/dev/null 2>&1 || fail "7. -r on a failed"
+assert "7. a starts the restart" wait_for 5 log_has a "releasing resources first"
 t0=$(now_ms)
 rc=0
 node_run "$P" a timeout 20 "$OURS_BIN" -k >>"$LAB_ROOT/$P/a/log/daemon.out" 2>&1 || rc=$?
-note "6. heartbeat -k during the restart returned $rc after $(($(now_ms) - t0)) ms"
-assert_eq "6. heartbeat -k during the restart" "$rc" 0
-assert "6. the daemon is gone" eval "! pid_alive $pid"
-assert_eq "6. no restart exec after the stop" "$(log_count a "Performing heartbeat restart exec.")" "$execs"
-assert_eq "6. no new generation" "$(generation "$P" a)" "$g4"
-out=$(vip_settle "$P" b 10 1) || fail "6. $out"
-note "6. the stop won: a stopped, the VIP is on b"
+note "7. heartbeat -k during the restart returned $rc after $(($(now_ms) - t0)) ms"
+assert_eq "7. heartbeat -k during the restart" "$rc" 0
+assert "7. the daemon is gone" eval "! pid_alive $pid"
+assert_eq "7. no restart exec after the stop" "$(log_count a "Performing heartbeat restart exec.")" "$execs"
+assert_eq "7. no new generation" "$(generation "$P" a)" "$g4"
+out=$(vip_settle "$P" b 10 1) || fail "7. $out"
+note "7. the stop won: a stopped, the VIP is on b"
 stop_node "$P" b
 note "PASS t-reload"

@@ -400,6 +400,16 @@ impl Membership {
         self.cfg.keys = keys;
     }
 
+    /// Uses new timers from now on (ha.cf reread on SIGHUP with only timers changed): the
+    /// next heartbeat is due no later than the new keepalive from `now`, our next status
+    /// announces the new deadtime in `dt` (peers apply it from then on), late heartbeats
+    /// are judged against the new warntime, and `initdead` counts while communication is
+    /// not yet up. The start-up bump of `dt` (if still running) ends when it always does.
+    pub fn set_timing(&mut self, now: Instant, timing: Timing) {
+        self.cfg.timing = timing;
+        self.next_keepalive = self.next_keepalive.min(now + self.cfg.timing.keepalive);
+    }
+
     /// Stops all sending (the process is about to exit).
     pub fn stop(&mut self) {
         self.stopped = true;

@@ -303,6 +303,13 @@ impl PingNodes {
         self.comm_up = true;
     }
 
+    /// Uses new timers from now on (ha.cf reread on SIGHUP): the next echo round is due no
+    /// later than the new keepalive from `now`; the dead and warn times apply at once.
+    pub fn set_timing(&mut self, now: Instant, timing: PingTiming) {
+        self.next_round = self.next_round.min(now + timing.keepalive);
+        self.timing = timing;
+    }
+
     /// Stop sending and judging (shutdown).
     pub fn stop(&mut self) {
         self.stopped = true;

@@ -107,6 +107,50 @@ fn announced_dt_is_honoured_during_startup() {
     );
 }
 
+/// A reload that changes only the timers (the daemon's SIGHUP, `set_timing`): the node
+/// goes on without a restart, its heartbeats come at the new keepalive, and its peer applies
+/// the new deadtime it announces in `dt`.
+#[test]
+fn new_timers_apply_without_a_restart() {
+    let net = Net::clean(5);
+    let mut c = Cluster::new(2, net, 7);
+    c.run_for(Duration::from_secs(8));
+    let mut t = sim::lab_timing();
+    t.keepalive = Duration::from_millis(100);
+    t.deadtime = Duration::from_secs(3);
+    t.warntime = Duration::from_millis(1500);
+    let changed_at = c.now;
+    c.nodes[0].m.set_timing(changed_at, t);
+    let before = c.nodes[1].statuses_in[0].len();
+    c.run_for(Duration::from_secs(2));
+    let arrived: Vec<_> = c.nodes[1].statuses_in[0][before..]
+        .iter()
+        .map(|(at, _)| *at)
+        .filter(|at| at.duration_since(changed_at) >= Duration::from_millis(500))
+        .collect();
+    // 1.5 s at 100 ms: about 15 statuses (at the old 200 ms: about 7).
+    assert!(
+        (13..=17).contains(&arrived.len()),
+        "{} statuses in the 1.5 s after the change",
+        arrived.len()
+    );
+    assert_eq!(c.status_of(1, 0), "active");
+    assert!(c.deaths(1, 0).is_empty() && c.deaths(0, 1).is_empty());
+    assert!(
+        !c.logs(1).iter().any(|l| l.contains("Heartbeat restart on node a")),
+        "{:#?}",
+        c.logs(1)
+    );
+    let crash_at = c.now;
+    c.crash(0);
+    c.run_for(Duration::from_secs(5));
+    let took = c.deaths(1, 0)[0].duration_since(crash_at);
+    assert!(
+        took >= Duration::from_millis(2800) && took <= Duration::from_millis(3250),
+        "b declared a dead after {took:?}: a announced a deadtime of 3 s"
+    );
+}
+
 #[test]
 fn restart_is_seen_with_the_higher_generation() {
     let net = Net::clean(5);

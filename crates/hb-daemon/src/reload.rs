@@ -38,6 +38,45 @@ fn read_files(dir: &Path) -> Reread {
     }
 }
 
+/// The ha.cf timers a reload applies in place: no restart, the groups stay where they are.
+pub const LIVE_DIRECTIVES: &[&str] = &["keepalive", "deadtime", "warntime", "initdead", "deadping"];
+
+/// When `new` differs from `old` in [`LIVE_DIRECTIVES`] only (their values; the lines of
+/// every other directive as they were): the names that changed. `None` when anything else
+/// changed, or nothing did. A changed deadtime with a `watchdog` is not live: the
+/// watchdog's timeout follows deadtime and is set when the device is opened.
+pub fn live_changes(old: &ha_config::HaCf, new: &ha_config::HaCf) -> Option<Vec<&'static str>> {
+    let others = |h: &ha_config::HaCf| -> Vec<(String, String)> {
+        h.recorded
+            .iter()
+            .filter(|(k, _)| !LIVE_DIRECTIVES.contains(&k.as_str()))
+            .cloned()
+            .collect()
+    };
+    if others(old) != others(new) {
+        return None;
+    }
+    let mut probe = new.clone();
+    probe.recorded = old.recorded.clone();
+    probe.keepalive = old.keepalive;
+    probe.deadtime = old.deadtime;
+    probe.warntime = old.warntime;
+    probe.initdead = old.initdead;
+    probe.deadping = old.deadping;
+    if probe != *old {
+        return None;
+    }
+    if new.watchdog.is_some() && new.deadtime != old.deadtime {
+        return None;
+    }
+    let changed: Vec<&'static str> = LIVE_DIRECTIVES
+        .iter()
+        .copied()
+        .filter(|k| old.parameter(k) != new.parameter(k))
+        .collect();
+    (!changed.is_empty()).then_some(changed)
+}
+
 /// The configuration as the daemon runs it, and the reread in progress.
 pub struct Reloader {
     dir: PathBuf,
@@ -127,8 +166,10 @@ impl Reloader {
         Some(action)
     }
 
-    /// A refused configuration changes nothing; a changed ha.cf, haresources or checks file
-    /// restarts the daemon in place; a changed authkeys only replaces the keys.
+    /// A refused configuration changes nothing; a ha.cf whose timers alone changed
+    /// ([`live_changes`]) is applied in place (with new keys if authkeys changed too); any
+    /// other change to ha.cf, haresources or the checks file restarts the daemon in place;
+    /// a changed authkeys alone only replaces the keys.
     fn verdict(&mut self, r: Reread, log: &Logger) -> HupAction {
         let refused = |errs: &ha_config::ConfigErrors| {
             for e in &errs.0 {
@@ -144,10 +185,48 @@ impl Reloader {
         if let Err(errs) = r.checks {
             return refused(&errs);
         }
-        if new.hacf != self.current.hacf
-            || new.haresources != self.current.haresources
-            || r.checks_bytes != self.current_checks
-        {
+        let same_rest =
+            new.haresources == self.current.haresources && r.checks_bytes == self.current_checks;
+        let live = if same_rest && new.hacf != self.current.hacf {
+            live_changes(&self.current.hacf, &new.hacf)
+        } else {
+            None
+        };
+        if let Some(changed) = live {
+            let keys = if new.authkeys != self.current.authkeys {
+                match setup::key_ring(&new) {
+                    Ok(k) => Some(k),
+                    Err(e) => {
+                        log.log(Level::Error, &format!("authkeys: {e}; configuration NOT reloaded"));
+                        return HupAction::Keep;
+                    }
+                }
+            } else {
+                None
+            };
+            let said: Vec<String> = changed
+                .iter()
+                .map(|k| {
+                    let v = |h: &ha_config::HaCf| h.parameter(k).unwrap_or("-").to_string();
+                    format!("{k} {} -> {}", v(&self.current.hacf), v(&new.hacf))
+                })
+                .collect();
+            log.log(
+                Level::Info,
+                &format!(
+                    "Configuration reloaded without a restart: {}{} (the groups stay where they are)",
+                    said.join(", "),
+                    if keys.is_some() { "; authkeys changed: new keys in use" } else { "" }
+                ),
+            );
+            self.current = new.clone();
+            return HupAction::Apply {
+                cfg: Box::new(new),
+                changed,
+                keys,
+            };
+        }
+        if new.hacf != self.current.hacf || !same_rest {
             self.current_checks = r.checks_bytes;
             log.log(Level::Info, "Heartbeat restart triggered.");
             HupAction::Restart
@@ -279,12 +358,83 @@ mod tests {
         assert!(f.logged().contains("unknown directive 'frobnicate'"));
         assert!(f.logged().contains("configuration NOT reloaded"));
 
-        std::fs::write(f.etc().join("ha.cf"), HA_CF.replace("500ms", "600ms")).unwrap();
+        // Timers alone: applied in place, with the new keys when authkeys changed too.
+        std::fs::write(
+            f.etc().join("ha.cf"),
+            HA_CF.replace("warntime 500ms", "warntime 600ms").replace("keepalive 200ms", "keepalive 100ms"),
+        )
+        .unwrap();
+        std::fs::write(f.etc().join("authkeys"), "auth 3\n3 md5 third\n").unwrap();
+        r.hup(&f.log);
+        match f.verdict(&mut r, Duration::from_secs(10)) {
+            Some(HupAction::Apply { cfg, changed, keys }) => {
+                assert_eq!(changed, vec!["keepalive", "warntime"]);
+                assert_eq!(cfg.hacf.keepalive, Duration::from_millis(100));
+                assert_eq!(cfg.hacf.warntime, Duration::from_millis(600));
+                assert!(keys.is_some(), "authkeys changed too");
+            }
+            _ => panic!("timers alone must be applied in place"),
+        }
+        assert!(f.logged().contains(
+            "Configuration reloaded without a restart: keepalive 200ms -> 100ms, warntime 500ms -> 600ms; authkeys changed: new keys in use"
+        ));
+        // The same again: unchanged (the applied configuration is the running one).
+        r.hup(&f.log);
+        assert!(matches!(
+            f.verdict(&mut r, Duration::from_secs(10)),
+            Some(HupAction::Keep)
+        ));
+        // Anything else changed with them: a restart in place, as before.
+        std::fs::write(
+            f.etc().join("ha.cf"),
+            HA_CF.replace("keepalive 200ms", "keepalive 300ms") + "hopfudge 2\n",
+        )
+        .unwrap();
         r.hup(&f.log);
         assert!(matches!(
             f.verdict(&mut r, Duration::from_secs(10)),
             Some(HupAction::Restart)
         ));
+    }
+
+    #[test]
+    fn which_changes_are_live() {
+        let parse = |text: &str| {
+            ha_config::parse_hacf(text, "ha.cf", &ha_config::NoResolver)
+                .0
+                .expect("good ha.cf")
+        };
+        let base = parse(HA_CF);
+        let live = |text: &str| live_changes(&base, &parse(text));
+        assert_eq!(live(HA_CF), None, "nothing changed");
+        assert_eq!(
+            live(&HA_CF.replace("deadtime 1", "deadtime 3").replace("initdead 2", "initdead 4")),
+            Some(vec!["deadtime", "initdead"])
+        );
+        assert_eq!(live(&format!("{HA_CF}deadping 5\n")), Some(vec!["deadping"]));
+        // Written otherwise, the same value: no change of value, but a change of text.
+        assert_eq!(live(&HA_CF.replace("keepalive 200ms", "keepalive 0.2")), Some(vec!["keepalive"]));
+        for other in [
+            format!("{HA_CF}node c\n"),
+            format!("{HA_CF}auto_failback off\n"),
+            format!("{HA_CF}hopfudge 2\n"),
+            HA_CF.replace("ucast lo 127.0.0.1", "bcast lo"),
+            HA_CF.replace("udpport 694", "udpport 695"),
+            HA_CF.replace("keepalive 200ms", "keepalive 100ms") + "debugfile /tmp/x\n",
+        ] {
+            assert_eq!(live(&other), None, "not live: {other}");
+        }
+        // deadtime follows the watchdog's timeout, set when the device is opened.
+        let wd = format!("{HA_CF}watchdog /dev/watchdog\n");
+        let base_wd = parse(&wd);
+        assert_eq!(
+            live_changes(&base_wd, &parse(&wd.replace("deadtime 1", "deadtime 2"))),
+            None
+        );
+        assert_eq!(
+            live_changes(&base_wd, &parse(&wd.replace("warntime 500ms", "warntime 700ms"))),
+            Some(vec!["warntime"])
+        );
     }
 
     /// A read that blocks (here ha.cf is a FIFO nobody writes yet, standing in for a name

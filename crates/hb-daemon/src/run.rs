@@ -94,6 +94,14 @@ pub enum HupAction {
     Keep,
     /// authkeys changed: use these keys from now on.
     NewKeys(hb_wire::KeyRing),
+    /// Only ha.cf's timers changed ([`crate::reload::live_changes`]), perhaps authkeys too:
+    /// apply them in place; the groups stay where they are.
+    Apply {
+        cfg: Box<ha_config::Config>,
+        /// The directives that changed.
+        changed: Vec<&'static str>,
+        keys: Option<hb_wire::KeyRing>,
+    },
     /// ha.cf or haresources changed: restart the daemon in place.
     Restart,
 }
@@ -608,6 +616,50 @@ impl Loop {
         match action {
             HupAction::Keep => {}
             HupAction::NewKeys(k) => self.node.membership.set_keys(k),
+            HupAction::Apply { cfg, changed, keys } => {
+                let timing = crate::setup::timing(&cfg);
+                if let Some(p) = self.pinger.as_mut() {
+                    p.nodes.set_timing(
+                        now,
+                        hb_core::pingnodes::PingTiming::new(&timing, cfg.hacf.deadping),
+                    );
+                }
+                self.node.membership.set_timing(now, timing);
+                if let Some(k) = keys {
+                    self.node.membership.set_keys(k);
+                }
+                // The scripts' HA_<directive> variables follow.
+                let refresh = |env: &[(String, String)]| -> Vec<(String, String)> {
+                    env.iter()
+                        .map(|(k, v)| {
+                            let name = k.strip_prefix("HA_").unwrap_or("");
+                            match cfg.hacf.parameter(name) {
+                                Some(new) if changed.contains(&name) => {
+                                    (k.clone(), new.to_string())
+                                }
+                                _ => (k.clone(), v.clone()),
+                            }
+                        })
+                        .collect()
+                };
+                if let Some(j) = self.jobs.as_mut() {
+                    let env = refresh(j.runner.base_env());
+                    j.runner.set_base_env(env);
+                }
+                if let Some(p) = self.probes.as_mut() {
+                    let env = refresh(p.runner.base_env());
+                    p.runner.set_base_env(env);
+                }
+                if let Some(r) = self.respawner.as_mut() {
+                    let env = refresh(r.runner.base_env());
+                    r.runner.set_base_env(env);
+                }
+                if let Some(f) = self.fencer.as_mut() {
+                    let env = refresh(f.runner.base_env());
+                    f.runner.set_base_env(env);
+                }
+                self.cfg = *cfg;
+            }
             HupAction::Restart => {
                 if self.node.shutting_down() {
                     log.log(
