@@ -99,8 +99,11 @@ pub fn collect(
                     .and_then(|p| p.generation()),
                 NodeKind::Ping => None,
             };
-            // Our own links too: those our looped-back packets mark up.
-            let links = view.links(&n.name);
+            // Our own links too: those our looped-back packets mark up. A device named
+            // by several medium lines (two ucast lines on eth1) is one link.
+            let mut links = view.links(&n.name);
+            let mut seen = std::collections::BTreeSet::new();
+            links.retain(|l| seen.insert(l.name.clone()));
             NodeSnap {
                 kind: match n.kind {
                     NodeKind::Normal => "normal",
