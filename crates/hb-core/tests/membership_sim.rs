@@ -97,14 +97,19 @@ fn announced_dt_is_honoured_during_startup() {
     let net = Net::clean(5);
     let mut c = Cluster::new(2, net, 4);
     c.run_for(Duration::from_secs(3));
-    let crash_at = c.now;
-    c.crash(0);
-    c.run_for(Duration::from_secs(5));
-    let took = c.deaths(1, 0)[0].duration_since(crash_at);
+    let took = death_seen_after_crash(&mut c);
     assert!(
         took >= Duration::from_millis(2800) && took <= Duration::from_millis(3250),
         "took {took:?}"
     );
+}
+
+/// Crashes node a now; how long b takes to declare it dead (5 s at most).
+fn death_seen_after_crash(c: &mut Cluster) -> Duration {
+    let crash_at = c.now;
+    c.crash(0);
+    c.run_for(Duration::from_secs(5));
+    c.deaths(1, 0)[0].duration_since(crash_at)
 }
 
 /// A reload that changes only the timers (the daemon's SIGHUP, `set_timing`): the node
@@ -141,10 +146,7 @@ fn new_timers_apply_without_a_restart() {
         "{:#?}",
         c.logs(1)
     );
-    let crash_at = c.now;
-    c.crash(0);
-    c.run_for(Duration::from_secs(5));
-    let took = c.deaths(1, 0)[0].duration_since(crash_at);
+    let took = death_seen_after_crash(&mut c);
     assert!(
         took >= Duration::from_millis(2800) && took <= Duration::from_millis(3250),
         "b declared a dead after {took:?}: a announced a deadtime of 3 s"

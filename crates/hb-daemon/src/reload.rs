@@ -409,7 +409,8 @@ mod tests {
         assert_eq!(live(HA_CF), None, "nothing changed");
         assert_eq!(
             live(&HA_CF.replace("deadtime 1", "deadtime 3").replace("initdead 2", "initdead 4")),
-            Some(vec!["deadtime", "initdead"])
+            Some(vec!["deadtime", "initdead", "deadping"]),
+            "deadping follows deadtime when ha.cf sets none"
         );
         assert_eq!(live(&format!("{HA_CF}deadping 5\n")), Some(vec!["deadping"]));
         // Written otherwise, the same value: no change of value, but a change of text.

@@ -648,21 +648,15 @@ impl Loop {
                         })
                         .collect()
                 };
-                if let Some(j) = self.jobs.as_mut() {
-                    let env = refresh(j.runner.base_env());
-                    j.runner.set_base_env(env);
-                }
-                if let Some(p) = self.probes.as_mut() {
-                    let env = refresh(p.runner.base_env());
-                    p.runner.set_base_env(env);
-                }
-                if let Some(r) = self.respawner.as_mut() {
-                    let env = refresh(r.runner.base_env());
-                    r.runner.set_base_env(env);
-                }
-                if let Some(f) = self.fencer.as_mut() {
-                    let env = refresh(f.runner.base_env());
-                    f.runner.set_base_env(env);
+                let runners = [
+                    self.jobs.as_mut().map(|j| &mut j.runner),
+                    self.probes.as_mut().map(|p| &mut p.runner),
+                    self.respawner.as_mut().map(|r| &mut r.runner),
+                    self.fencer.as_mut().map(|f| &mut f.runner),
+                ];
+                for r in runners.into_iter().flatten() {
+                    let env = refresh(r.base_env());
+                    r.set_base_env(env);
                 }
                 self.cfg = *cfg;
             }
