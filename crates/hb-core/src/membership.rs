@@ -296,6 +296,9 @@ pub struct Membership {
     last_input: Instant,
     /// When we last woke from such a stall: no peer or link is judged from before it.
     resumed_at: Option<Instant>,
+    /// Fields of ours added to every status (an original node reads only the fields it
+    /// knows: `st`, `dt`, `protocol`...).
+    status_extra: Vec<(String, String)>,
 }
 
 fn hex(n: u64) -> String {
@@ -336,6 +339,7 @@ impl Membership {
             stopped: false,
             last_input: now,
             resumed_at: None,
+            status_extra: Vec::new(),
             cfg,
         };
         m.peers[me].uuid = Some(m.cfg.uuid);
@@ -388,6 +392,14 @@ impl Membership {
     /// Our last sequence number sent.
     pub fn last_seq(&self) -> u64 {
         self.seq
+    }
+
+    /// Adds (or replaces) a field of ours in every status from now on.
+    pub fn set_status_field(&mut self, name: &str, value: &str) {
+        match self.status_extra.iter_mut().find(|(k, _)| k == name) {
+            Some((_, v)) => *v = value.to_string(),
+            None => self.status_extra.push((name.to_string(), value.to_string())),
+        }
     }
 
     /// The load average text sent in `ld` (read by the I/O layer from /proc/loadavg).
@@ -556,6 +568,9 @@ impl Membership {
         m.push_str("st", self.own.as_str())
             .push_str("dt", hex(dt.as_millis() as u64))
             .push_str("protocol", "1");
+        for (k, v) in &self.status_extra {
+            m.push_str(k, v);
+        }
         let before = self.seq;
         self.send_own(now, m);
         // While the link is lossy, the same datagram goes out again a few times within

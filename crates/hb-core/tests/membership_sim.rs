@@ -327,3 +327,34 @@ fn hopfudge_and_the_nodes_make_the_ttl() {
         );
     }
 }
+
+/// A status field of ours (the configuration digests) goes out in every status made
+/// after it is set, after the original's fields, and the peer still sees the node active.
+#[test]
+fn a_status_field_of_ours_is_in_every_status() {
+    let mut c = Cluster::new(
+        2,
+        sim::Net {
+            loss: 0,
+            dup: 0,
+            max_delay: Duration::ZERO,
+        },
+        3,
+    );
+    let cfg = c.nodes[0].m.config().clone();
+    let mut m = hb_core::Membership::new(cfg, c.now);
+    m.set_status_field("hbrs_cfg", "haresources:0123,checks:4567");
+    m.set_status_field("hbrs_cfg", "haresources:89ab,checks:cdef");
+    // The first two statuses were queued when the node was made; the next ones carry it.
+    while m.poll_transmit().is_some() {}
+    let later = c.now + Duration::from_secs(1);
+    m.handle_timeout(later);
+    let bytes = m.poll_transmit().expect("a heartbeat");
+    let d = hb_wire::decode(&bytes, &c.keys).expect("decodes");
+    assert_eq!(d.msg.get("t"), Some("status"));
+    assert_eq!(d.msg.get("protocol"), Some("1"));
+    assert_eq!(d.msg.get("hbrs_cfg"), Some("haresources:89ab,checks:cdef"));
+    c.nodes[0].m = m;
+    c.run_for(Duration::from_secs(3));
+    assert_eq!(c.status_of(1, 0), "active");
+}

@@ -71,6 +71,8 @@ pub struct LoopSetup {
     /// Where the status for `heartbeat -s` is written (the state directory; see
     /// [`crate::status`]): every few seconds, and soon after a change.
     pub status_dir: Option<std::path::PathBuf>,
+    /// Our haresources and checks digests, compared with the peers'.
+    pub cfgsync: hb_core::cfgsync::ConfigSync,
     /// The configuration (for the client API's answers).
     pub cfg: ha_config::Config,
     /// The client API socket to create when communication comes up (None: no API).
@@ -125,6 +127,7 @@ struct Loop {
     status_written: Option<Instant>,
     /// Something `heartbeat -s` shows changed (a node, a link, a group, a check).
     status_dirty: bool,
+    cfgsync: hb_core::cfgsync::ConfigSync,
     /// Local restarts in progress: job -> (group key, whether this job is the start).
     restarts: HashMap<hb_core::takeover::JobId, (String, bool)>,
     next_restart_job: u64,
@@ -209,6 +212,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         status_dir: setup.status_dir,
         status_written: None,
         status_dirty: true,
+        cfgsync: setup.cfgsync,
         restarts: HashMap::new(),
         next_restart_job: RESTART_JOB_BASE,
         restart_starts: Vec::new(),
@@ -240,6 +244,9 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         exit: None,
     };
     l.node.membership.set_loadavg(hb_io::state::loadavg());
+    l.node
+        .membership
+        .set_status_field(hb_core::cfgsync::STATUS_FIELD, l.cfgsync.status_field());
     let mut events = Events::with_capacity(64);
     let mut buf = datagram_buffer();
     if let Some(d) = l.status_dir.as_ref() {
@@ -869,6 +876,7 @@ impl Loop {
         let snap = crate::status::collect(
             &view,
             self.probes.as_ref().map(|p| &p.checks),
+            &self.cfgsync,
             self.api
                 .as_ref()
                 .map(|a| a.server().drop_counts())
@@ -878,9 +886,25 @@ impl Loop {
         crate::status::write_all(dir, &snap);
     }
 
+    /// The configuration comparison's log lines, and its group lists sent as our own.
+    fn cfgsync_out(&mut self, log: &Logger) {
+        while let Some(o) = self.cfgsync.poll_output() {
+            match o {
+                hb_core::cfgsync::CfgOutput::Log(l, text) => {
+                    self.status_dirty = true;
+                    log.log(l, &text);
+                }
+                hb_core::cfgsync::CfgOutput::Send(m) => {
+                    let _ = self.node.handle_local_message(Instant::now(), m);
+                }
+            }
+        }
+    }
+
     /// Sends what the node wants sent and acts on its outputs, until it is quiet.
     fn drain(&mut self, log: &Logger) {
         for _ in 0..1000 {
+            self.cfgsync_out(log);
             // Extra status copies (a lossy link) go on the network media only: a serial
             // line's queue would hold up the statuses themselves.
             while let Some((d, network_only)) = self
@@ -934,6 +958,7 @@ impl Loop {
                     }
                 }
                 Output::Delivered { msg, from } => {
+                    self.cfgsync.handle_message(now, &from, &msg);
                     if msg.msg_type() != Some("status") {
                         if let Some(api) = self.api.as_mut() {
                             let view = View {
@@ -959,6 +984,9 @@ impl Loop {
                 }
                 Output::NodeStatus { node, status } => {
                     self.status_dirty = true;
+                    if status == "dead" {
+                        self.cfgsync.peer_gone(&node);
+                    }
                     if let Some(api) = self.api.as_mut() {
                         let view = View {
                             node: &self.node,

@@ -595,6 +595,11 @@ fn run(
     } else {
         (None, None)
     };
+    // The digests of haresources and checks our statuses carry (hb_core::cfgsync).
+    let cfgsync = hb_core::cfgsync::ConfigSync::new(
+        &name,
+        crate::cfgdigest::contents(&cfg.haresources, &checks),
+    );
     let probes = if manage && !checks.is_empty() {
         match hb_runner::Runner::new(script_env(opts, cfg, &name)) {
             Ok(r) => {
@@ -718,6 +723,7 @@ fn run(
         auto_failback: cfg.hacf.auto_failback == ha_config::AutoFailback::On,
         probes,
         status_dir: Some(opts.state_dir.clone()),
+        cfgsync,
         pinger,
         respawner,
         watchdog,

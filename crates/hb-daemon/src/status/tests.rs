@@ -251,6 +251,23 @@ fn sample() -> Snapshot {
         check_lines: vec!["check exec x for IPaddr::192.0.2.10/24/eth0: failing (3/3)".into()],
         packets,
         api_drops: vec![("refused", 4), ("evicted", 0)],
+        config_digest: "haresources:0123456789abcdef,checks:fedcba9876543210".into(),
+        config: vec![
+            (
+                "b \"quoted\"\\".into(),
+                PeerConfig::Differs {
+                    files: vec!["haresources".into()],
+                    diffs: Some(vec![hb_core::cfgsync::FileDiff {
+                        file: "haresources".into(),
+                        only_here: vec![],
+                        only_there: vec!["IPaddr::192.0.2.12/24/eth0".into()],
+                        changed: vec!["IPaddr::192.0.2.10/24/eth0".into()],
+                    }]),
+                },
+            ),
+            ("c".into(), PeerConfig::Unknown),
+            ("d".into(), PeerConfig::Same),
+        ],
     }
 }
 
@@ -312,6 +329,17 @@ fn json_is_valid_and_has_every_field() {
     assert_eq!(d.get(DropKind::ALL[0].name()), &J::Num(3.0));
     assert_eq!(d.get(DropKind::ALL[1].name()), &J::Num(0.0));
     assert_eq!(j.get("api_drops").get("refused"), &J::Num(4.0));
+    let cfg = j.get("config");
+    assert_eq!(cfg.get("digest").str(), "haresources:0123456789abcdef,checks:fedcba9876543210");
+    let peers = cfg.get("peers").arr();
+    assert_eq!(peers[0].get("state").str(), "differs");
+    assert_eq!(peers[0].get("files").arr()[0].str(), "haresources");
+    let g = &peers[0].get("groups").arr()[0];
+    assert_eq!(g.get("differ").arr()[0].str(), "IPaddr::192.0.2.10/24/eth0");
+    assert_eq!(g.get("only_there").arr()[0].str(), "IPaddr::192.0.2.12/24/eth0");
+    assert_eq!(peers[1].get("state").str(), "unknown");
+    assert_eq!(peers[1].get("groups"), &J::Null);
+    assert_eq!(peers[2].get("state").str(), "same");
     // An empty snapshot is valid too; so is the daemon-down answer.
     parse(&render_json(&Snapshot::default())).expect("empty snapshot");
     let down = parse(&json_down("n\"x")).expect("down");
@@ -424,6 +452,20 @@ fn prometheus_lines_are_well_formed_and_carry_the_figures() {
     assert_eq!(find("heartbeat_packets_dropped_total", ("kind", DropKind::ALL[5].name())), Some(2.0));
     assert_eq!(find("heartbeat_packets_dropped_total", ("kind", DropKind::ALL[2].name())), Some(0.0));
     assert_eq!(find("heartbeat_api_drops_total", ("kind", "refused")), Some(4.0));
+    let differs: Vec<_> = samples
+        .iter()
+        .filter(|(n, _, _)| n == "heartbeat_config_differs")
+        .map(|(_, l, v)| (l[1].1.clone(), l[2].1.clone(), *v))
+        .collect();
+    assert_eq!(
+        differs,
+        vec![
+            ("b \"quoted\"\\".to_string(), "haresources".to_string(), 1.0),
+            ("b \"quoted\"\\".to_string(), "checks".to_string(), 0.0),
+            ("d".to_string(), "haresources".to_string(), 0.0),
+            ("d".to_string(), "checks".to_string(), 0.0),
+        ]
+    );
     let down = check_exposition(&prometheus_down("a"));
     assert_eq!(down.len(), 1);
     assert_eq!(down[0].2, 0.0);
@@ -438,4 +480,10 @@ fn text_shows_nodes_groups_checks_packets_and_api_drops() {
     assert!(t.contains("failing (3/3)\n"), "{t}");
     assert!(t.contains("packets: received 120, accepted 100"), "{t}");
     assert!(t.contains("api drops: refused 4, evicted 0\n"), "{t}");
+    assert!(t.contains("configuration of d: same haresources and checks\n"), "{t}");
+    assert!(t.contains("configuration of c: unknown"), "{t}");
+    assert!(
+        t.contains("DIFFERS: haresources (differ: IPaddr::192.0.2.10/24/eth0; only on b \"quoted\"\\: IPaddr::192.0.2.12/24/eth0)"),
+        "{t}"
+    );
 }
