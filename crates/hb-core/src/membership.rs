@@ -112,6 +112,8 @@ pub struct Peer {
     /// While it is declared dead: the highest number seen before its death. Older
     /// numbers are replays; a newer status is its return.
     dead_floor: Option<u64>,
+    /// The fields of ours (see [`Membership::set_status_field`]) in its last status.
+    status_fields: Vec<(String, String)>,
 }
 
 impl Peer {
@@ -133,6 +135,7 @@ impl Peer {
             last_status_seq: None,
             copies_of: (0, 0),
             dead_floor: None,
+            status_fields: Vec::new(),
         }
     }
 
@@ -144,6 +147,16 @@ impl Peer {
     /// The dead time this node asked for.
     pub fn announced_dt(&self) -> Option<Duration> {
         self.announced_dt
+    }
+
+    /// The value of a field of ours (one we send too, see
+    /// [`Membership::set_status_field`]) in its last status; None when it sent none (an
+    /// original node).
+    pub fn status_field(&self, name: &str) -> Option<&str> {
+        self.status_fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -1191,6 +1204,12 @@ impl Membership {
             self.events.push_back(Event::OwnHeartbeat);
             return;
         }
+        let fields: Vec<(String, String)> = self
+            .status_extra
+            .iter()
+            .filter_map(|(k, _)| msg.get(k).map(|v| (k.clone(), v.to_string())))
+            .collect();
+        self.peers[i].status_fields = fields;
         if let Some(iv) = warntime_late {
             let name = self.peers[i].name.clone();
             self.log(

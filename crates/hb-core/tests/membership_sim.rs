@@ -355,6 +355,17 @@ fn a_status_field_of_ours_is_in_every_status() {
     assert_eq!(d.msg.get("protocol"), Some("1"));
     assert_eq!(d.msg.get("hbrs_cfg"), Some("haresources:89ab,checks:cdef"));
     c.nodes[0].m = m;
+    c.nodes[1]
+        .m
+        .set_status_field("hbrs_cfg", "haresources:1111,checks:2222");
     c.run_for(Duration::from_secs(3));
     assert_eq!(c.status_of(1, 0), "active");
+    // Each side reads the other's field from its statuses (only fields it sends too).
+    let name0 = c.nodes[0].m.name().to_string();
+    let name1 = c.nodes[1].m.name().to_string();
+    let p0 = c.nodes[1].m.peer(&name0).expect("peer");
+    assert_eq!(p0.status_field("hbrs_cfg"), Some("haresources:89ab,checks:cdef"));
+    assert_eq!(p0.status_field("st"), None);
+    let p1 = c.nodes[0].m.peer(&name1).expect("peer");
+    assert_eq!(p1.status_field("hbrs_cfg"), Some("haresources:1111,checks:2222"));
 }

@@ -886,6 +886,22 @@ impl Loop {
         crate::status::write_all(dir, &snap);
     }
 
+    /// The peers' digests, as their last statuses carried them (the membership keeps our
+    /// fields of each peer's status), to the configuration comparison.
+    fn cfgsync_peers(&mut self) {
+        let now = Instant::now();
+        let me = self.node.membership.name().to_string();
+        for p in self.node.membership.peers() {
+            if p.name != me && p.status != hb_core::NodeStatus::Dead {
+                self.cfgsync.handle_status(
+                    now,
+                    &p.name,
+                    p.status_field(hb_core::cfgsync::STATUS_FIELD),
+                );
+            }
+        }
+    }
+
     /// The configuration comparison's log lines, and its group lists sent as our own.
     fn cfgsync_out(&mut self, log: &Logger) {
         while let Some(o) = self.cfgsync.poll_output() {
@@ -903,6 +919,7 @@ impl Loop {
 
     /// Sends what the node wants sent and acts on its outputs, until it is quiet.
     fn drain(&mut self, log: &Logger) {
+        self.cfgsync_peers();
         for _ in 0..1000 {
             self.cfgsync_out(log);
             // Extra status copies (a lossy link) go on the network media only: a serial
