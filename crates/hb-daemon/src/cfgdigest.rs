@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use hb_core::cfgsync::FileContent;
 
 /// The contents of haresources and of the checks file, by group key.
-pub fn contents(hares: &ha_config::Haresources, checks: &[ha_config::Check]) -> Vec<FileContent> {
+pub fn contents(hares: &ha_config::Haresources, file: &ha_config::ChecksFile) -> Vec<FileContent> {
+    let checks = &file.checks;
     let mut hr = BTreeMap::new();
     for g in &hares.groups {
         let rs: Vec<&str> = g.resources.iter().map(|r| r.spec.as_str()).collect();
@@ -27,6 +28,11 @@ pub fn contents(hares: &ha_config::Haresources, checks: &[ha_config::Check]) -> 
             c.rise,
             c.restarts
         ));
+    }
+    for a in &file.arp_refresh {
+        ck.entry(a.group_key.clone())
+            .or_default()
+            .push(format!("arp-refresh {}ms", a.interval.as_millis()));
     }
     vec![
         FileContent {
@@ -53,7 +59,7 @@ mod tests {
     fn load(hares: &str, checks: &str) -> Vec<FileContent> {
         let (h, d) = ha_config::parse_haresources(hares, "haresources");
         let h = h.unwrap_or_else(|| panic!("{d:?}"));
-        let (c, d) = ha_config::parse_checks(checks, "checks", &h);
+        let (c, d) = ha_config::parse_checks_file(checks, "checks", &h);
         assert!(d.is_empty(), "{d:?}");
         contents(&h, &c.expect("checks"))
     }
@@ -69,6 +75,12 @@ mod tests {
             "IPaddr::192.0.2.10/24/eth0 interval=2 tcp 127.0.0.1:80 # same defaults\n",
         );
         assert_eq!(a, b);
+        let with_arp = load(
+            "a IPaddr::192.0.2.10/24/eth0 httpd\nb 192.0.2.11 mysql\n",
+            "192.0.2.10 tcp 127.0.0.1:80\n192.0.2.10 arp-refresh 30\n",
+        );
+        assert_eq!(a[0], with_arp[0]);
+        assert_ne!(a[1], with_arp[1]);
         let c = load(
             "a IPaddr::192.0.2.10/24/eth0 apache2\nb 192.0.2.11 mysql\n",
             "192.0.2.10 tcp 127.0.0.1:80 fall=2\n",

@@ -73,6 +73,8 @@ pub struct LoopSetup {
     pub status_dir: Option<std::path::PathBuf>,
     /// Our haresources and checks digests, compared with the peers'.
     pub cfgsync: hb_core::cfgsync::ConfigSync,
+    /// The groups whose addresses are announced again while they run here.
+    pub arp_refresh: hb_core::arprefresh::ArpRefresh,
     /// The configuration (for the client API's answers).
     pub cfg: ha_config::Config,
     /// The client API socket to create when communication comes up (None: no API).
@@ -128,6 +130,7 @@ struct Loop {
     /// Something `heartbeat -s` shows changed (a node, a link, a group, a check).
     status_dirty: bool,
     cfgsync: hb_core::cfgsync::ConfigSync,
+    arp_refresh: hb_core::arprefresh::ArpRefresh,
     /// Local restarts in progress: job -> (group key, whether this job is the start).
     restarts: HashMap<hb_core::takeover::JobId, (String, bool)>,
     next_restart_job: u64,
@@ -213,6 +216,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         status_written: None,
         status_dirty: true,
         cfgsync: setup.cfgsync,
+        arp_refresh: setup.arp_refresh,
         restarts: HashMap::new(),
         next_restart_job: RESTART_JOB_BASE,
         restart_starts: Vec::new(),
@@ -258,6 +262,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         l.drain(log);
         l.api_turn(Instant::now(), poll.registry(), log);
         l.side_turn(Instant::now(), log);
+        l.arp_refresh_turn(Instant::now(), log);
         l.drain(log);
         l.write_status(Instant::now());
         if let Some((how, deadline)) = &l.exit_pending {
@@ -283,6 +288,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
             l.pinger.as_ref().and_then(|p| p.nodes.poll_timeout()),
             l.respawner.as_ref().and_then(|r| r.policy.poll_timeout()),
             l.arp.as_ref().and_then(ArpWatch::poll_timeout),
+            l.arp_refresh.poll_timeout(),
             l.exit_pending
                 .as_ref()
                 .map(|(_, d)| (*d).min(Instant::now() + Duration::from_millis(100))),
@@ -884,6 +890,35 @@ impl Loop {
             wall_clock(),
         );
         crate::status::write_all(dir, &snap);
+    }
+
+    /// ARP refresh: the groups running here are announced again at their interval.
+    fn arp_refresh_turn(&mut self, now: Instant, log: &Logger) {
+        if self.arp_refresh.is_empty() {
+            return;
+        }
+        let held: Vec<String> = self
+            .node
+            .takeover
+            .as_ref()
+            .map(|t| t.running_groups().into_iter().map(str::to_string).collect())
+            .unwrap_or_default();
+        let keys: Vec<String> = self.arp_refresh.keys().map(str::to_string).collect();
+        for k in &keys {
+            let holding = held.contains(k) && !self.node.shutting_down();
+            self.arp_refresh.set_holding(now, k, holding);
+        }
+        if self.arp_refresh.poll_timeout().is_some_and(|t| t <= now) {
+            self.arp_refresh.handle_timeout(now);
+        }
+        while let Some(key) = self.arp_refresh.poll_announce() {
+            if let Some(Err(e)) = self.arp.as_mut().map(|a| a.announce(now, &key)) {
+                log.log(
+                    Level::Warn,
+                    &format!("cannot refresh the addresses of {key}: {e}"),
+                );
+            }
+        }
     }
 
     /// The peers' digests, as their last statuses carried them (the membership keeps our
