@@ -449,11 +449,17 @@ fn parse_arp_refresh(
             }
         },
         [] => {
-            err(d, "arp-refresh needs an interval: GROUP arp-refresh INTERVAL".into());
+            err(
+                d,
+                "arp-refresh needs an interval: GROUP arp-refresh INTERVAL".into(),
+            );
             return None;
         }
         [_, (_, w), ..] => {
-            err(d, format!("unexpected '{w}' after the arp-refresh interval"));
+            err(
+                d,
+                format!("unexpected '{w}' after the arp-refresh interval"),
+            );
             return None;
         }
     };
@@ -507,7 +513,14 @@ fn parse_line(
     };
     let kind_l = kind_word.to_ascii_lowercase();
     if kind_l == "arp-refresh" {
-        return parse_arp_refresh(number, group_key, i > 1, toks.get(i + 1..).unwrap_or(&[]), file, d);
+        return parse_arp_refresh(
+            number,
+            group_key,
+            i > 1,
+            toks.get(i + 1..).unwrap_or(&[]),
+            file,
+            d,
+        );
     }
     let kind = match kind_l.as_str() {
         "tcp" | "http" => {
@@ -682,10 +695,7 @@ pub fn load_checks(dir: &Path, haresources: &Haresources) -> Result<Vec<Check>, 
 }
 
 /// Reads `dir/checks` with its `arp-refresh` lines (see [`load_checks`]).
-pub fn load_checks_file(
-    dir: &Path,
-    haresources: &Haresources,
-) -> Result<ChecksFile, ConfigErrors> {
+pub fn load_checks_file(dir: &Path, haresources: &Haresources) -> Result<ChecksFile, ConfigErrors> {
     match read_checks(dir, haresources) {
         None => Ok(ChecksFile::default()),
         Some((Some(c), _)) => Ok(c),

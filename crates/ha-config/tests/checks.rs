@@ -554,11 +554,12 @@ fn shipped_sample_checks_nothing_and_its_examples_are_valid() {
         .filter_map(|l| l.strip_prefix('#'))
         .filter(|l| !l.is_empty() && !l.starts_with(' ') && !l.starts_with('#'))
         .collect();
-    assert_eq!(examples.len(), 3, "{examples:?}");
+    assert_eq!(examples.len(), 4, "{examples:?}");
     for e in examples {
-        let (c, d) = parse_checks(e, "checks", &h);
+        let (f, d) = parse_checks_file(e, "checks", &h);
         assert!(d.is_empty(), "{e}: {d:?}");
-        assert_eq!(c.map(|c| c.len()), Some(1), "{e}");
+        let f = f.unwrap();
+        assert_eq!(f.checks.len() + f.arp_refresh.len(), 1, "{e}");
     }
 }
 
@@ -618,7 +619,11 @@ fn arp_refresh_in_the_loader_and_the_config_test() {
     assert!(load_checks(&dir, &hares()).unwrap().is_empty());
     std::fs::write(dir.join("checks"), "198.51.100.254 arp-refresh 0.5\n").unwrap();
     let d = checks::check_file_diagnostics(&dir, &hares());
-    assert!(d.iter().any(|x| x.is_error() && x.to_string().contains("shorter than 1 s")), "{d:?}");
+    assert!(
+        d.iter()
+            .any(|x| x.is_error() && x.to_string().contains("shorter than 1 s")),
+        "{d:?}"
+    );
     assert!(load_checks_file(&dir, &hares()).is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -33,8 +33,18 @@ impl ArpRefresh {
             groups: groups
                 .into_iter()
                 .map(|(k, i)| {
-                    let interval = if i.is_zero() { Duration::from_secs(1) } else { i };
-                    (k, Group { interval, next: None })
+                    let interval = if i.is_zero() {
+                        Duration::from_secs(1)
+                    } else {
+                        i
+                    };
+                    (
+                        k,
+                        Group {
+                            interval,
+                            next: None,
+                        },
+                    )
                 })
                 .collect(),
             due: VecDeque::new(),
@@ -101,12 +111,7 @@ mod tests {
 
     /// Runs `r` in virtual time from `t0` to `t0 + secs`, with `holding(t)` telling whether
     /// group "g" is held at each step (every 100 ms); returns the announce times (ms).
-    fn run(
-        r: &mut ArpRefresh,
-        t0: Instant,
-        secs: u64,
-        holding: impl Fn(u64) -> bool,
-    ) -> Vec<u64> {
+    fn run(r: &mut ArpRefresh, t0: Instant, secs: u64, holding: impl Fn(u64) -> bool) -> Vec<u64> {
         let mut out = Vec::new();
         let mut now = t0;
         let end = t0 + Duration::from_secs(secs);
@@ -132,8 +137,13 @@ mod tests {
         let t0 = Instant::now();
         let mut r = ArpRefresh::new([("g".to_string(), Duration::from_secs(5))]);
         // Held from 2 s to 23 s, then not, then again from 40 s.
-        let times = run(&mut r, t0, 60, |ms| (2000..23000).contains(&ms) || ms >= 40000);
-        assert_eq!(times, vec![7000, 12000, 17000, 22000, 45000, 50000, 55000, 60000]);
+        let times = run(&mut r, t0, 60, |ms| {
+            (2000..23000).contains(&ms) || ms >= 40000
+        });
+        assert_eq!(
+            times,
+            vec![7000, 12000, 17000, 22000, 45000, 50000, 55000, 60000]
+        );
     }
 
     #[test]

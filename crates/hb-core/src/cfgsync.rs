@@ -369,7 +369,9 @@ impl ConfigSync {
             if was_warned {
                 self.out.push_back(CfgOutput::Log(
                     Level::Info,
-                    format!("Configuration of node {name} matches ours again (haresources, checks)."),
+                    format!(
+                        "Configuration of node {name} matches ours again (haresources, checks)."
+                    ),
                 ));
             }
             return;

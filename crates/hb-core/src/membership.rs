@@ -415,7 +415,9 @@ impl Membership {
     pub fn set_status_field(&mut self, name: &str, value: &str) {
         match self.status_extra.iter_mut().find(|(k, _)| k == name) {
             Some((_, v)) => *v = value.to_string(),
-            None => self.status_extra.push((name.to_string(), value.to_string())),
+            None => self
+                .status_extra
+                .push((name.to_string(), value.to_string())),
         }
     }
 

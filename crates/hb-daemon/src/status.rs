@@ -95,9 +95,7 @@ pub fn collect(
         .into_iter()
         .map(|n| {
             let generation = match n.kind {
-                NodeKind::Normal if n.name == me => {
-                    Some(view.node.membership.config().generation)
-                }
+                NodeKind::Normal if n.name == me => Some(view.node.membership.config().generation),
                 NodeKind::Normal => view
                     .node
                     .membership
@@ -137,7 +135,11 @@ pub fn collect(
                 .iter()
                 .map(|g| {
                     let here = running.contains(&g.key.as_str());
-                    let bit = if g.node == me { rsc::FOREIGN } else { rsc::LOCAL };
+                    let bit = if g.node == me {
+                        rsc::FOREIGN
+                    } else {
+                        rsc::LOCAL
+                    };
                     let holder = if here {
                         Some(me.clone())
                     } else {
@@ -219,7 +221,11 @@ pub fn render_text(s: &Snapshot) -> String {
         out.push('\n');
     }
     if !s.api_drops.is_empty() {
-        let d: Vec<String> = s.api_drops.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let d: Vec<String> = s
+            .api_drops
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
         let _ = writeln!(out, "api drops: {}", d.join(", "));
     }
     out
@@ -229,13 +235,16 @@ pub fn render_text(s: &Snapshot) -> String {
 fn config_text(peer: &str, c: &PeerConfig) -> String {
     match c {
         PeerConfig::Same => "same haresources and checks".into(),
-        PeerConfig::Unknown => "unknown (it announces no digest: an original heartbeat, or not heard yet)".into(),
-        PeerConfig::Differs { files, diffs: None } => {
-            format!("DIFFERS: {} (its group list not received yet)", files.join(", "))
+        PeerConfig::Unknown => {
+            "unknown (it announces no digest: an original heartbeat, or not heard yet)".into()
         }
-        PeerConfig::Differs {
-            diffs: Some(d), ..
-        } => {
+        PeerConfig::Differs { files, diffs: None } => {
+            format!(
+                "DIFFERS: {} (its group list not received yet)",
+                files.join(", ")
+            )
+        }
+        PeerConfig::Differs { diffs: Some(d), .. } => {
             let v: Vec<String> = d
                 .iter()
                 .map(|f| {
@@ -436,7 +445,11 @@ pub fn render_prometheus(s: &Snapshot) -> String {
     let mut out = String::new();
     let mut f = Family { out: &mut out };
     let me = s.node.as_str();
-    f.head("heartbeat_up", "gauge", "Whether the heartbeat daemon runs.");
+    f.head(
+        "heartbeat_up",
+        "gauge",
+        "Whether the heartbeat daemon runs.",
+    );
     f.sample("heartbeat_up", &[("node", me)], 1);
     f.head(
         "heartbeat_status_time_seconds",
@@ -623,7 +636,11 @@ pub fn render_prometheus(s: &Snapshot) -> String {
         "Client API connections and messages dropped or refused, by kind.",
     );
     for (k, n) in &s.api_drops {
-        f.sample("heartbeat_api_drops_total", &[("node", me), ("kind", k)], *n);
+        f.sample(
+            "heartbeat_api_drops_total",
+            &[("node", me), ("kind", k)],
+            *n,
+        );
     }
     out
 }
@@ -632,7 +649,11 @@ pub fn render_prometheus(s: &Snapshot) -> String {
 pub fn prometheus_down(node: &str) -> String {
     let mut out = String::new();
     let mut f = Family { out: &mut out };
-    f.head("heartbeat_up", "gauge", "Whether the heartbeat daemon runs.");
+    f.head(
+        "heartbeat_up",
+        "gauge",
+        "Whether the heartbeat daemon runs.",
+    );
     f.sample("heartbeat_up", &[("node", node)], 0);
     out
 }
