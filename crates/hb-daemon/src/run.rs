@@ -724,6 +724,10 @@ impl Loop {
             r.act(now, log);
         }
         let Some(p) = self.pinger.as_mut() else {
+            // No ping node (or none usable): nothing to wait for.
+            if !self.comm_seen {
+                self.node.ping_nodes_known(now);
+            }
             return;
         };
         if p.nodes.poll_timeout().is_some_and(|t| t <= now) {
@@ -765,6 +769,10 @@ impl Loop {
                     }
                 }
             }
+        }
+        // Communication comes up only once every ping node answered or was declared dead.
+        if !self.comm_seen && self.pinger.as_ref().is_some_and(|p| p.nodes.all_heard_or_dead()) {
+            self.node.ping_nodes_known(now);
         }
     }
 

@@ -529,7 +529,7 @@ fn run(
     let membership = MembershipConfig {
         name: name.clone(),
         nodes: cfg.hacf.nodes.clone(),
-        ping_nodes: cfg.hacf.ping.len(),
+        ping_nodes: cfg.hacf.ping.len() + cfg.hacf.ping_groups.len(),
         timing: setup::timing(cfg),
         hopfudge: cfg.hacf.hopfudge,
         keys,
