@@ -4,7 +4,8 @@
 #   1. a heartbeat of each node is captured on the other's eth1 (tcpdump), one byte of its body changed
 #      (`st=active` -> `st=activf`, the digest left as it was: what an attacker who saw one packet can send), and
 #      sent COUNT (24) times to the node, from the other node's namespace;
-#   2. ours: every hexadecimal digest in its log file, its debug file and `heartbeat -s` is the one received
+#   2. ours: every hexadecimal digest in its log file, its debug file and `heartbeat -s` (text, --json,
+#      --prometheus) is one received
 #      (none it computed over the forged bytes), at most a few lines for the 24 packets, `heartbeat -s` counts
 #      them (`packets dropped: bad-digest N`), and it was never fooled (b still active, no `is dead`);
 #   3. ours created its log and debug files 0640 or 0600 (not readable by all).
@@ -29,24 +30,28 @@ start_node "$P" b "$IMPL_B"
 LAB_P=$P
 assert "both nodes see each other" wait_for 20 eval "log_has a 'Status update for node b: status active' && log_has b 'Status update for node a: status active'"
 
-# forge TARGET FROM ADDR: capture one status heartbeat of FROM on TARGET's eth1, change one byte of its body,
+# forge TARGET FROM ADDR: capture a status heartbeat of FROM on TARGET's eth1, change one byte of its body,
 # send it COUNT times from FROM's namespace to ADDR:694. Prints the digests the packet carries.
 forge() {
   local target=$1 from=$2 addr=$3 cap=$LAB_ROOT/$P/cap.$2.pcap
-  ip netns exec "$P-$target" timeout 5 tcpdump -i eth1 -n -U -c 1 -w "$cap" \
+  ip netns exec "$P-$target" timeout 5 tcpdump -i eth1 -n -U -c 10 -w "$cap" \
     "udp dst port 694 and src host $( [ "$from" = a ] && echo 192.0.2.1 || echo 192.0.2.2 )" 2>/dev/null ||
     fail "no heartbeat of $from captured on $target"
   ip netns exec "$P-$from" python3 - "$cap" "$addr" "$COUNT" <<'EOF'
 import re, socket, struct, sys, time
 cap, addr, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 data = open(cap, 'rb').read()
-rec = data[24:]
-incl = struct.unpack('<I', rec[8:12])[0]
-frame = rec[16:16 + incl]
-ihl = (frame[14] & 0x0f) * 4
-payload = frame[14 + ihl + 8:]
-if b'st=active' not in payload:
-    sys.exit('the captured packet has no st=active: %r' % payload[:200])
+off, payload = 24, b''
+while off + 16 <= len(data):
+    incl = struct.unpack('<I', data[off + 8:off + 12])[0]
+    frame = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    ihl = (frame[14] & 0x0f) * 4
+    if b'st=active' in frame[14 + ihl + 8:]:
+        payload = frame[14 + ihl + 8:]
+        break
+if not payload:
+    sys.exit('no captured packet with st=active')
 forged = payload.replace(b'st=active', b'st=activf', 1)
 # Every digest the packet carries (3.0.6's netstring form has an auth field and the signature after %%%;
 # the classic form one auth line): these are received bytes, the only digests the receiver may show.
@@ -65,7 +70,12 @@ sleep 6 # the counters file is written every 5 s
 
 # 2. ours: the only digest it ever shows is the one received.
 status_out=$(node_run "$P" a "$OURS_BIN" -s 2>&1)
-shown=$(cat "$LAB_ROOT/$P/a/lib/ha-log" "$LAB_ROOT/$P/a/lib/ha-debug" 2>/dev/null; echo "$status_out")
+shown=$(
+  cat "$LAB_ROOT/$P/a/lib/ha-log" "$LAB_ROOT/$P/a/lib/ha-debug" 2>/dev/null
+  echo "$status_out"
+  node_run "$P" a "$OURS_BIN" -s --json 2>&1
+  node_run "$P" a "$OURS_BIN" -s --prometheus 2>&1
+)
 others=$(grep -oE '[0-9a-f]{32}' <<<"$shown" | grep -vxF -e "${sent_a// /$'\n'}" | sort -u)
 lines=$(grep -cE 'authentic|authtoken' "$LAB_ROOT/$P/a/lib/ha-log")
 note "2. a (ours): $lines log line(s) about the $COUNT packets:"
