@@ -152,10 +152,9 @@ last_packet_ms() {
   awk '$1 ~ /^[0-9]+\.[0-9]+$/ { t = $1 } END { if (t) printf "%.3f", t * 1000 }' "$LAB_ROOT/$1/cap.$2"
 }
 vip_added_ms() {
-  awk -v vip="$VIP" 'index($0, " inet " vip "/") && !index($0, "Deleted") &&
-    match($0, /^\[([0-9]+)-([0-9]+)-([0-9]+)T([0-9]+):([0-9]+):([0-9]+)\.([0-9]+)\]/, m) {
-      printf "%.3f", mktime(m[1] " " m[2] " " m[3] " " m[4] " " m[5] " " m[6]) * 1000 + m[7] / 1000; exit }' \
-    "$LAB_ROOT/$1/mon.$2"
+  local t
+  t=$(ipmon_vip_added "$LAB_ROOT/$1/mon.$2")
+  [ -z "$t" ] || awk -v t="$t" 'BEGIN { printf "%.3f", t * 1000 }'
 }
 
 # probe_ms P I: ms from the victim's last packet to the survivor's first ARP probe of the VIP (sender 0.0.0.0: not

@@ -197,9 +197,7 @@ one_lab() {
   node_pid "$P" a >/dev/null && fail "$pair: 3. a's daemon survived its reset"
   local reset_at vip_at r
   reset_at=$(stamps_of "$LAB_ROOT/$P/stonith.log" "a reset$" | tail -1)
-  vip_at=$(awk -v vip="$VIP" 'index($0, " inet " vip "/") && !index($0, "Deleted") &&
-    match($0, /^\[([0-9]+)-([0-9]+)-([0-9]+)T([0-9]+):([0-9]+):([0-9]+)\.([0-9]+)\]/, m) {
-      printf "%d.%06d\n", mktime(m[1] " " m[2] " " m[3] " " m[4] " " m[5] " " m[6]), m[7]; exit }' "$LAB_ROOT/$P/vipwatch.b")
+  vip_at=$(ipmon_vip_added "$LAB_ROOT/$P/vipwatch.b")
   [ -n "$reset_at" ] && [ -n "$vip_at" ] || fail "$pair: 3. no reset ($reset_at) or no VIP on b ($vip_at) recorded"
   awk -v r="$reset_at" -v v="$vip_at" 'BEGIN { exit !(v > r) }' || fail "$pair: 3. the VIP came to b ($vip_at) before a's reset ($reset_at)"
   r=$(vip_watch_times "$P" "$t_freeze" "$(now_ms)")
