@@ -101,7 +101,11 @@ if [ -n "$missing" ]; then
     fi
   else
     echo "prereqs: missing on this machine (Debian/Ubuntu package names):$missing" >&2
-    echo "prereqs: install them (apt-get install -y$missing) or run this command as root, which does" >&2
+    if [ "$root" = yes ]; then
+      echo "prereqs: there is no apt-get here: install them with this system's package manager" >&2
+    else
+      echo "prereqs: install them (apt-get install -y$missing) or run this command as root, which does" >&2
+    fi
     exit 1
   fi
 fi
