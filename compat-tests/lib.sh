@@ -7,6 +7,8 @@
 # heartbeat (Debian's 3.0.6) and/or our daemon as nodes, and offers the checks the tests need.
 #
 #   lab_up P / lab_down P        namespaces P-a, P-b (nodes), P-c (client), P-sw (bridge)
+#   lab_add_node P d             a third node d (namespace P-d on the bridge only; write_config nodes="a b d"
+#                                medium=ucast0); lab_nodes P lists the nodes
 #   write_config NODE [k=v ...]  ha.cf, haresources, authkeys of NODE in the current lab (see write_config)
 #   node_run P NODE CMD...       run CMD "on" node NODE (its hostname, /etc/ha.d, /run, /var/lib/heartbeat)
 #   start_node P NODE orig|ours  start a daemon; stop_node P NODE (heartbeat -k); crash_node / revive_node
@@ -55,7 +57,7 @@ LAB_P=${LAB_P:-}
 dump_logs() {
   local P=$LAB_P n f
   [ -n "$P" ] || return 0
-  for n in a b; do
+  for n in $(lab_nodes "$P"); do
     f=$LAB_ROOT/$P/$n/lib/ha-log
     echo "----- last lines of $n's log ($f) -----" >&2
     if [ -f "$f" ]; then tail -n "${LAB_DUMP_LINES:-40}" "$f" >&2; else echo "(no log file)" >&2; fi
@@ -257,12 +259,52 @@ lab_up() {
   done
 }
 
+# lab_nodes P: the cluster nodes of lab P: a, b and any node added by lab_add_node.
+lab_nodes() {
+  echo a b
+  [ -f "$LAB_ROOT/$1/extra_nodes" ] && cat "$LAB_ROOT/$1/extra_nodes"
+  return 0
+}
+
+# node_addr NODE: a node's address on the service net (eth0): a .1, b .2, d .4, e .5.
+node_addr() {
+  case $1 in
+  a) echo 198.51.100.1 ;; b) echo 198.51.100.2 ;; d) echo 198.51.100.4 ;; e) echo 198.51.100.5 ;;
+  *) fail "node_addr: no address for node '$1' (a, b, d or e)" ;;
+  esac
+}
+
+# lab_add_node P NODE: a third (fourth) cluster node d (e) in lab P: namespace P-NODE, eth0 on the bridge with
+# node_addr NODE, no eth1 (clusters of three send their heartbeats on eth0: write_config medium=ucast0), and its
+# node directories as for a and b. lab_down tears it down with the rest.
+lab_add_node() {
+  local P=$1 n=$2 d
+  case $n in d | e) ;; *) fail "lab_add_node: node '$n' must be d or e" ;; esac
+  ns_exists "$P-$n" && fail "lab_add_node: namespace $P-$n already exists"
+  echo "$n" >>"$LAB_ROOT/$P/extra_nodes"
+  must ip netns add "$P-$n"
+  must ip -n "$P-$n" link add eth0 type veth peer name "port-$n" netns "$P-sw"
+  must ip -n "$P-sw" link set dev "port-$n" master br0 up
+  must ip -n "$P-$n" link set lo up
+  must ip -n "$P-$n" link set eth0 up
+  must ip -n "$P-$n" addr add "$(node_addr "$n")/24" brd + dev eth0
+  d=$LAB_ROOT/$P/$n
+  must mkdir -p "$d/etc" "$d/run/heartbeat/ccm" "$d/run/heartbeat/crm" "$d/run/heartbeat/dopd" \
+    "$d/run/resource-agents" "$d/lib" "$d/log"
+  [ -d /etc/ha.d ] && must cp -a /etc/ha.d/. "$d/etc/"
+  [ -d /var/lib/heartbeat ] && must cp -a /var/lib/heartbeat/. "$d/lib/"
+  rm -f "$d/lib/hb_uuid" "$d/lib/hb_generation" "$d/lib/fifo" "$d/lib/ha-log" "$d/lib/ha-debug"
+  rm -f "$d/etc/ha.cf" "$d/etc/haresources" "$d/etc/authkeys"
+  chown -R hacluster:haclient "$d/run/heartbeat" 2>/dev/null || true
+  chmod 750 "$d/run/heartbeat"
+}
+
 # lab_down P: kill every process of lab P (daemons by their pid files and descendants, recorded pids, then
 # whatever still runs inside the lab's own namespaces) and delete the namespaces. Idempotent. Keeps the files.
 lab_down() {
   local P=$1 n pids
   [ -d "$LAB_ROOT/$P" ] || return 0
-  for n in a b; do
+  for n in $(lab_nodes "$P"); do
     pids=$(node_procs "$P" "$n")
     [ -n "$pids" ] && kill_tree KILL $pids
   done
@@ -276,7 +318,7 @@ lab_down() {
     done <"$LAB_ROOT/$P/serial_devs"
     rm -f "$LAB_ROOT/$P/serial_devs"
   fi
-  for n in a b c sw; do
+  for n in $(lab_nodes "$P") c sw; do
     if ns_exists "$P-$n"; then
       # every process in a namespace this test created was started by this test
       pids=$(ip netns pids "$P-$n" 2>/dev/null)
@@ -419,7 +461,7 @@ kill_node() {
 # revive_node P NODE: links up again after crash_node (start the daemon separately).
 revive_node() {
   must ip -n "$1-$2" link set eth0 up
-  must ip -n "$1-$2" link set eth1 up
+  if ip -n "$1-$2" link show eth1 >/dev/null 2>&1; then must ip -n "$1-$2" link set eth1 up; fi
 }
 
 # node_status_from P NODE OTHER: what NODE's daemon says of OTHER through the client API (cl_status).
@@ -433,15 +475,16 @@ generation() {
   if [ -f "$f" ]; then tr -d ' \n' <"$f"; else echo 0; fi
 }
 
-# vip_holder P: which node has the VIP on eth0: a, b, none or both.
+# vip_holder P: which node has the VIP on eth0: a, b, none or both (labs with lab_add_node: the holders' names,
+# e.g. d or bd).
 vip_holder() {
   local P=${1:-$LAB_P} n holders=
-  for n in a b; do
+  for n in $(lab_nodes "$P"); do
     if ip -n "$P-$n" -4 addr show dev eth0 2>/dev/null | grep -q " $VIP/"; then holders="$holders$n"; fi
   done
   case $holders in
   "") echo none ;;
-  ab) echo both ;;
+  ab) echo both ;; # two-node labs; with more nodes every holder is listed (e.g. bd)
   *) echo "$holders" ;;
   esac
 }
@@ -567,7 +610,8 @@ log_count_above() {
 
 # write_config NODE [key=value ...]: write NODE's ha.cf, haresources and authkeys (mode 600) in the current lab.
 #   auth=crc|md5|sha1   key=KEY (md5/sha1)   authidx=N (default 1)
-#   medium=ucast|bcast|mcast|none   mcast_group=ADDR (default 239.0.0.1)   udpport=694
+#   medium=ucast|bcast|mcast|none|ucast0 (ucast0: `ucast eth0 ADDR` of every node, for labs of three)
+#   nodes="a b d" (the `node` lines, default "a b")   mcast_group=ADDR (default 239.0.0.1)   udpport=694
 #   serial=DEV (a `baud` line, then `serial DEV`; see serial_up)   baud=19200
 #   keepalive=200ms deadtime=1 warntime=500ms initdead=2   auto_failback=on|off|legacy (legacy: no line)
 #   resources="a IPaddr::198.51.100.254/24/eth0" (empty: no resource line)   extra="directive lines"
@@ -576,11 +620,11 @@ write_config() {
   shift
   local auth=crc key='' authidx=1 medium=ucast mcast_group=239.0.0.1 udpport=694 keepalive=200ms deadtime=1
   local warntime=500ms initdead=2 auto_failback=on resources="a IPaddr::$VIP/24/eth0" extra='' kv
-  local serial='' baud=19200
+  local serial='' baud=19200 nodes="a b" m
   for kv in "$@"; do
     case $kv in
     auth=* | key=* | authidx=* | medium=* | mcast_group=* | udpport=* | keepalive=* | deadtime=* | \
-      warntime=* | initdead=* | auto_failback=* | resources=* | extra=* | serial=* | baud=*)
+      warntime=* | initdead=* | auto_failback=* | resources=* | extra=* | serial=* | baud=* | nodes=*)
       local "$kv" ;;
     *) fail "write_config: unknown option '$kv'" ;;
     esac
@@ -600,6 +644,7 @@ write_config() {
     [ -z "$serial" ] || echo "baud $baud" # before every medium line, as the original wants
     case $medium in
     ucast) echo "ucast eth1 192.0.2.1"; echo "ucast eth1 192.0.2.2" ;;
+    ucast0) for m in $nodes; do echo "ucast eth0 $(node_addr "$m")"; done ;;
     bcast) echo "bcast eth1" ;;
     mcast) echo "mcast eth1 $mcast_group $udpport 1 0" ;;
     none) ;;
@@ -607,8 +652,7 @@ write_config() {
     esac
     [ -z "$serial" ] || echo "serial $serial"
     [ "$auto_failback" = legacy ] || echo "auto_failback $auto_failback"
-    echo "node a"
-    echo "node b"
+    for m in $nodes; do echo "node $m"; done
     echo "crm off"
     [ -z "$extra" ] || printf '%s\n' "$extra"
   } >"$d/ha.cf"

@@ -93,6 +93,36 @@ pub enum CheckState {
     Failing,
 }
 
+impl CheckState {
+    /// `unknown`, `ok` or `failing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckState::Unknown => "unknown",
+            CheckState::Ok => "ok",
+            CheckState::Failing => "failing",
+        }
+    }
+}
+
+/// One check's state and counts (see [`Checks::statuses`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckStatus {
+    pub label: String,
+    pub group_key: String,
+    pub state: CheckState,
+    /// Consecutive failures so far.
+    pub failures: u32,
+    /// Consecutive successes so far.
+    pub successes: u32,
+    pub fall: u32,
+    pub rise: u32,
+    /// The group is being restarted here.
+    pub restarting: bool,
+    pub restarts_done: u32,
+    /// The group was handed to a peer for its health.
+    pub given_away: bool,
+}
+
 #[derive(Clone, Debug)]
 struct Probe {
     spec: CheckSpec,
@@ -374,6 +404,28 @@ impl Checks {
                 None => Some(p.next),
             })
             .min()
+    }
+
+    /// Each check's state and counts, for machine-readable status output.
+    pub fn statuses(&self) -> Vec<CheckStatus> {
+        self.probes
+            .iter()
+            .map(|p| {
+                let g = self.groups.get(p.group);
+                CheckStatus {
+                    label: p.spec.label.clone(),
+                    group_key: p.spec.group_key.clone(),
+                    state: p.state,
+                    failures: p.fails,
+                    successes: p.succ,
+                    fall: p.spec.fall,
+                    rise: p.spec.rise,
+                    restarting: g.is_some_and(|g| g.restarting),
+                    restarts_done: g.map_or(0, |g| g.restarts_done),
+                    given_away: g.is_some_and(|g| g.given_away),
+                }
+            })
+            .collect()
     }
 
     /// One line per check, for status output:

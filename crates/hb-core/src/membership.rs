@@ -27,7 +27,8 @@ pub struct MembershipConfig {
     pub name: String,
     /// Every configured normal node, ours included, in ha.cf order.
     pub nodes: Vec<String>,
-    /// Number of ping nodes (they count in `ttl`).
+    /// Number of ping nodes, `ping` and `ping_group` alike (they count in `ttl`, and
+    /// communication waits for them: see [`Membership::ping_nodes_known`]).
     pub ping_nodes: usize,
     pub timing: Timing,
     pub hopfudge: u32,
@@ -276,6 +277,8 @@ pub struct Membership {
     seq: u64,
     history: History,
     comm_up: bool,
+    /// Ping nodes are configured and not all of them answered or were declared dead yet.
+    ping_pending: bool,
     next_reqnodes: Option<Instant>,
     next_keepalive: Instant,
     bump_pending: bool,
@@ -322,6 +325,7 @@ impl Membership {
             seq: 0,
             history: History::default(),
             comm_up: false,
+            ping_pending: cfg.ping_nodes > 0,
             next_reqnodes: None,
             next_keepalive: now + cfg.timing.keepalive,
             bump_pending: true,
@@ -1300,11 +1304,24 @@ impl Membership {
         }
     }
 
-    /// Communication comes up once every configured node was heard from or declared
-    /// dead; we then ask one live peer for its node list (`reqnodes`), or go active at
-    /// once when nobody is there to ask.
+    /// Every ping node has answered or was declared dead (the daemon's ping machine,
+    /// [`crate::pingnodes::PingNodes::all_heard_or_dead`], says so). Until then, with ping
+    /// nodes configured, communication does not come up: the original counts ping nodes
+    /// among the nodes it must have heard from or declared dead (check_comm_isup), so a
+    /// node whose ping nodes do not answer stays `up` until `initdead` has passed.
+    pub fn ping_nodes_known(&mut self, now: Instant) {
+        if !self.ping_pending {
+            return;
+        }
+        self.ping_pending = false;
+        self.check_comm(now);
+    }
+
+    /// Communication comes up once every configured node, ping nodes included, was heard
+    /// from or declared dead; we then ask one live peer for its node list (`reqnodes`),
+    /// or go active at once when nobody is there to ask.
     fn check_comm(&mut self, now: Instant) {
-        if self.comm_up || self.next_reqnodes.is_some() {
+        if self.comm_up || self.next_reqnodes.is_some() || self.ping_pending {
             return;
         }
         let all_known = self

@@ -140,6 +140,13 @@ impl Node {
         self.pump(now);
     }
 
+    /// Every ping node answered or was declared dead: communication may come up (see
+    /// [`Membership::ping_nodes_known`]).
+    pub fn ping_nodes_known(&mut self, now: Instant) {
+        self.membership.ping_nodes_known(now);
+        self.pump(now);
+    }
+
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.exited {
             return None;

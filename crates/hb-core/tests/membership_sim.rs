@@ -327,3 +327,81 @@ fn hopfudge_and_the_nodes_make_the_ttl() {
         );
     }
 }
+
+/// Ping nodes at start-up (2.0.8 check_comm_isup counts them among the nodes): a node
+/// with a ping node goes active only once that ping node answered or was declared dead
+/// at `initdead`; its peer without ping nodes goes active as soon as it heard from it.
+#[test]
+fn comm_up_waits_for_the_ping_nodes() {
+    use hb_core::pingnodes::{PingNodeSpec, PingNodes, PingTiming};
+    use std::net::Ipv4Addr;
+    use std::time::Instant;
+    const HOST: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 100);
+    let comm_up_at = |c: &Cluster, i: usize| -> Option<Duration> {
+        c.nodes[i].events.iter().find_map(|(t, e)| {
+            matches!(e, hb_core::Event::CommUp).then(|| t.duration_since(c.t0))
+        })
+    };
+    for answers in [true, false] {
+        let mut c = Cluster::new(2, Net::clean(5), 21);
+        let timing = sim::lab_timing();
+        let cfg = hb_core::MembershipConfig {
+            ping_nodes: 1,
+            ..c.nodes[0].m.config().clone()
+        };
+        let t0 = c.now;
+        c.nodes[0].m = hb_core::Membership::new(cfg, t0);
+        c.drain(0);
+        let mut p = PingNodes::new(
+            PingTiming::new(&timing, timing.deadtime),
+            vec![PingNodeSpec::single("198.51.100.100", HOST)],
+            t0,
+        );
+        let mut replies: Vec<(Instant, u16)> = Vec::new();
+        let end = t0 + Duration::from_secs(5);
+        while c.now < end {
+            let now = c.now;
+            while let Some((host, seq)) = p.poll_send(now) {
+                assert_eq!(host, HOST);
+                if answers {
+                    replies.push((now + Duration::from_millis(10), seq));
+                }
+            }
+            for &(_, seq) in replies.iter().filter(|(at, _)| *at <= now) {
+                p.reply(now, HOST, seq);
+            }
+            replies.retain(|(at, _)| *at > now);
+            if p.poll_timeout().is_some_and(|t| t <= now) {
+                p.handle_timeout(now);
+            }
+            if p.all_heard_or_dead() {
+                c.nodes[0].m.ping_nodes_known(now);
+                c.drain(0);
+            }
+            let next_ping = [p.poll_timeout(), replies.iter().map(|r| r.0).min()]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(end);
+            c.step(next_ping.min(end).max(now));
+        }
+        let ours = comm_up_at(&c, 0).expect("node 0 goes active");
+        let peer = comm_up_at(&c, 1).expect("node 1 goes active");
+        assert!(peer < Duration::from_secs(1), "peer without ping nodes: {peer:?}");
+        if answers {
+            assert!(
+                ours < Duration::from_secs(1),
+                "the ping node answered: active at {ours:?}"
+            );
+        } else {
+            // initdead is 2 s: the ping node is declared dead then, and only then the
+            // node asks its peer for the node list and goes active.
+            assert!(
+                ours >= timing.initdead && ours < timing.initdead + Duration::from_millis(500),
+                "silent ping node: active at {ours:?}, initdead {:?}",
+                timing.initdead
+            );
+            assert_eq!(c.status_of(1, 0), "active");
+        }
+    }
+}

@@ -48,6 +48,8 @@ pub struct Options {
     pub state_dir: PathBuf,
     /// The pid file (`--pid-file`, default /var/run/heartbeat.pid).
     pub pid_file: PathBuf,
+    /// `-s --json` / `-s --prometheus`: how the status is printed.
+    pub status_format: crate::status::Format,
 }
 
 impl Default for Options {
@@ -64,6 +66,7 @@ impl Default for Options {
             config_dir: PathBuf::from("/etc/ha.d"),
             state_dir: PathBuf::from("/var/lib/heartbeat"),
             pid_file: PathBuf::from("/var/run/heartbeat.pid"),
+            status_format: crate::status::Format::Text,
         }
     }
 }
@@ -74,7 +77,8 @@ pub const USAGE: &str = "Usage: heartbeat [-dDkMrRsvWlV] [-C Current-resource-st
 \t-r is mutually exclusive with -R\n\
 \t-t, --config-test  check the configuration in --config-dir and exit (0 = good, 6 = refused)\n\
 \t--config-dir DIR   configuration directory (default /etc/ha.d)\n\
-\t--export-cib [--pacemaker 1.1|2]  print the configuration as a Pacemaker CIB (default: 2)\n";
+\t--export-cib [--pacemaker 1.1|2]  print the configuration as a Pacemaker CIB (default: 2)\n\
+\t-s --json | -s --prometheus  the running daemon's status as JSON or in Prometheus' text format\n";
 
 /// A command line we refuse; printed with [`USAGE`], exit status 2.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,6 +140,8 @@ where
                 "config-dir" => o.config_dir = PathBuf::from(value("config-dir")?),
                 "state-dir" => o.state_dir = PathBuf::from(value("state-dir")?),
                 "pid-file" => o.pid_file = PathBuf::from(value("pid-file")?),
+                "json" => o.status_format = crate::status::Format::Json,
+                "prometheus" => o.status_format = crate::status::Format::Prometheus,
                 "version" => set(&mut o, Command::Version)?,
                 "help" => return Err(UsageError(String::new())),
                 _ => return Err(UsageError(format!("unknown option --{name}"))),
@@ -191,6 +197,11 @@ where
             }
         }
     }
+    if o.status_format != crate::status::Format::Text && o.command != Command::Status {
+        return Err(UsageError(
+            "--json and --prometheus are only valid with -s".into(),
+        ));
+    }
     if o.current_resources.is_some() && !o.restart {
         return Err(UsageError("-C only valid with -R".into()));
     }
@@ -215,6 +226,16 @@ mod tests {
     fn original_flags() {
         assert_eq!(parse(["-k"]).unwrap().command, Command::Kill);
         assert_eq!(parse(["-s"]).unwrap().command, Command::Status);
+        assert_eq!(
+            parse(["-s", "--json"]).unwrap().status_format,
+            crate::status::Format::Json
+        );
+        assert_eq!(
+            parse(["--prometheus", "-s"]).unwrap().status_format,
+            crate::status::Format::Prometheus
+        );
+        assert!(parse(["--json"]).is_err());
+        assert!(parse(["-k", "--prometheus"]).is_err());
         assert_eq!(parse(["-r"]).unwrap().command, Command::Reload);
         assert_eq!(parse(["-V"]).unwrap().command, Command::Version);
         assert_eq!(

@@ -19,6 +19,7 @@ pub mod run;
 pub mod send_errors;
 pub mod setup;
 pub mod start;
+pub mod status;
 
 pub use start::main_with;
 

@@ -50,8 +50,10 @@ const RESTART_JOB_BASE: u64 = 1 << 60;
 /// (an original heartbeat ignores it).
 pub const CHECK_MSG: &str = "hb-check";
 
-/// How often the packet counters are written for `heartbeat -s`.
-pub const COUNTERS_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the status (with the packet counters) is written for `heartbeat -s`.
+pub const STATUS_INTERVAL: Duration = Duration::from_secs(5);
+/// How soon after a change (a node, a link, a group, a check) the status is written again.
+pub const STATUS_CHANGE_DELAY: Duration = Duration::from_millis(500);
 
 /// Everything the loop needs, prepared by the caller (config loaded, daemonized).
 pub struct LoopSetup {
@@ -66,11 +68,9 @@ pub struct LoopSetup {
     pub auto_failback: bool,
     /// Service checks (the `checks` file), if any.
     pub probes: Option<Probes>,
-    /// Where the check states are written for `heartbeat -s`.
-    pub status_file: Option<std::path::PathBuf>,
-    /// Where the packet counters (received, dropped by kind...) are written for
-    /// `heartbeat -s`, every few seconds.
-    pub counters_file: Option<std::path::PathBuf>,
+    /// Where the status for `heartbeat -s` is written (the state directory; see
+    /// [`crate::status`]): every few seconds, and soon after a change.
+    pub status_dir: Option<std::path::PathBuf>,
     /// The configuration (for the client API's answers).
     pub cfg: ha_config::Config,
     /// The client API socket to create when communication comes up (None: no API).
@@ -121,9 +121,10 @@ struct Loop {
     nice_failback: bool,
     auto_failback: bool,
     probes: Option<Probes>,
-    status_file: Option<std::path::PathBuf>,
-    counters_file: Option<std::path::PathBuf>,
-    counters_written: Option<Instant>,
+    status_dir: Option<std::path::PathBuf>,
+    status_written: Option<Instant>,
+    /// Something `heartbeat -s` shows changed (a node, a link, a group, a check).
+    status_dirty: bool,
     /// Local restarts in progress: job -> (group key, whether this job is the start).
     restarts: HashMap<hb_core::takeover::JobId, (String, bool)>,
     next_restart_job: u64,
@@ -205,9 +206,9 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         nice_failback: setup.nice_failback,
         auto_failback: setup.auto_failback,
         probes: setup.probes.filter(|p| !p.is_empty()),
-        status_file: setup.status_file,
-        counters_file: setup.counters_file,
-        counters_written: None,
+        status_dir: setup.status_dir,
+        status_written: None,
+        status_dirty: true,
         restarts: HashMap::new(),
         next_restart_job: RESTART_JOB_BASE,
         restart_starts: Vec::new(),
@@ -241,7 +242,9 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
     l.node.membership.set_loadavg(hb_io::state::loadavg());
     let mut events = Events::with_capacity(64);
     let mut buf = datagram_buffer();
-    l.write_check_status();
+    if let Some(d) = l.status_dir.as_ref() {
+        crate::status::remove_all(d);
+    }
     loop {
         l.drain(log);
         l.checks_turn(Instant::now(), poll.registry(), log);
@@ -249,7 +252,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         l.api_turn(Instant::now(), poll.registry(), log);
         l.side_turn(Instant::now(), log);
         l.drain(log);
-        l.write_counters(Instant::now());
+        l.write_status(Instant::now());
         if let Some((how, deadline)) = &l.exit_pending {
             let done = l.respawner.as_ref().is_none_or(|r| r.policy.all_stopped())
                 && !(matches!(how, LoopEnd::Restart)
@@ -462,6 +465,9 @@ impl Loop {
     }
 
     fn finish_groups(&mut self, now: Instant, done: Vec<(hb_core::takeover::JobId, bool)>) {
+        if !done.is_empty() {
+            self.status_dirty = true;
+        }
         for (job, ok) in done {
             match self.restarts.remove(&job) {
                 None => self.node.group_done(now, job, ok),
@@ -599,7 +605,7 @@ impl Loop {
             }
         }
         if changed {
-            self.write_check_status();
+            self.status_dirty = true;
         }
     }
 
@@ -718,6 +724,10 @@ impl Loop {
             r.act(now, log);
         }
         let Some(p) = self.pinger.as_mut() else {
+            // No ping node (or none usable): nothing to wait for.
+            if !self.comm_seen {
+                self.node.ping_nodes_known(now);
+            }
             return;
         };
         if p.nodes.poll_timeout().is_some_and(|t| t <= now) {
@@ -759,6 +769,10 @@ impl Loop {
                     }
                 }
             }
+        }
+        // Communication comes up only once every ping node answered or was declared dead.
+        if !self.comm_seen && self.pinger.as_ref().is_some_and(|p| p.nodes.all_heard_or_dead()) {
+            self.node.ping_nodes_known(now);
         }
     }
 
@@ -839,41 +853,37 @@ impl Loop {
         }
     }
 
-    /// Writes the packet counters for `heartbeat -s`, at most every
-    /// [`COUNTERS_INTERVAL`] (the loop turns at least every keepalive).
-    fn write_counters(&mut self, now: Instant) {
-        let Some(f) = self.counters_file.as_ref() else {
+    /// Writes the status for `heartbeat -s`: every [`STATUS_INTERVAL`] (the packet
+    /// counters), and at most every [`STATUS_CHANGE_DELAY`] after a change.
+    fn write_status(&mut self, now: Instant) {
+        let Some(dir) = self.status_dir.as_ref() else {
             return;
         };
-        if self
-            .counters_written
-            .is_some_and(|t| now < t + COUNTERS_INTERVAL)
-        {
-            return;
-        }
-        self.counters_written = Some(now);
-        let mut text = String::new();
-        for line in self.node.membership.counters().status_lines() {
-            text.push_str(&line);
-            text.push('\n');
-        }
-        let tmp = f.with_extension("tmp");
-        if std::fs::write(&tmp, text).is_ok() {
-            let _ = std::fs::rename(&tmp, f);
-        }
-    }
-
-    /// Writes the check states for `heartbeat -s` (one line per check).
-    fn write_check_status(&self) {
-        let (Some(p), Some(f)) = (self.probes.as_ref(), self.status_file.as_ref()) else {
-            return;
+        let due = match self.status_written {
+            None => true,
+            Some(t) if self.status_dirty => now >= t + STATUS_CHANGE_DELAY,
+            Some(t) => now >= t + STATUS_INTERVAL,
         };
-        let mut text = p.checks.status_lines().join("\n");
-        text.push('\n');
-        let tmp = f.with_extension("tmp");
-        if std::fs::write(&tmp, text).is_ok() {
-            let _ = std::fs::rename(&tmp, f);
+        if !due {
+            return;
         }
+        self.status_written = Some(now);
+        self.status_dirty = false;
+        let view = View {
+            node: &self.node,
+            cfg: &self.cfg,
+            ping: &self.ping,
+        };
+        let snap = crate::status::collect(
+            &view,
+            self.probes.as_ref().map(|p| &p.checks),
+            self.api
+                .as_ref()
+                .map(|a| a.server().drop_counts())
+                .unwrap_or_default(),
+            wall_clock(),
+        );
+        crate::status::write_all(dir, &snap);
     }
 
     /// Sends what the node wants sent and acts on its outputs, until it is quiet.
@@ -956,6 +966,7 @@ impl Loop {
                     }
                 }
                 Output::NodeStatus { node, status } => {
+                    self.status_dirty = true;
                     if let Some(api) = self.api.as_mut() {
                         let view = View {
                             node: &self.node,
@@ -967,6 +978,7 @@ impl Loop {
                     }
                 }
                 Output::LinkStatus { node, link, up } => {
+                    self.status_dirty = true;
                     if let Some(api) = self.api.as_mut() {
                         let view = View {
                             node: &self.node,

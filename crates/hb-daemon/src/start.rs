@@ -41,26 +41,7 @@ pub fn main_with(args: Vec<String>) -> i32 {
             print!("{}", ha_config::defaults_table(wiki));
             exit::OK
         }
-        Command::Status => {
-            let name = this_node_name(&opts.config_dir);
-            let (code, text) = hb_io::daemon::status_text(&opts.pid_file, "heartbeat", &name);
-            println!("{}", text.trim_end());
-            // The original's line first (scripts read it), then which implementation this is.
-            println!("{}", implementation_line());
-            if code == exit::OK {
-                // The service checks' states, as the running daemon last wrote them.
-                if let Ok(checks) = std::fs::read_to_string(opts.state_dir.join(CHECK_STATUS_FILE))
-                {
-                    print!("{checks}");
-                }
-                // The packet counters (received, dropped by kind, replays...), as the
-                // daemon last wrote them (every few seconds).
-                if let Ok(c) = std::fs::read_to_string(opts.state_dir.join(COUNTERS_STATUS_FILE)) {
-                    print!("{c}");
-                }
-            }
-            code
-        }
+        Command::Status => status(&opts),
         Command::Kill => hb_io::daemon::stop_running(&opts.pid_file, None),
         Command::Reload => reload(&opts),
         Command::Start => start(&opts),
@@ -379,12 +360,36 @@ fn start_failed(
     code
 }
 
-/// Where the daemon writes its service checks' states for `heartbeat -s` (in the state
-/// directory).
-pub const CHECK_STATUS_FILE: &str = "checks.status";
-
-/// Where the daemon writes its packet counters for `heartbeat -s` (in the state directory).
-pub const COUNTERS_STATUS_FILE: &str = "counters.status";
+/// `heartbeat -s [--json | --prometheus]`: the original's status line (and ours naming
+/// the implementation), then what the running daemon last wrote of itself (see
+/// [`crate::status`]); JSON and Prometheus print only their rendering.
+fn status(opts: &Options) -> i32 {
+    use crate::status::{self, Format};
+    let name = this_node_name(&opts.config_dir);
+    let (code, text) = hb_io::daemon::status_text(&opts.pid_file, "heartbeat", &name);
+    let written = |file: &str| std::fs::read_to_string(opts.state_dir.join(file)).ok();
+    match opts.status_format {
+        Format::Text => {
+            println!("{}", text.trim_end());
+            // The original's line first (scripts read it), then which implementation this is.
+            println!("{}", implementation_line());
+            if code == exit::OK {
+                if let Some(t) = written(status::TEXT_FILE) {
+                    print!("{t}");
+                }
+            }
+        }
+        Format::Json => match written(status::JSON_FILE).filter(|_| code == exit::OK) {
+            Some(t) => print!("{t}"),
+            None => print!("{}", status::json_down(&name)),
+        },
+        Format::Prometheus => match written(status::PROM_FILE).filter(|_| code == exit::OK) {
+            Some(t) => print!("{t}"),
+            None => print!("{}", status::prometheus_down(&name)),
+        },
+    }
+    code
+}
 
 /// The environment every script sees (HA_DIR, HA_FUNCS, HA_<directive>...).
 fn script_env(opts: &Options, cfg: &ha_config::Config, name: &str) -> Vec<(String, String)> {
@@ -524,7 +529,7 @@ fn run(
     let membership = MembershipConfig {
         name: name.clone(),
         nodes: cfg.hacf.nodes.clone(),
-        ping_nodes: cfg.hacf.ping.len(),
+        ping_nodes: cfg.hacf.ping.len() + cfg.hacf.ping_groups.len(),
         timing: setup::timing(cfg),
         hopfudge: cfg.hacf.hopfudge,
         keys,
@@ -610,7 +615,6 @@ fn run(
             }
         }
     } else {
-        let _ = std::fs::remove_file(opts.state_dir.join(CHECK_STATUS_FILE));
         None
     };
     let pinger = match crate::pinger::Pinger::new(cfg, &setup::timing(cfg), Instant::now(), log) {
@@ -713,8 +717,7 @@ fn run(
         nice_failback: cfg.hacf.auto_failback != ha_config::AutoFailback::Legacy,
         auto_failback: cfg.hacf.auto_failback == ha_config::AutoFailback::On,
         probes,
-        status_file: Some(opts.state_dir.join(CHECK_STATUS_FILE)),
-        counters_file: Some(opts.state_dir.join(COUNTERS_STATUS_FILE)),
+        status_dir: Some(opts.state_dir.clone()),
         pinger,
         respawner,
         watchdog,

@@ -257,7 +257,7 @@ impl Cluster {
         self.drain(i);
     }
 
-    fn drain(&mut self, i: usize) {
+    pub fn drain(&mut self, i: usize) {
         while let Some(ev) = self.nodes[i].m.poll_event() {
             self.nodes[i].events.push((self.now, ev));
         }
