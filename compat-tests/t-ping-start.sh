@@ -31,7 +31,7 @@ pass() {
   t_a=$(now_ms)
   start_node "$P" b "$IMPL_B"
   t_b=$(now_ms)
-  UP_MS_a= UP_MS_b=
+  UP_MS_a='' UP_MS_b=''
   for _ in $(seq 1 $(((INITDEAD + 8) * 10))); do
     if [ -z "$UP_MS_a" ] && log_has a 'Comm_now_up\(\)'; then UP_MS_a=$(($(now_ms) - t_a)); fi
     if [ -z "$UP_MS_b" ] && log_has b 'Comm_now_up\(\)'; then UP_MS_b=$(($(now_ms) - t_b)); fi
