@@ -380,9 +380,10 @@ fn comm_up_waits_for_the_ping_nodes() {
     use std::time::Instant;
     const HOST: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 100);
     let comm_up_at = |c: &Cluster, i: usize| -> Option<Duration> {
-        c.nodes[i].events.iter().find_map(|(t, e)| {
-            matches!(e, hb_core::Event::CommUp).then(|| t.duration_since(c.t0))
-        })
+        c.nodes[i]
+            .events
+            .iter()
+            .find_map(|(t, e)| matches!(e, hb_core::Event::CommUp).then(|| t.duration_since(c.t0)))
     };
     for answers in [true, false] {
         let mut c = Cluster::new(2, Net::clean(5), 21);
@@ -429,7 +430,10 @@ fn comm_up_waits_for_the_ping_nodes() {
         }
         let ours = comm_up_at(&c, 0).expect("node 0 goes active");
         let peer = comm_up_at(&c, 1).expect("node 1 goes active");
-        assert!(peer < Duration::from_secs(1), "peer without ping nodes: {peer:?}");
+        assert!(
+            peer < Duration::from_secs(1),
+            "peer without ping nodes: {peer:?}"
+        );
         if answers {
             assert!(
                 ours < Duration::from_secs(1),

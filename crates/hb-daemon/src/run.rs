@@ -787,7 +787,12 @@ impl Loop {
             }
         }
         // Communication comes up only once every ping node answered or was declared dead.
-        if !self.comm_seen && self.pinger.as_ref().is_some_and(|p| p.nodes.all_heard_or_dead()) {
+        if !self.comm_seen
+            && self
+                .pinger
+                .as_ref()
+                .is_some_and(|p| p.nodes.all_heard_or_dead())
+        {
             self.node.ping_nodes_known(now);
         }
     }
