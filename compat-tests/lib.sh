@@ -823,6 +823,7 @@ client_ping_lost() {
 #
 #   vip_watch_start P            record every change of the VIP on a's and b's eth0 from now on
 #   vip_watch_times P FROM TO    time with two holders and with none between two now_ms instants
+#   ipmon_vip_added FILE         when an `ip -ts monitor address` record first shows the VIP added
 #
 # vip_watch_start P: the holders now (vip_holder) and, from then on, every address added to or deleted from the
 # nodes' interfaces, as the kernel reports them (`ip -ts monitor address` in each node's namespace: microsecond
@@ -836,6 +837,14 @@ vip_watch_start() {
   sleep 0.3
   now_ms >"$LAB_ROOT/$P/vipwatch.t0"
   vip_holder "$P" >"$LAB_ROOT/$P/vipwatch.initial"
+}
+
+# ipmon_vip_added FILE: when the VIP was first added in FILE, a record of `ip -ts monitor address` (as
+# vip_watch_start makes them): epoch seconds with microseconds; nothing when it never was.
+ipmon_vip_added() {
+  awk -v vip="$VIP" 'index($0, " inet " vip "/") && !index($0, "Deleted") &&
+    match($0, /^\[([0-9]+)-([0-9]+)-([0-9]+)T([0-9]+):([0-9]+):([0-9]+)\.([0-9]+)\]/, m) {
+      printf "%d.%06d\n", mktime(m[1] " " m[2] " " m[3] " " m[4] " " m[5] " " m[6]), m[7]; exit }' "$1"
 }
 
 # vip_watch_times P FROM_MS TO_MS: between FROM_MS and TO_MS (now_ms values, after vip_watch_start), one line

@@ -50,6 +50,9 @@ have() {
     command -v cibadmin >/dev/null ;; # t-export-cib.sh checks the CIB it exports
   python3-pip) python3 -m pip --version >/dev/null 2>&1 ;;
   iptables) command -v iptables >/dev/null ;; # t-lossy.sh drops packets in the lab's namespaces
+  # t-agents-shell.sh compares our apache agent with the original's on a real server (the program
+  # and its modules only: apache2-bin starts no service).
+  apache2-bin) [ -x /usr/sbin/apache2 ] && [ -f /usr/lib/apache2/modules/mod_mpm_event.so ] ;;
   *) return 1 ;;
   esac
 }
@@ -83,7 +86,7 @@ fi
 
 pkgs="heartbeat resource-agents iproute2 util-linux gawk"
 [ "$mode" = test ] &&
-  pkgs="$pkgs cluster-glue pacemaker-cli-utils iputils-ping iputils-arping tcpdump net-tools kmod lvm2 e2fsprogs rpm binutils shellcheck socat python3-pip iptables"
+  pkgs="$pkgs cluster-glue pacemaker-cli-utils iputils-ping iputils-arping tcpdump net-tools kmod lvm2 e2fsprogs rpm binutils shellcheck socat python3-pip iptables apache2-bin"
 missing=
 for p in $pkgs; do have "$p" || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -101,7 +104,11 @@ if [ -n "$missing" ]; then
     fi
   else
     echo "prereqs: missing on this machine (Debian/Ubuntu package names):$missing" >&2
-    echo "prereqs: install them (apt-get install -y$missing) or run this command as root, which does" >&2
+    if [ "$root" = yes ]; then
+      echo "prereqs: there is no apt-get here: install them with this system's package manager" >&2
+    else
+      echo "prereqs: install them (apt-get install -y$missing) or run this command as root, which does" >&2
+    fi
     exit 1
   fi
 fi

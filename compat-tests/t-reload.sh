@@ -7,6 +7,7 @@
 #      stays up and the VIP stays on a;
 #   4. a name service that hangs during a reload: a's heartbeats keep their pace (b, the original,
 #      logs no late heartbeat of a near deadtime and never declares it dead), the VIP stays on a;
+#      `heartbeat -r` with that name service waits for it in its own process and refuses;
 #   5. only timers changed in ha.cf (keepalive 200ms -> 100ms, warntime 500ms -> 600ms) and -r
 #      (issue #15, reload without a flap): applied in place: same pid and generation, the VIP
 #      stays on a, no resource script runs again, a sends about twice the heartbeats (distinct
@@ -79,6 +80,21 @@ assert "4. the name service really hung (the reload took $waited ms)" test "$wai
 assert "4. a's heartbeats kept their pace (worst interval $worst ms)" test "$worst" -lt 900
 assert "4. b never declared a dead" eval "! log_has b 'node a: is dead'"
 out=$(vip_stays "$P" a 1) || fail "4. $out"
+#    `heartbeat -r` (run with a's name service) checks the files in its own process before it
+#    signals: it waits for the resolver there, then refuses without signalling; the daemon's
+#    loop is not involved (the original's -r reads the files first too).
+late0=$(log_count b "Late heartbeat: Node a")
+t0=$(now_ms)
+rc=0
+msg=$(LAB_BINDS="$LAB_ROOT/$P/resolv.conf=/etc/resolv.conf $LAB_ROOT/$P/nsswitch.conf=/etc/nsswitch.conf" \
+  node_run "$P" a timeout 60 "$OURS_BIN" -r 2>&1) || rc=$?
+waited=$(($(now_ms) - t0))
+note "4. heartbeat -r with the hung name service: exit $rc after $waited ms; b's new late heartbeats of a: $(($(log_count b "Late heartbeat: Node a") - late0))"
+assert "4. -r refuses the unresolvable ping node (exit $rc)" test "$rc" != 0 -a "$rc" != 124
+assert "4. -r names it: $msg" grep -q "ping: unknown host 'hang.test'" <<<"$msg"
+assert "4. -r waited for the name service ($waited ms)" test "$waited" -ge 3000
+assert_eq "4. the daemon still runs" "$(node_pid "$P" a)" "$pid"
+assert_eq "4. b logged no late heartbeat of a meanwhile" "$(log_count b "Late heartbeat: Node a")" "$late0"
 cp "$LAB_ROOT/$P/ha.cf.good" "$LAB_ROOT/$P/a/etc/ha.cf"
 
 # 5. Timers alone: no restart, no group stop.

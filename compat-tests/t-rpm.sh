@@ -241,8 +241,8 @@ done
 expect_entry "drwxr-xr-x root root | /etc/ha.d/resource.d"
 expect_entry "lrwxrwxrwx root root c| /etc/ha.d/resource.d/IPaddr"
 expect_entry "-rwxr-xr-x root root c| /etc/ha.d/resource.d/Filesystem"
-for f in README.md INSTALL.md CONFIG.md SERVICE-CHECKS.md COMPATIBILITY.md ha.cf haresources authkeys checks \
-  heartbeat.sysconfig; do
+for f in README.md INSTALL.md CONFIG.md SERVICE-CHECKS.md COMPATIBILITY.md MIGRATING-TO-PACEMAKER.md ha.cf \
+  haresources authkeys checks heartbeat.sysconfig; do
   grep -q "| /usr/share/doc/heartbeat-$VERSION/$f\$" "$listing" || fail "the RPM lacks the document $f"
 done
 expect_entry "-rwxr-xr-x root root c| /etc/init.d/heartbeat"
@@ -317,7 +317,7 @@ daemon_down || fail "installing started the daemon"
 run_in_root rpm --dbpath /var/lib/rpm -V heartbeat
 expect_rc "rpm -V heartbeat after the install" 0
 shellfuncs_is_ours || fail "no other package provides /etc/ha.d/shellfuncs, yet it is not the link to $HALIB/shellfuncs"
-for f in README.md INSTALL.md CONFIG.md SERVICE-CHECKS.md COMPATIBILITY.md; do
+for f in README.md INSTALL.md CONFIG.md SERVICE-CHECKS.md COMPATIBILITY.md MIGRATING-TO-PACEMAKER.md; do
   [ -s "$ROOT/usr/share/doc/heartbeat-$VERSION/$f" ] || fail "/usr/share/doc/heartbeat-$VERSION/$f is missing"
 done
 grep -q "respawn hacluster $HALIB/ipfail" "$ROOT/usr/share/doc/heartbeat-$VERSION/ha.cf" ||

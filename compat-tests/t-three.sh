@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t-three.sh: a cluster of three (nodes a, b, d in ha.cf order; heartbeats by ucast on eth0), mixed
-# implementations, auto_failback on, one group: `a IPaddr::198.51.100.254/24/eth0`. Per mix, in a fresh lab:
+# implementations, auto_failback on (FAILBACK=legacy: no auto_failback line), one group:
+# `a IPaddr::198.51.100.254/24/eth0`. Per mix, in a fresh lab:
 #   1. all three start: membership forms (each node sees the two others active through cl_status) and the VIP
 #      lands on a alone;
 #   2. a crashes (links down + SIGKILL): the VIP moves to the survivors as each implementation decides. 2.0.8
@@ -9,12 +10,15 @@
 #      dead node's successor in ha.cf order (b). So: an original survivor always takes the VIP; ours on b takes
 #      it too (when an original on d is quicker, ours may see the address in use and leave it); ours on d never.
 #      The holders are printed;
-#   3. a restarts: the VIP fails back to a alone (every holder gives it up).
+#   3. a restarts: the VIP fails back to a alone (every holder gives it up; legacy: a asks for it with
+#      `ip-request`).
 # MIXES: space-separated "IMPL_A,IMPL_B,IMPL_D" (default "orig,orig,ours ours,ours,orig"; "orig,orig,orig"
 # shows the original's double takeover). Run as root (about 50 s per mix): bash compat-tests/t-three.sh
 set -u
 . "$(dirname "$0")/lib.sh"
 MIXES=${MIXES:-orig,orig,ours ours,ours,orig}
+FAILBACK=${FAILBACK:-on}
+case $FAILBACK in on | legacy) ;; *) fail "FAILBACK must be on or legacy, not '$FAILBACK'" ;; esac
 for mix in $MIXES; do
   IFS=, read -r ia ib id <<<"$mix"
   require_impls "$ia" "$ib" "$id"
@@ -26,11 +30,11 @@ for mix in $MIXES; do
   k=$((k + 1))
   P=t3$k$$
   P=${P:0:10}
-  M="a=$ia b=$ib d=$id"
+  M="a=$ia b=$ib d=$id auto_failback $FAILBACK"
   lab_up "$P"
   lab_add_node "$P" d
   note "$M: lab $P"
-  for n in a b d; do write_config $n nodes="a b d" medium=ucast0 auth=crc auto_failback=on; done
+  for n in a b d; do write_config $n nodes="a b d" medium=ucast0 auth=crc auto_failback="$FAILBACK"; done
   start_node "$P" a "$ia"
   start_node "$P" b "$ib"
   start_node "$P" d "$id"

@@ -6,6 +6,7 @@
 #   1. it writes one byte per heartbeat: over a 4 s window, 20 +- 6 bytes, median interval 200 +- 60 ms;
 #   2. frozen for 2 s (SIGSTOP of the daemon and its processes), it writes nothing: the longest gap covers the freeze;
 #   3. `heartbeat -k`: the last byte is the magic `V`, written after the command and before the daemon exits.
+#   The pid file is left behind (or removed) by ours as by the original.
 # The same checks on the original's node show that they test what 2.0.8 does.
 # shellcheck disable=SC2034 # LAB_P is read by lib.sh
 set -u
@@ -15,6 +16,7 @@ IMPL_B=${IMPL_B:-orig}
 case "$IMPL_A$IMPL_B" in *ours*) [ -x "$OURS_BIN" ] || skip "our daemon not built ($OURS_BIN)" ;; esac
 P=w$$
 P=${P:0:10}
+declare -A pidfile=()
 lab_up "$P"
 for n in a b; do
   write_config $n keepalive=200ms deadtime=5 warntime=2 initdead=5 resources="" \
@@ -90,5 +92,9 @@ for n in a b; do
   [ "$vt" -ge "$t0" ] && [ "$vt" -le "$t1" ] || fail "3. $n ($impl): the V was not written between -k and the exit"
   [ "$(grep -c ' V$' "$LAB_ROOT/$P/$n/wd.bytes")" = 1 ] || fail "3. $n ($impl): more than one V"
   pid_alive "$pid" && fail "3. $n ($impl): daemon $pid still runs"
+  if [ -e "$LAB_ROOT/$P/$n/run/heartbeat.pid" ]; then pidfile[$n]=left; else pidfile[$n]=removed; fi
+  note "3. $n ($impl): its pid file after the exit: ${pidfile[$n]}"
 done
+# 2.0.8 and 3.0.6 leave the pid file behind on a clean stop (the next start sees it names no live process).
+[ "$IMPL_A" = "$IMPL_B" ] || assert_eq "3. the pid file after a clean stop, ours as the original" "${pidfile[a]}" "${pidfile[b]}"
 note "PASS"

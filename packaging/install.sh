@@ -290,7 +290,8 @@ mkdir_ 0750 hacluster haclient /var/run/heartbeat/crm
 install -d "$destdir/usr/share/doc"
 doc=/usr/share/doc/heartbeat-$version
 mkdir_ 0755 root root "$doc"
-for f in README.md docs/INSTALL.md docs/CONFIG.md docs/SERVICE-CHECKS.md docs/COMPATIBILITY.md; do
+for f in README.md docs/INSTALL.md docs/CONFIG.md docs/SERVICE-CHECKS.md docs/COMPATIBILITY.md \
+	docs/MIGRATING-TO-PACEMAKER.md; do
 	[ -f "$repo/$f" ] || die "$f is missing from the source tree"
 	put file 0644 root root "$repo/$f" "$doc/${f##*/}"
 done

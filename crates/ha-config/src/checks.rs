@@ -8,7 +8,12 @@
 //! GROUP [OPTION=VALUE...] tcp HOST:PORT [OPTION=VALUE...]
 //! GROUP [OPTION=VALUE...] http http://HOST[:PORT][/PATH] [OPTION=VALUE...]
 //! GROUP [OPTION=VALUE...] exec COMMAND...
+//! GROUP arp-refresh INTERVAL
 //! ```
+//!
+//! `arp-refresh` is no check: while this node holds the group, the addresses of its IP
+//! resources are announced again (gratuitous ARP) every INTERVAL (at least
+//! [`MIN_ARP_REFRESH`]); at most one such line per group, no options.
 //!
 //! - GROUP names a haresources group: its first resource as written (the group's key),
 //!   any other of its resources as written, or an IP address that one of its resources
@@ -89,6 +94,33 @@ impl CheckKind {
             CheckKind::Exec { command } => format!("exec {command}"),
         }
     }
+}
+
+/// The shortest `arp-refresh` interval (more often would flood the segment).
+pub const MIN_ARP_REFRESH: Duration = Duration::from_secs(1);
+
+/// A line `GROUP arp-refresh INTERVAL`: while this node holds the group, the addresses
+/// of its IP resources are announced again (gratuitous ARP) every INTERVAL, so a switch
+/// or router with a stale entry recovers without a failover. Off without such a line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArpRefresh {
+    pub line: usize,
+    /// The group's key (its first resource as written in haresources).
+    pub group_key: String,
+    pub interval: Duration,
+}
+
+/// Everything the checks file says: service checks and ARP refresh lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChecksFile {
+    pub checks: Vec<Check>,
+    pub arp_refresh: Vec<ArpRefresh>,
+}
+
+/// What one line of the file is.
+enum Line {
+    Check(Check),
+    Arp(ArpRefresh),
 }
 
 /// One line of the checks file.
@@ -381,6 +413,63 @@ fn looks_like_option(word: &str) -> bool {
         .is_some_and(|(n, _)| OPTIONS.contains(&n.to_ascii_lowercase().as_str()))
 }
 
+/// `GROUP arp-refresh INTERVAL` (`words` are the words after `arp-refresh`).
+fn parse_arp_refresh(
+    number: usize,
+    group_key: Option<String>,
+    options: bool,
+    words: &[(usize, &str)],
+    file: &str,
+    d: &mut Vec<Diagnostic>,
+) -> Option<Line> {
+    let err = |d: &mut Vec<Diagnostic>, m: String| d.push(Diagnostic::error(file, Some(number), m));
+    if options {
+        err(
+            d,
+            "arp-refresh takes no options: write GROUP arp-refresh INTERVAL".into(),
+        );
+        return None;
+    }
+    let interval = match words {
+        [(_, w)] => match parse_time(w) {
+            Some(t) if t >= MIN_ARP_REFRESH => t,
+            Some(_) => {
+                err(
+                    d,
+                    format!(
+                        "arp-refresh interval '{w}' is shorter than {} s (more often would flood the segment)",
+                        MIN_ARP_REFRESH.as_secs()
+                    ),
+                );
+                return None;
+            }
+            None => {
+                err(d, format!("bad duration '{w}' for arp-refresh (seconds are written without a unit, as 30 or 1.5; milliseconds as 500ms)"));
+                return None;
+            }
+        },
+        [] => {
+            err(
+                d,
+                "arp-refresh needs an interval: GROUP arp-refresh INTERVAL".into(),
+            );
+            return None;
+        }
+        [_, (_, w), ..] => {
+            err(
+                d,
+                format!("unexpected '{w}' after the arp-refresh interval"),
+            );
+            return None;
+        }
+    };
+    Some(Line::Arp(ArpRefresh {
+        line: number,
+        group_key: group_key?,
+        interval,
+    }))
+}
+
 /// Parses one logical line; pushes its diagnostics.
 fn parse_line(
     number: usize,
@@ -388,7 +477,7 @@ fn parse_line(
     file: &str,
     h: &Haresources,
     d: &mut Vec<Diagnostic>,
-) -> Option<Check> {
+) -> Option<Line> {
     let err = |d: &mut Vec<Diagnostic>, m: String| d.push(Diagnostic::error(file, Some(number), m));
     let toks = tokens(text);
     let (_, group) = *toks.first()?;
@@ -423,6 +512,16 @@ fn parse_line(
         return None;
     };
     let kind_l = kind_word.to_ascii_lowercase();
+    if kind_l == "arp-refresh" {
+        return parse_arp_refresh(
+            number,
+            group_key,
+            i > 1,
+            toks.get(i + 1..).unwrap_or(&[]),
+            file,
+            d,
+        );
+    }
     let kind = match kind_l.as_str() {
         "tcp" | "http" => {
             let Some((_, target)) = toks.get(i + 1) else {
@@ -511,6 +610,7 @@ fn parse_line(
         rise: opts.rise.unwrap_or(DEFAULT_RISE),
         restarts: opts.restarts.unwrap_or(DEFAULT_RESTARTS),
     })
+    .map(Line::Check)
 }
 
 /// Parses the checks file's text against the groups of `haresources`. Returns the
@@ -520,11 +620,36 @@ pub fn parse_checks(
     file: &str,
     haresources: &Haresources,
 ) -> (Option<Vec<Check>>, Vec<Diagnostic>) {
+    let (f, d) = parse_checks_file(text, file, haresources);
+    (f.map(|f| f.checks), d)
+}
+
+/// Parses the whole file: service checks and `arp-refresh` lines (at most one per group).
+pub fn parse_checks_file(
+    text: &str,
+    file: &str,
+    haresources: &Haresources,
+) -> (Option<ChecksFile>, Vec<Diagnostic>) {
     let mut d = Vec::new();
-    let mut out = Vec::new();
+    let mut out = ChecksFile::default();
     for (number, line) in logical_lines(text) {
-        if let Some(c) = parse_line(number, &line, file, haresources, &mut d) {
-            out.push(c);
+        match parse_line(number, &line, file, haresources, &mut d) {
+            Some(Line::Check(c)) => out.checks.push(c),
+            Some(Line::Arp(a)) => {
+                if let Some(first) = out.arp_refresh.iter().find(|x| x.group_key == a.group_key) {
+                    d.push(Diagnostic::error(
+                        file,
+                        Some(number),
+                        format!(
+                            "a second arp-refresh line for {} (the first is line {})",
+                            a.group_key, first.line
+                        ),
+                    ));
+                } else {
+                    out.arp_refresh.push(a);
+                }
+            }
+            None => {}
         }
     }
     if d.iter().any(Diagnostic::is_error) {
@@ -546,7 +671,7 @@ pub fn check_file_diagnostics(dir: &Path, haresources: &Haresources) -> Vec<Diag
 fn read_checks(
     dir: &Path,
     haresources: &Haresources,
-) -> Option<(Option<Vec<Check>>, Vec<Diagnostic>)> {
+) -> Option<(Option<ChecksFile>, Vec<Diagnostic>)> {
     let p = dir.join(CHECKS_FILE);
     if let Err(e) = std::fs::metadata(&p) {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -557,7 +682,7 @@ fn read_checks(
     let Some(text) = crate::read(dir, CHECKS_FILE, &mut d) else {
         return Some((None, d));
     };
-    let (c, mut dd) = parse_checks(&text, CHECKS_FILE, haresources);
+    let (c, mut dd) = parse_checks_file(&text, CHECKS_FILE, haresources);
     d.append(&mut dd);
     Some((c, d))
 }
@@ -566,8 +691,13 @@ fn read_checks(
 /// error in it is refused with every error. Warnings are not returned (the config test
 /// reports them, see [`check_file_diagnostics`]).
 pub fn load_checks(dir: &Path, haresources: &Haresources) -> Result<Vec<Check>, ConfigErrors> {
+    load_checks_file(dir, haresources).map(|f| f.checks)
+}
+
+/// Reads `dir/checks` with its `arp-refresh` lines (see [`load_checks`]).
+pub fn load_checks_file(dir: &Path, haresources: &Haresources) -> Result<ChecksFile, ConfigErrors> {
     match read_checks(dir, haresources) {
-        None => Ok(Vec::new()),
+        None => Ok(ChecksFile::default()),
         Some((Some(c), _)) => Ok(c),
         Some((None, d)) => Err(ConfigErrors(
             d.into_iter().filter(Diagnostic::is_error).collect(),

@@ -36,7 +36,10 @@ mod resolver;
 use std::path::{Path, PathBuf};
 
 pub use authkeys::{parse_authkeys, render_authkeys, AuthKey, AuthKeys, MAX_AUTH};
-pub use checks::{load_checks, parse_checks, Check, CheckKind};
+pub use checks::{
+    load_checks, load_checks_file, parse_checks, parse_checks_file, ArpRefresh, Check, CheckKind,
+    ChecksFile,
+};
 pub use diag::{ConfigErrors, Diagnostic, Severity};
 pub use hacf::{
     auto_failback_of, directive, not_acted_on_reason, parse_bool, parse_hacf, parse_time,

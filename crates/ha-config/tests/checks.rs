@@ -554,10 +554,76 @@ fn shipped_sample_checks_nothing_and_its_examples_are_valid() {
         .filter_map(|l| l.strip_prefix('#'))
         .filter(|l| !l.is_empty() && !l.starts_with(' ') && !l.starts_with('#'))
         .collect();
-    assert_eq!(examples.len(), 3, "{examples:?}");
+    assert_eq!(examples.len(), 4, "{examples:?}");
     for e in examples {
-        let (c, d) = parse_checks(e, "checks", &h);
+        let (f, d) = parse_checks_file(e, "checks", &h);
         assert!(d.is_empty(), "{e}: {d:?}");
-        assert_eq!(c.map(|c| c.len()), Some(1), "{e}");
+        let f = f.unwrap();
+        assert_eq!(f.checks.len() + f.arp_refresh.len(), 1, "{e}");
     }
+}
+
+/// `GROUP arp-refresh INTERVAL`: no check, a refresh of the group's gratuitous ARP.
+#[test]
+fn arp_refresh_lines() {
+    let text = "198.51.100.254 arp-refresh 30\n\
+                IPaddr2::192.0.2.7/24 ARP-REFRESH 1500ms # every 1.5 s\n\
+                198.51.100.254 tcp 127.0.0.1:80\n";
+    let (f, d) = parse_checks_file(text, "checks", &hares());
+    assert!(d.is_empty(), "{d:?}");
+    let f = f.unwrap();
+    assert_eq!(f.checks.len(), 1);
+    assert_eq!(
+        f.arp_refresh,
+        vec![
+            ArpRefresh {
+                line: 1,
+                group_key: "IPaddr::198.51.100.254/24/eth0".into(),
+                interval: Duration::from_secs(30),
+            },
+            ArpRefresh {
+                line: 2,
+                group_key: "IPaddr2::192.0.2.7/24".into(),
+                interval: Duration::from_millis(1500),
+            },
+        ]
+    );
+    // parse_checks gives the checks only.
+    assert_eq!(ok(text).len(), 1);
+    for (bad, want) in [
+        ("198.51.100.254 arp-refresh\n", "arp-refresh needs an interval"),
+        ("198.51.100.254 arp-refresh 500ms\n", "shorter than 1 s"),
+        ("198.51.100.254 arp-refresh 30s\n", "bad duration '30s' for arp-refresh"),
+        ("198.51.100.254 arp-refresh 30 60\n", "unexpected '60' after the arp-refresh interval"),
+        ("198.51.100.254 interval=5 arp-refresh 30\n", "arp-refresh takes no options"),
+        ("198.51.100.9 arp-refresh 30\n", "unknown group '198.51.100.9'"),
+        (
+            "198.51.100.254 arp-refresh 30\nhttpd arp-refresh 60\n",
+            "checks:2: a second arp-refresh line for IPaddr::198.51.100.254/24/eth0 (the first is line 1)",
+        ),
+    ] {
+        let e = errors(bad);
+        assert!(e.iter().any(|x| x.contains(want)), "{bad:?}: {e:?}");
+    }
+}
+
+/// The loader and `heartbeat -t`'s diagnostics see the arp-refresh lines too.
+#[test]
+fn arp_refresh_in_the_loader_and_the_config_test() {
+    let dir = std::env::temp_dir().join(format!("ha-config-arp-refresh-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("checks"), "198.51.100.254 arp-refresh 10\n").unwrap();
+    let f = load_checks_file(&dir, &hares()).expect("loads");
+    assert_eq!(f.arp_refresh.len(), 1);
+    assert!(load_checks(&dir, &hares()).unwrap().is_empty());
+    std::fs::write(dir.join("checks"), "198.51.100.254 arp-refresh 0.5\n").unwrap();
+    let d = checks::check_file_diagnostics(&dir, &hares());
+    assert!(
+        d.iter()
+            .any(|x| x.is_error() && x.to_string().contains("shorter than 1 s")),
+        "{d:?}"
+    );
+    assert!(load_checks_file(&dir, &hares()).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,7 +8,8 @@
 //! ([`ConfigSync::set_own`]) everything is compared again. An identical cluster logs
 //! nothing.
 //!
-//! Sans-IO: the daemon hands in the peers' statuses and group lists
+//! Sans-IO: the daemon hands in the peers' status fields ([`ConfigSync::handle_status`],
+//! as the membership keeps them: `Peer::status_field`) and group lists
 //! ([`ConfigSync::handle_message`]) and a peer's death ([`ConfigSync::peer_gone`]), and
 //! takes out log lines and messages to send ([`ConfigSync::poll_output`]).
 
@@ -79,8 +80,9 @@ pub struct FileDiff {
 }
 
 impl FileDiff {
-    /// All the groups that differ, for a log line.
-    fn describe(&self, peer: &str) -> String {
+    /// All the groups that differ (`differ: G1; only here: G2; only on PEER: G3`), for the
+    /// log and for status output.
+    pub fn describe(&self, peer: &str) -> String {
         let mut parts = Vec::new();
         if !self.changed.is_empty() {
             parts.push(format!("differ: {}", self.changed.join(", ")));
@@ -178,34 +180,15 @@ impl ConfigSync {
         self.peers.remove(&peer.to_ascii_lowercase());
     }
 
-    /// A message delivered from `from`: its statuses and group lists are read, anything
-    /// else is ignored.
+    /// A message delivered from `from`: a status (its field, as [`Self::handle_status`])
+    /// or a group list; anything else is ignored.
     pub fn handle_message(&mut self, now: Instant, from: &str, msg: &Message) {
         let from = from.to_ascii_lowercase();
         if from == self.me {
             return;
         }
         match msg.msg_type() {
-            Some("status") => {
-                let announced = msg.get(STATUS_FIELD).map(str::to_string);
-                let own = self.own_field.clone();
-                let p = self.peer(&from);
-                if p.announced == announced {
-                    // Nothing new. A peer that still differs and whose list has not come
-                    // gets ours again now and then (its answer brings its list).
-                    let lacking = p.groups.as_ref().map(|(f, _)| f) != announced.as_ref();
-                    if announced.is_some()
-                        && lacking
-                        && announced.as_deref() != Some(own.as_str())
-                        && p.sent_at.is_some_and(|t| now >= t + RESEND_INTERVAL)
-                    {
-                        self.send_list(now, &from);
-                    }
-                    return;
-                }
-                p.announced = announced;
-                self.compare(now, &from);
-            }
+            Some("status") => self.handle_status(now, &from, msg.get(STATUS_FIELD)),
             Some(GROUPS_MSG) => {
                 let Some(field) = msg.get("cfg") else {
                     return;
@@ -238,6 +221,34 @@ impl ConfigSync {
             }
             _ => {}
         }
+    }
+
+    /// The [`STATUS_FIELD`] of `from`'s latest status (None: it sent none). The daemon
+    /// may call this at every turn: only a change does anything (and, while the peer
+    /// differs and its list has not come, a resend of ours every [`RESEND_INTERVAL`]).
+    pub fn handle_status(&mut self, now: Instant, from: &str, field: Option<&str>) {
+        let from = from.to_ascii_lowercase();
+        if from == self.me {
+            return;
+        }
+        let announced = field.map(str::to_string);
+        let own = self.own_field.clone();
+        let p = self.peer(&from);
+        if p.announced == announced {
+            // Nothing new. A peer that still differs and whose list has not come
+            // gets ours again now and then (its answer brings its list).
+            let lacking = p.groups.as_ref().map(|(f, _)| f) != announced.as_ref();
+            if announced.is_some()
+                && lacking
+                && announced.as_deref() != Some(own.as_str())
+                && p.sent_at.is_some_and(|t| now >= t + RESEND_INTERVAL)
+            {
+                self.send_list(now, &from);
+            }
+            return;
+        }
+        p.announced = announced;
+        self.compare(now, &from);
     }
 
     /// How `peer`'s configuration compares with ours.
@@ -359,7 +370,9 @@ impl ConfigSync {
             if was_warned {
                 self.out.push_back(CfgOutput::Log(
                     Level::Info,
-                    format!("Configuration of node {name} matches ours again (haresources, checks)."),
+                    format!(
+                        "Configuration of node {name} matches ours again (haresources, checks)."
+                    ),
                 ));
             }
             return;

@@ -8,6 +8,7 @@
 //! - [`timers`]: every timing rule (dead times, the announced `dt`, start-up bump).
 //! - [`membership`]: heartbeats, node and link states, sequencing, acks, retransmission.
 
+pub mod arprefresh;
 pub mod cfgsync;
 pub mod checks;
 pub mod fence;

@@ -113,6 +113,8 @@ pub struct Peer {
     /// While it is declared dead: the highest number seen before its death. Older
     /// numbers are replays; a newer status is its return.
     dead_floor: Option<u64>,
+    /// The fields of ours (see [`Membership::set_status_field`]) in its last status.
+    status_fields: Vec<(String, String)>,
 }
 
 impl Peer {
@@ -134,6 +136,7 @@ impl Peer {
             last_status_seq: None,
             copies_of: (0, 0),
             dead_floor: None,
+            status_fields: Vec::new(),
         }
     }
 
@@ -145,6 +148,16 @@ impl Peer {
     /// The dead time this node asked for.
     pub fn announced_dt(&self) -> Option<Duration> {
         self.announced_dt
+    }
+
+    /// The value of a field of ours (one we send too, see
+    /// [`Membership::set_status_field`]) in its last status; None when it sent none (an
+    /// original node).
+    pub fn status_field(&self, name: &str) -> Option<&str> {
+        self.status_fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -299,6 +312,9 @@ pub struct Membership {
     last_input: Instant,
     /// When we last woke from such a stall: no peer or link is judged from before it.
     resumed_at: Option<Instant>,
+    /// Fields of ours added to every status (an original node reads only the fields it
+    /// knows: `st`, `dt`, `protocol`...).
+    status_extra: Vec<(String, String)>,
 }
 
 fn hex(n: u64) -> String {
@@ -340,6 +356,7 @@ impl Membership {
             stopped: false,
             last_input: now,
             resumed_at: None,
+            status_extra: Vec::new(),
             cfg,
         };
         m.peers[me].uuid = Some(m.cfg.uuid);
@@ -392,6 +409,16 @@ impl Membership {
     /// Our last sequence number sent.
     pub fn last_seq(&self) -> u64 {
         self.seq
+    }
+
+    /// Adds (or replaces) a field of ours in every status from now on.
+    pub fn set_status_field(&mut self, name: &str, value: &str) {
+        match self.status_extra.iter_mut().find(|(k, _)| k == name) {
+            Some((_, v)) => *v = value.to_string(),
+            None => self
+                .status_extra
+                .push((name.to_string(), value.to_string())),
+        }
     }
 
     /// The load average text sent in `ld` (read by the I/O layer from /proc/loadavg).
@@ -570,6 +597,9 @@ impl Membership {
         m.push_str("st", self.own.as_str())
             .push_str("dt", hex(dt.as_millis() as u64))
             .push_str("protocol", "1");
+        for (k, v) in &self.status_extra {
+            m.push_str(k, v);
+        }
         let before = self.seq;
         self.send_own(now, m);
         // While the link is lossy, the same datagram goes out again a few times within
@@ -1190,6 +1220,12 @@ impl Membership {
             self.events.push_back(Event::OwnHeartbeat);
             return;
         }
+        let fields: Vec<(String, String)> = self
+            .status_extra
+            .iter()
+            .filter_map(|(k, _)| msg.get(k).map(|v| (k.clone(), v.to_string())))
+            .collect();
+        self.peers[i].status_fields = fields;
         if let Some(iv) = warntime_late {
             let name = self.peers[i].name.clone();
             self.log(

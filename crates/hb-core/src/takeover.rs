@@ -74,8 +74,11 @@
 //!   "the other"): a dead or leaving node's groups are taken by one node only (its
 //!   successor in ha.cf order, or the groups' own node when alive); a node that joins
 //!   after a death does not take over when other nodes are active; with more than two
-//!   nodes we also announce the groups we really run. Safe in the flows tested, but not
-//!   a complete protocol: some sequences leave a group unrun.
+//!   nodes we also announce the groups we really run, and a group asked back with
+//!   `ip-request` is taken on the holder's `weown=yes` or once every peer active at the
+//!   request answered `weown=no` (the original takes it on the first answer). Safe with
+//!   one failure at a time (`auto_failback on`, `legacy`), but not a complete protocol:
+//!   other sequences (`off`, standby, overlapping failures) can leave a group unrun.
 
 use std::time::{Duration, Instant};
 
@@ -424,6 +427,13 @@ pub struct Takeover {
     in_backlog: bool,
     /// STONITH: resets in progress and the device's status checks.
     fencing: Fencing,
+    /// More than two nodes: the groups we asked for with `ip-request`, and the peers whose
+    /// answer we still wait for (those active when we asked: a peer whose communication is
+    /// not up ignores the request, and holds nothing). Such a group is taken once its holder
+    /// answered `weown=yes` (it released it), or once every one of them answered `no` or
+    /// died, not on the first `no` (which, with two nodes, comes from the only possible
+    /// holder).
+    ip_asked: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Takeover {
@@ -489,6 +499,7 @@ impl Takeover {
             resumed_at: None,
             in_backlog: false,
             fencing: Fencing::default(),
+            ip_asked: Default::default(),
         }
     }
 
@@ -817,6 +828,9 @@ impl Takeover {
             p.heard = false;
             p.holds = rsc::NONE;
         }
+        if !self.shutdown_in_progress {
+            self.ip_answers_complete();
+        }
         self.after(now);
     }
 
@@ -1040,6 +1054,7 @@ impl Takeover {
             let mut m = Message::with_type("ip-request");
             m.push_str("ipaddr", key);
             self.send(m);
+            self.note_ip_request(key);
         }
         self.after(now);
         ok
@@ -1825,6 +1840,7 @@ impl Takeover {
                         let mut m = Message::with_type("ip-request");
                         m.push_str("ipaddr", &key);
                         self.send(m);
+                        self.note_ip_request(&key);
                     }
                 }
                 if count == 0 {
@@ -2431,7 +2447,53 @@ impl Takeover {
             );
             return;
         }
+        if self.cfg.nodes.len() > 2 {
+            if weown == "yes" {
+                self.ip_asked.remove(&key);
+            } else {
+                // Not asked by us (an answer to another node's request), or the holder
+                // has not answered yet: nothing to take now.
+                let Some(waiting) = self.ip_asked.get_mut(&key) else {
+                    return;
+                };
+                waiting.remove(from);
+                self.ip_answers_complete();
+                return;
+            }
+        }
         self.items.push(Item::new(Work::TakeGroup { key }));
+    }
+
+    /// More than two nodes: remember an `ip-request` we sent (see `ip_asked`).
+    fn note_ip_request(&mut self, key: &str) {
+        if self.cfg.nodes.len() > 2 {
+            let waiting = self
+                .peers
+                .iter()
+                .filter(|p| p.status == "active")
+                .map(|p| p.name.clone())
+                .collect();
+            self.ip_asked.insert(key.to_string(), waiting);
+        }
+    }
+
+    /// Takes every group asked for with `ip-request` that every peer we wait for answered
+    /// `weown=no` for (nobody runs it). Also run when a peer dies (it answers no more).
+    fn ip_answers_complete(&mut self) {
+        let done: Vec<String> = self
+            .ip_asked
+            .iter()
+            .filter(|(_, waiting)| {
+                waiting
+                    .iter()
+                    .all(|n| self.peer(n).is_none_or(|p| p.status == "dead"))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in done {
+            self.ip_asked.remove(&key);
+            self.items.push(Item::new(Work::TakeGroup { key }));
+        }
     }
 
     fn go_standby(&mut self, who: StandbyState, set: u8, from: &str, quirk: bool) {

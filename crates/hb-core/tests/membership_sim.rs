@@ -374,6 +374,48 @@ fn hopfudge_and_the_nodes_make_the_ttl() {
     }
 }
 
+/// A status field of ours (the configuration digests) goes out in every status made
+/// after it is set, after the original's fields, and the peer still sees the node active.
+#[test]
+fn a_status_field_of_ours_is_in_every_status() {
+    let mut c = Cluster::new(
+        2,
+        sim::Net {
+            loss: 0,
+            dup: 0,
+            max_delay: Duration::ZERO,
+        },
+        3,
+    );
+    let cfg = c.nodes[0].m.config().clone();
+    let mut m = hb_core::Membership::new(cfg, c.now);
+    m.set_status_field("hbrs_cfg", "haresources:0123,checks:4567");
+    m.set_status_field("hbrs_cfg", "haresources:89ab,checks:cdef");
+    // The first two statuses were queued when the node was made; the next ones carry it.
+    while m.poll_transmit().is_some() {}
+    let later = c.now + Duration::from_secs(1);
+    m.handle_timeout(later);
+    let bytes = m.poll_transmit().expect("a heartbeat");
+    let d = hb_wire::decode(&bytes, &c.keys).expect("decodes");
+    assert_eq!(d.msg.get("t"), Some("status"));
+    assert_eq!(d.msg.get("protocol"), Some("1"));
+    assert_eq!(d.msg.get("hbrs_cfg"), Some("haresources:89ab,checks:cdef"));
+    c.nodes[0].m = m;
+    c.nodes[1]
+        .m
+        .set_status_field("hbrs_cfg", "haresources:1111,checks:2222");
+    c.run_for(Duration::from_secs(3));
+    assert_eq!(c.status_of(1, 0), "active");
+    // Each side reads the other's field from its statuses (only fields it sends too).
+    let name0 = c.nodes[0].m.name().to_string();
+    let name1 = c.nodes[1].m.name().to_string();
+    let p0 = c.nodes[1].m.peer(&name0).expect("peer");
+    assert_eq!(p0.status_field("hbrs_cfg"), Some("haresources:89ab,checks:cdef"));
+    assert_eq!(p0.status_field("st"), None);
+    let p1 = c.nodes[0].m.peer(&name1).expect("peer");
+    assert_eq!(p1.status_field("hbrs_cfg"), Some("haresources:1111,checks:2222"));
+}
+
 /// Ping nodes at start-up (2.0.8 check_comm_isup counts them among the nodes): a node
 /// with a ping node goes active only once that ping node answered or was declared dead
 /// at `initdead`; its peer without ping nodes goes active as soon as it heard from it.
@@ -384,9 +426,10 @@ fn comm_up_waits_for_the_ping_nodes() {
     use std::time::Instant;
     const HOST: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 100);
     let comm_up_at = |c: &Cluster, i: usize| -> Option<Duration> {
-        c.nodes[i].events.iter().find_map(|(t, e)| {
-            matches!(e, hb_core::Event::CommUp).then(|| t.duration_since(c.t0))
-        })
+        c.nodes[i]
+            .events
+            .iter()
+            .find_map(|(t, e)| matches!(e, hb_core::Event::CommUp).then(|| t.duration_since(c.t0)))
     };
     for answers in [true, false] {
         let mut c = Cluster::new(2, Net::clean(5), 21);
@@ -433,7 +476,10 @@ fn comm_up_waits_for_the_ping_nodes() {
         }
         let ours = comm_up_at(&c, 0).expect("node 0 goes active");
         let peer = comm_up_at(&c, 1).expect("node 1 goes active");
-        assert!(peer < Duration::from_secs(1), "peer without ping nodes: {peer:?}");
+        assert!(
+            peer < Duration::from_secs(1),
+            "peer without ping nodes: {peer:?}"
+        );
         if answers {
             assert!(
                 ours < Duration::from_secs(1),

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod arpwatch;
+pub mod cfgdigest;
 pub mod cli;
 pub mod fencer;
 pub mod jobs;

@@ -71,6 +71,10 @@ pub struct LoopSetup {
     /// Where the status for `heartbeat -s` is written (the state directory; see
     /// [`crate::status`]): every few seconds, and soon after a change.
     pub status_dir: Option<std::path::PathBuf>,
+    /// Our haresources and checks digests, compared with the peers'.
+    pub cfgsync: hb_core::cfgsync::ConfigSync,
+    /// The groups whose addresses are announced again while they run here.
+    pub arp_refresh: hb_core::arprefresh::ArpRefresh,
     /// The configuration (for the client API's answers).
     pub cfg: ha_config::Config,
     /// The client API socket to create when communication comes up (None: no API).
@@ -133,6 +137,8 @@ struct Loop {
     status_written: Option<Instant>,
     /// Something `heartbeat -s` shows changed (a node, a link, a group, a check).
     status_dirty: bool,
+    cfgsync: hb_core::cfgsync::ConfigSync,
+    arp_refresh: hb_core::arprefresh::ArpRefresh,
     /// Local restarts in progress: job -> (group key, whether this job is the start).
     restarts: HashMap<hb_core::takeover::JobId, (String, bool)>,
     next_restart_job: u64,
@@ -217,6 +223,8 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         status_dir: setup.status_dir,
         status_written: None,
         status_dirty: true,
+        cfgsync: setup.cfgsync,
+        arp_refresh: setup.arp_refresh,
         restarts: HashMap::new(),
         next_restart_job: RESTART_JOB_BASE,
         restart_starts: Vec::new(),
@@ -248,6 +256,9 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         exit: None,
     };
     l.node.membership.set_loadavg(hb_io::state::loadavg());
+    l.node
+        .membership
+        .set_status_field(hb_core::cfgsync::STATUS_FIELD, l.cfgsync.status_field());
     let mut events = Events::with_capacity(64);
     let mut buf = datagram_buffer();
     if let Some(d) = l.status_dir.as_ref() {
@@ -259,6 +270,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
         l.drain(log);
         l.api_turn(Instant::now(), poll.registry(), log);
         l.side_turn(Instant::now(), log);
+        l.arp_refresh_turn(Instant::now(), log);
         l.drain(log);
         l.write_status(Instant::now());
         if let Some((how, deadline)) = &l.exit_pending {
@@ -284,6 +296,7 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
             l.pinger.as_ref().and_then(|p| p.nodes.poll_timeout()),
             l.respawner.as_ref().and_then(|r| r.policy.poll_timeout()),
             l.arp.as_ref().and_then(ArpWatch::poll_timeout),
+            l.arp_refresh.poll_timeout(),
             l.exit_pending
                 .as_ref()
                 .map(|(_, d)| (*d).min(Instant::now() + Duration::from_millis(100))),
@@ -457,6 +470,14 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
     }
 }
 
+/// The keys of the groups running here.
+fn held_groups(node: &Node) -> Vec<String> {
+    node.takeover
+        .as_ref()
+        .map(|t| t.running_groups().into_iter().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
 /// Logs what a medium itself reports (a serial line lost, stuck or back).
 fn log_notices(m: &mut Medium, log: &Logger) {
     while let Some((level, text)) = m.poll_notice() {
@@ -508,12 +529,7 @@ impl Loop {
         let Some(p) = self.probes.as_mut() else {
             return;
         };
-        let held: Vec<String> = self
-            .node
-            .takeover
-            .as_ref()
-            .map(|t| t.running_groups().into_iter().map(str::to_string).collect())
-            .unwrap_or_default();
+        let held = held_groups(&self.node);
         let me = self.node.membership.name().to_string();
         let live_peers: Vec<String> = self
             .node
@@ -817,7 +833,12 @@ impl Loop {
             }
         }
         // Communication comes up only once every ping node answered or was declared dead.
-        if !self.comm_seen && self.pinger.as_ref().is_some_and(|p| p.nodes.all_heard_or_dead()) {
+        if !self.comm_seen
+            && self
+                .pinger
+                .as_ref()
+                .is_some_and(|p| p.nodes.all_heard_or_dead())
+        {
             self.node.ping_nodes_known(now);
         }
     }
@@ -923,6 +944,7 @@ impl Loop {
         let snap = crate::status::collect(
             &view,
             self.probes.as_ref().map(|p| &p.checks),
+            &self.cfgsync,
             self.api
                 .as_ref()
                 .map(|a| a.server().drop_counts())
@@ -932,9 +954,66 @@ impl Loop {
         crate::status::write_all(dir, &snap);
     }
 
+    /// ARP refresh: the groups running here are announced again at their interval.
+    fn arp_refresh_turn(&mut self, now: Instant, log: &Logger) {
+        if self.arp_refresh.is_empty() {
+            return;
+        }
+        let held = held_groups(&self.node);
+        let keys: Vec<String> = self.arp_refresh.keys().map(str::to_string).collect();
+        for k in &keys {
+            let holding = held.contains(k) && !self.node.shutting_down();
+            self.arp_refresh.set_holding(now, k, holding);
+        }
+        if self.arp_refresh.poll_timeout().is_some_and(|t| t <= now) {
+            self.arp_refresh.handle_timeout(now);
+        }
+        while let Some(key) = self.arp_refresh.poll_announce() {
+            if let Some(Err(e)) = self.arp.as_mut().map(|a| a.announce(now, &key)) {
+                log.log(
+                    Level::Warn,
+                    &format!("cannot refresh the addresses of {key}: {e}"),
+                );
+            }
+        }
+    }
+
+    /// The peers' digests, as their last statuses carried them (the membership keeps our
+    /// fields of each peer's status), to the configuration comparison.
+    fn cfgsync_peers(&mut self) {
+        let now = Instant::now();
+        let me = self.node.membership.name().to_string();
+        for p in self.node.membership.peers() {
+            if p.name != me && p.status != hb_core::NodeStatus::Dead {
+                self.cfgsync.handle_status(
+                    now,
+                    &p.name,
+                    p.status_field(hb_core::cfgsync::STATUS_FIELD),
+                );
+            }
+        }
+    }
+
+    /// The configuration comparison's log lines, and its group lists sent as our own.
+    fn cfgsync_out(&mut self, log: &Logger) {
+        while let Some(o) = self.cfgsync.poll_output() {
+            match o {
+                hb_core::cfgsync::CfgOutput::Log(l, text) => {
+                    self.status_dirty = true;
+                    log.log(l, &text);
+                }
+                hb_core::cfgsync::CfgOutput::Send(m) => {
+                    let _ = self.node.handle_local_message(Instant::now(), m);
+                }
+            }
+        }
+    }
+
     /// Sends what the node wants sent and acts on its outputs, until it is quiet.
     fn drain(&mut self, log: &Logger) {
+        self.cfgsync_peers();
         for _ in 0..1000 {
+            self.cfgsync_out(log);
             // Extra status copies (a lossy link) go on the network media only: a serial
             // line's queue would hold up the statuses themselves.
             while let Some((d, network_only)) = self
@@ -988,6 +1067,7 @@ impl Loop {
                     }
                 }
                 Output::Delivered { msg, from } => {
+                    self.cfgsync.handle_message(now, &from, &msg);
                     if msg.msg_type() != Some("status") {
                         if let Some(api) = self.api.as_mut() {
                             let view = View {
@@ -1013,6 +1093,9 @@ impl Loop {
                 }
                 Output::NodeStatus { node, status } => {
                     self.status_dirty = true;
+                    if status == "dead" {
+                        self.cfgsync.peer_gone(&node);
+                    }
                     if let Some(api) = self.api.as_mut() {
                         let view = View {
                             node: &self.node,

@@ -120,7 +120,7 @@ fn start(opts: &Options) -> i32 {
         eprintln!("Configuration error, heartbeat not started.");
         return exit::NOT_CONFIGURED;
     }
-    let checks = match ha_config::load_checks(&opts.config_dir, &cfg.haresources) {
+    let checks = match ha_config::load_checks_file(&opts.config_dir, &cfg.haresources) {
         Ok(c) => c,
         Err(errs) => {
             eprint!("{errs}");
@@ -433,7 +433,7 @@ fn takeover_config(cfg: &ha_config::Config, name: &str) -> TakeoverConfig {
 fn run(
     opts: &Options,
     cfg: &ha_config::Config,
-    checks: Vec<ha_config::Check>,
+    checks: ha_config::ChecksFile,
     keys: hb_wire::KeyRing,
     name: String,
     identity: Identity,
@@ -595,6 +595,28 @@ fn run(
     } else {
         (None, None)
     };
+    // The digests of haresources and checks our statuses carry (hb_core::cfgsync).
+    let cfgsync = hb_core::cfgsync::ConfigSync::new(
+        &name,
+        crate::cfgdigest::contents(&cfg.haresources, &checks),
+    );
+    let ha_config::ChecksFile {
+        checks,
+        arp_refresh,
+    } = checks;
+    for a in &arp_refresh {
+        log.log(
+            Level::Info,
+            &format!(
+                "ARP refresh of {} every {} ms while it runs here",
+                a.group_key,
+                a.interval.as_millis()
+            ),
+        );
+    }
+    let arp_refresh = hb_core::arprefresh::ArpRefresh::new(
+        arp_refresh.into_iter().map(|a| (a.group_key, a.interval)),
+    );
     let probes = if manage && !checks.is_empty() {
         match hb_runner::Runner::new(script_env(opts, cfg, &name)) {
             Ok(r) => {
@@ -718,6 +740,8 @@ fn run(
         auto_failback: cfg.hacf.auto_failback == ha_config::AutoFailback::On,
         probes,
         status_dir: Some(opts.state_dir.clone()),
+        cfgsync,
+        arp_refresh,
         pinger,
         respawner,
         watchdog,

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use hb_api::proto::{ClusterView, NodeKind};
+use hb_core::cfgsync::{ConfigSync, PeerConfig};
 use hb_core::checks::CheckStatus;
 use hb_core::membership::Counters;
 use hb_core::takeover::rsc;
@@ -74,12 +75,17 @@ pub struct Snapshot {
     pub packets: Counters,
     /// The client API's drops by kind (all kinds, zeros too; empty before the API is up).
     pub api_drops: Vec<(&'static str, u64)>,
+    /// Our haresources and checks digests (`haresources:HEX,checks:HEX`).
+    pub config_digest: String,
+    /// How each peer's haresources and checks compare with ours.
+    pub config: Vec<(String, PeerConfig)>,
 }
 
 /// Gathers the snapshot from the running node.
 pub fn collect(
     view: &View<'_>,
     checks: Option<&hb_core::checks::Checks>,
+    cfgsync: &ConfigSync,
     api_drops: Vec<(&'static str, u64)>,
     time: u64,
 ) -> Snapshot {
@@ -89,9 +95,7 @@ pub fn collect(
         .into_iter()
         .map(|n| {
             let generation = match n.kind {
-                NodeKind::Normal if n.name == me => {
-                    Some(view.node.membership.config().generation)
-                }
+                NodeKind::Normal if n.name == me => Some(view.node.membership.config().generation),
                 NodeKind::Normal => view
                     .node
                     .membership
@@ -131,7 +135,11 @@ pub fn collect(
                 .iter()
                 .map(|g| {
                     let here = running.contains(&g.key.as_str());
-                    let bit = if g.node == me { rsc::FOREIGN } else { rsc::LOCAL };
+                    let bit = if g.node == me {
+                        rsc::FOREIGN
+                    } else {
+                        rsc::LOCAL
+                    };
                     let holder = if here {
                         Some(me.clone())
                     } else {
@@ -157,7 +165,14 @@ pub fn collect(
         }
         None => Vec::new(),
     };
+    let config = nodes
+        .iter()
+        .filter(|n| n.kind == "normal" && n.name != me)
+        .map(|n| (n.name.clone(), cfgsync.peer_config(&n.name)))
+        .collect();
     Snapshot {
+        config_digest: cfgsync.status_field().to_string(),
+        config,
         node: me,
         time,
         nodes,
@@ -194,6 +209,9 @@ pub fn render_text(s: &Snapshot) -> String {
             g.resources.join(" ")
         );
     }
+    for (peer, c) in &s.config {
+        let _ = writeln!(out, "configuration of {peer}: {}", config_text(peer, c));
+    }
     for l in &s.check_lines {
         out.push_str(l);
         out.push('\n');
@@ -203,10 +221,37 @@ pub fn render_text(s: &Snapshot) -> String {
         out.push('\n');
     }
     if !s.api_drops.is_empty() {
-        let d: Vec<String> = s.api_drops.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let d: Vec<String> = s
+            .api_drops
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
         let _ = writeln!(out, "api drops: {}", d.join(", "));
     }
     out
+}
+
+/// `same`, `unknown (...)` or `DIFFERS: file (groups...)`.
+fn config_text(peer: &str, c: &PeerConfig) -> String {
+    match c {
+        PeerConfig::Same => "same haresources and checks".into(),
+        PeerConfig::Unknown => {
+            "unknown (it announces no digest: an original heartbeat, or not heard yet)".into()
+        }
+        PeerConfig::Differs { files, diffs: None } => {
+            format!(
+                "DIFFERS: {} (its group list not received yet)",
+                files.join(", ")
+            )
+        }
+        PeerConfig::Differs { diffs: Some(d), .. } => {
+            let v: Vec<String> = d
+                .iter()
+                .map(|f| format!("{} ({})", f.file, f.describe(peer)))
+                .collect();
+            format!("DIFFERS: {}", v.join(", "))
+        }
+    }
 }
 
 /// `s` as a JSON string literal (quotes included): `"`, `\` and control characters
@@ -297,6 +342,33 @@ pub fn render_json(s: &Snapshot) -> String {
             c.given_away
         )
     });
+    let config = json_list(&s.config, |(peer, c)| {
+        let (state, files, diffs) = match c {
+            PeerConfig::Same => ("same", Vec::new(), None),
+            PeerConfig::Unknown => ("unknown", Vec::new(), None),
+            PeerConfig::Differs { files, diffs } => ("differs", files.clone(), diffs.as_ref()),
+        };
+        let diffs = diffs.map_or_else(
+            || "null".to_string(),
+            |d| {
+                json_list(d, |f| {
+                    format!(
+                        "{{\"file\":{},\"differ\":{},\"only_here\":{},\"only_there\":{}}}",
+                        json_string(&f.file),
+                        json_list(&f.changed, |x| json_string(x)),
+                        json_list(&f.only_here, |x| json_string(x)),
+                        json_list(&f.only_there, |x| json_string(x))
+                    )
+                })
+            },
+        );
+        format!(
+            "{{\"peer\":{},\"state\":{},\"files\":{},\"groups\":{diffs}}}",
+            json_string(peer),
+            json_string(state),
+            json_list(&files, |x| json_string(x))
+        )
+    });
     let p = &s.packets;
     let packets = format!(
         "{{\"received\":{},\"accepted\":{},\"duplicates\":{},\"replays\":{},\"retransmitted\":{},\"rexmit_requested\":{},\"status_copies\":{},\"dropped\":{}}}",
@@ -310,9 +382,10 @@ pub fn render_json(s: &Snapshot) -> String {
         json_counts(&all_drops(p))
     );
     format!(
-        "{{\"node\":{},\"running\":true,\"time\":{},\"nodes\":{nodes},\"groups\":{groups},\"checks\":{checks},\"packets\":{packets},\"api_drops\":{}}}\n",
+        "{{\"node\":{},\"running\":true,\"time\":{},\"nodes\":{nodes},\"groups\":{groups},\"checks\":{checks},\"config\":{{\"digest\":{},\"peers\":{config}}},\"packets\":{packets},\"api_drops\":{}}}\n",
         json_string(&s.node),
         s.time,
+        json_string(&s.config_digest),
         json_counts(&s.api_drops)
     )
 }
@@ -360,7 +433,11 @@ pub fn render_prometheus(s: &Snapshot) -> String {
     let mut out = String::new();
     let mut f = Family { out: &mut out };
     let me = s.node.as_str();
-    f.head("heartbeat_up", "gauge", "Whether the heartbeat daemon runs.");
+    f.head(
+        "heartbeat_up",
+        "gauge",
+        "Whether the heartbeat daemon runs.",
+    );
     f.sample("heartbeat_up", &[("node", me)], 1);
     f.head(
         "heartbeat_status_time_seconds",
@@ -469,6 +546,25 @@ pub fn render_prometheus(s: &Snapshot) -> String {
             );
         }
     }
+    f.head(
+        "heartbeat_config_differs",
+        "gauge",
+        "Whether a peer's haresources or checks file differs from ours (1), or is the same (0); peers that announce no digest (an original heartbeat) are absent.",
+    );
+    for (peer, c) in &s.config {
+        let files: &[String] = match c {
+            PeerConfig::Unknown => continue,
+            PeerConfig::Same => &[],
+            PeerConfig::Differs { files, .. } => files,
+        };
+        for file in ["haresources", "checks"] {
+            f.sample(
+                "heartbeat_config_differs",
+                &[("node", me), ("peer", peer), ("file", file)],
+                u64::from(files.iter().any(|x| x == file)),
+            );
+        }
+    }
     let p = &s.packets;
     for (name, help, v) in [
         (
@@ -528,7 +624,11 @@ pub fn render_prometheus(s: &Snapshot) -> String {
         "Client API connections and messages dropped or refused, by kind.",
     );
     for (k, n) in &s.api_drops {
-        f.sample("heartbeat_api_drops_total", &[("node", me), ("kind", k)], *n);
+        f.sample(
+            "heartbeat_api_drops_total",
+            &[("node", me), ("kind", k)],
+            *n,
+        );
     }
     out
 }
@@ -537,7 +637,11 @@ pub fn render_prometheus(s: &Snapshot) -> String {
 pub fn prometheus_down(node: &str) -> String {
     let mut out = String::new();
     let mut f = Family { out: &mut out };
-    f.head("heartbeat_up", "gauge", "Whether the heartbeat daemon runs.");
+    f.head(
+        "heartbeat_up",
+        "gauge",
+        "Whether the heartbeat daemon runs.",
+    );
     f.sample("heartbeat_up", &[("node", node)], 0);
     out
 }

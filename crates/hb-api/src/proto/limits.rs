@@ -44,6 +44,7 @@ pub const DAEMON_ONLY: &[&str] = &[
     "setsite",
     "hb-check",
     "hb-holding",
+    "hb-cfggroups",
 ];
 
 /// Whether a message of type `t` may only come from a daemon: membership (`status`,
@@ -51,7 +52,8 @@ pub const DAEMON_ONLY: &[&str] = &[
 /// `shutdone`, `ip-request`, `ip-request-resp`, `stonith`), the API's own notices and
 /// answers (`hbapi-clstat`, `hbapi-resp`, `query-cstatus`, `respond-cstatus`, `ifstat`),
 /// the FIFO's admin messages (`addnode`, `delnode`, `setweight`, `setsite`), our service
-/// checks (`hb-check`) and our list of held groups (`hb-holding`). Compared exactly, as
+/// checks (`hb-check`), our list of held groups (`hb-holding`) and our per-group
+/// configuration digests (`hb-cfggroups`, hb-core's cfgsync). Compared exactly, as
 /// the daemons dispatch on the exact type.
 pub fn daemon_only(t: &str) -> bool {
     t.starts_with("NS_") || DAEMON_ONLY.contains(&t)

@@ -14,8 +14,14 @@ fn conf(hr: &[(&str, &str)], ck: &[(&str, &str)]) -> Vec<FileContent> {
     vec![file("haresources", hr), file("checks", ck)]
 }
 
-const VIP: (&str, &str) = ("IPaddr::192.0.2.10/24/eth0", "a IPaddr::192.0.2.10/24/eth0 httpd");
-const DB: (&str, &str) = ("IPaddr::192.0.2.11/24/eth0", "b IPaddr::192.0.2.11/24/eth0 mysql");
+const VIP: (&str, &str) = (
+    "IPaddr::192.0.2.10/24/eth0",
+    "a IPaddr::192.0.2.10/24/eth0 httpd",
+);
+const DB: (&str, &str) = (
+    "IPaddr::192.0.2.11/24/eth0",
+    "b IPaddr::192.0.2.11/24/eth0 mysql",
+);
 
 /// Two nodes in virtual time: each sends a status every second carrying its field;
 /// the messages each emits are delivered to the other (and, as in the daemon, to itself).
@@ -107,7 +113,10 @@ impl Pair {
 
 #[test]
 fn an_identical_cluster_logs_and_sends_nothing() {
-    let c = conf(&[VIP, DB], &[("IPaddr::192.0.2.10/24/eth0", "tcp 127.0.0.1:80")]);
+    let c = conf(
+        &[VIP, DB],
+        &[("IPaddr::192.0.2.10/24/eth0", "tcp 127.0.0.1:80")],
+    );
     let mut p = Pair::new(c.clone(), c);
     p.run(300);
     assert!(p.logs.is_empty(), "{:?}", p.logs);
@@ -118,7 +127,10 @@ fn an_identical_cluster_logs_and_sends_nothing() {
 
 #[test]
 fn a_differing_group_is_named_once_on_both_nodes() {
-    let changed = ("IPaddr::192.0.2.11/24/eth0", "b IPaddr::192.0.2.11/24/eth0 postgresql");
+    let changed = (
+        "IPaddr::192.0.2.11/24/eth0",
+        "b IPaddr::192.0.2.11/24/eth0 postgresql",
+    );
     let extra = ("IPaddr::192.0.2.12/24/eth0", "b IPaddr::192.0.2.12/24/eth0");
     let mut p = Pair::new(conf(&[VIP, DB], &[]), conf(&[VIP, changed, extra], &[]));
     p.run(200);
@@ -126,18 +138,37 @@ fn a_differing_group_is_named_once_on_both_nodes() {
     let wb = p.warnings('b');
     assert_eq!(wa.len(), 1, "{:?}", p.logs);
     assert_eq!(wb.len(), 1, "{:?}", p.logs);
-    assert!(wa[0].starts_with("/etc/ha.d/haresources differs between this node and node b"), "{}", wa[0]);
-    assert!(wa[0].contains("differ: IPaddr::192.0.2.11/24/eth0"), "{}", wa[0]);
-    assert!(wa[0].contains("only on b: IPaddr::192.0.2.12/24/eth0"), "{}", wa[0]);
+    assert!(
+        wa[0].starts_with("/etc/ha.d/haresources differs between this node and node b"),
+        "{}",
+        wa[0]
+    );
+    assert!(
+        wa[0].contains("differ: IPaddr::192.0.2.11/24/eth0"),
+        "{}",
+        wa[0]
+    );
+    assert!(
+        wa[0].contains("only on b: IPaddr::192.0.2.12/24/eth0"),
+        "{}",
+        wa[0]
+    );
     assert!(!wa[0].contains(VIP.0), "{}", wa[0]);
-    assert!(wb[0].contains("only here: IPaddr::192.0.2.12/24/eth0"), "{}", wb[0]);
+    assert!(
+        wb[0].contains("only here: IPaddr::192.0.2.12/24/eth0"),
+        "{}",
+        wb[0]
+    );
     // The checks files are the same: not named.
     assert!(p.logs.iter().all(|(_, _, t)| !t.contains("checks differs")));
     // A few lists, then quiet (the resend is only every RESEND_INTERVAL).
     let lists = p.sent.len();
     assert!((2..=4).contains(&lists), "{lists} lists");
     match p.a.peer_config("b") {
-        PeerConfig::Differs { files, diffs: Some(d) } => {
+        PeerConfig::Differs {
+            files,
+            diffs: Some(d),
+        } => {
             assert_eq!(files, vec!["haresources".to_string()]);
             assert_eq!(d[0].changed, vec![DB.0.to_string()]);
         }
@@ -173,9 +204,15 @@ fn a_reload_that_fixes_it_says_so_and_one_that_breaks_it_warns() {
     p.pump();
     p.run(5);
     assert_eq!(p.warnings('a').len(), 1, "{:?}", p.logs);
-    let infos: Vec<_> = p.logs.iter().filter(|(_, l, _)| *l == Level::Info).collect();
+    let infos: Vec<_> = p
+        .logs
+        .iter()
+        .filter(|(_, l, _)| *l == Level::Info)
+        .collect();
     assert_eq!(infos.len(), 2, "{:?}", p.logs);
-    assert!(infos.iter().all(|(_, _, t)| t.contains("matches ours again")));
+    assert!(infos
+        .iter()
+        .all(|(_, _, t)| t.contains("matches ours again")));
     assert_eq!(p.a.peer_config("b"), PeerConfig::Same);
     // Then a's admin breaks it on a: warned again, on both.
     let now = p.now;
@@ -222,8 +259,15 @@ fn lost_lists_are_sent_again_after_the_interval_and_then_warned() {
     let mut p = Pair::new(conf(&[VIP, DB], &[]), conf(&[VIP], &[]));
     p.drop_lists = true;
     p.run(10);
-    assert!(p.logs.is_empty(), "no warning before the groups are known: {:?}", p.logs);
-    assert!(matches!(p.a.peer_config("b"), PeerConfig::Differs { diffs: None, .. }));
+    assert!(
+        p.logs.is_empty(),
+        "no warning before the groups are known: {:?}",
+        p.logs
+    );
+    assert!(matches!(
+        p.a.peer_config("b"),
+        PeerConfig::Differs { diffs: None, .. }
+    ));
     p.drop_lists = false;
     p.run(RESEND_INTERVAL.as_secs() + 2);
     assert_eq!(p.warnings('a').len(), 1, "{:?}", p.logs);

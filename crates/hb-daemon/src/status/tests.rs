@@ -219,7 +219,10 @@ fn sample() -> Snapshot {
                 kind: "normal",
                 status: "dead".into(),
                 generation: None,
-                links: vec![("eth0".into(), "dead".into()), ("/dev/ttyS0".into(), "up".into())],
+                links: vec![
+                    ("eth0".into(), "dead".into()),
+                    ("/dev/ttyS0".into(), "up".into()),
+                ],
             },
             NodeSnap {
                 name: "192.0.2.1".into(),
@@ -231,7 +234,10 @@ fn sample() -> Snapshot {
         ],
         groups: vec![GroupSnap {
             key: "IPaddr::192.0.2.10/24/eth0".into(),
-            resources: vec!["IPaddr::192.0.2.10/24/eth0".into(), "Filesystem::/dev/x::/d\tt".into()],
+            resources: vec![
+                "IPaddr::192.0.2.10/24/eth0".into(),
+                "Filesystem::/dev/x::/d\tt".into(),
+            ],
             preferred: "a".into(),
             holder: Some("a".into()),
             state: "running",
@@ -251,6 +257,23 @@ fn sample() -> Snapshot {
         check_lines: vec!["check exec x for IPaddr::192.0.2.10/24/eth0: failing (3/3)".into()],
         packets,
         api_drops: vec![("refused", 4), ("evicted", 0)],
+        config_digest: "haresources:0123456789abcdef,checks:fedcba9876543210".into(),
+        config: vec![
+            (
+                "b \"quoted\"\\".into(),
+                PeerConfig::Differs {
+                    files: vec!["haresources".into()],
+                    diffs: Some(vec![hb_core::cfgsync::FileDiff {
+                        file: "haresources".into(),
+                        only_here: vec![],
+                        only_there: vec!["IPaddr::192.0.2.12/24/eth0".into()],
+                        changed: vec!["IPaddr::192.0.2.10/24/eth0".into()],
+                    }]),
+                },
+            ),
+            ("c".into(), PeerConfig::Unknown),
+            ("d".into(), PeerConfig::Same),
+        ],
     }
 }
 
@@ -268,7 +291,10 @@ fn json_escaping_round_trips() {
     ] {
         let lit = json_string(s);
         assert_eq!(parse(&lit), Ok(J::Str(s.to_string())), "{lit}");
-        assert!(!lit.bytes().any(|b| b < 0x20), "raw control byte in {lit:?}");
+        assert!(
+            !lit.bytes().any(|b| b < 0x20),
+            "raw control byte in {lit:?}"
+        );
     }
     assert_eq!(json_string("a\"b"), r#""a\"b""#);
     assert_eq!(json_string("\u{1}"), r#""\u0001""#);
@@ -295,7 +321,10 @@ fn json_is_valid_and_has_every_field() {
     assert_eq!(g.get("holder").str(), "a");
     assert_eq!(g.get("preferred").str(), "a");
     assert_eq!(g.get("state").str(), "running");
-    assert_eq!(g.get("resources").arr()[1].str(), "Filesystem::/dev/x::/d\tt");
+    assert_eq!(
+        g.get("resources").arr()[1].str(),
+        "Filesystem::/dev/x::/d\tt"
+    );
     let c = &j.get("checks").arr()[0];
     assert_eq!(c.get("target").str(), "exec echo \"x\" \\ y\nz");
     assert_eq!(c.get("state").str(), "failing");
@@ -312,6 +341,23 @@ fn json_is_valid_and_has_every_field() {
     assert_eq!(d.get(DropKind::ALL[0].name()), &J::Num(3.0));
     assert_eq!(d.get(DropKind::ALL[1].name()), &J::Num(0.0));
     assert_eq!(j.get("api_drops").get("refused"), &J::Num(4.0));
+    let cfg = j.get("config");
+    assert_eq!(
+        cfg.get("digest").str(),
+        "haresources:0123456789abcdef,checks:fedcba9876543210"
+    );
+    let peers = cfg.get("peers").arr();
+    assert_eq!(peers[0].get("state").str(), "differs");
+    assert_eq!(peers[0].get("files").arr()[0].str(), "haresources");
+    let g = &peers[0].get("groups").arr()[0];
+    assert_eq!(g.get("differ").arr()[0].str(), "IPaddr::192.0.2.10/24/eth0");
+    assert_eq!(
+        g.get("only_there").arr()[0].str(),
+        "IPaddr::192.0.2.12/24/eth0"
+    );
+    assert_eq!(peers[1].get("state").str(), "unknown");
+    assert_eq!(peers[1].get("groups"), &J::Null);
+    assert_eq!(peers[2].get("state").str(), "same");
     // An empty snapshot is valid too; so is the daemon-down answer.
     parse(&render_json(&Snapshot::default())).expect("empty snapshot");
     let down = parse(&json_down("n\"x")).expect("down");
@@ -360,7 +406,11 @@ fn check_exposition(text: &str) -> Vec<(String, Vec<(String, String)>, f64)> {
         let name_end = line.find(['{', ' ']).expect("sample");
         let name = &line[..name_end];
         assert!(name_ok(name), "{line}");
-        assert_eq!(typed.last().map(String::as_str), Some(name), "sample out of its family: {line}");
+        assert_eq!(
+            typed.last().map(String::as_str),
+            Some(name),
+            "sample out of its family: {line}"
+        );
         let mut rest = &line[name_end..];
         let mut labels = Vec::new();
         if let Some(r) = rest.strip_prefix('{') {
@@ -413,17 +463,64 @@ fn prometheus_lines_are_well_formed_and_carry_the_figures() {
             .map(|(_, _, v)| *v)
     };
     assert_eq!(find("heartbeat_up", ("node", "a")), Some(1.0));
-    assert_eq!(find("heartbeat_node_status", ("peer", "b \"quoted\"\\")), Some(1.0));
+    assert_eq!(
+        find("heartbeat_node_status", ("peer", "b \"quoted\"\\")),
+        Some(1.0)
+    );
     assert_eq!(find("heartbeat_node_generation", ("peer", "a")), Some(7.0));
     assert_eq!(find("heartbeat_link_up", ("link", "/dev/ttyS0")), Some(1.0));
     assert_eq!(find("heartbeat_link_up", ("link", "eth0")), Some(1.0));
     assert_eq!(find("heartbeat_group_running", ("holder", "a")), Some(1.0));
-    assert_eq!(find("heartbeat_check_failing", ("target", "exec echo \"x\" \\ y\nz")), Some(1.0));
-    assert_eq!(find("heartbeat_check_failures", ("group", "IPaddr::192.0.2.10/24/eth0")), Some(3.0));
-    assert_eq!(find("heartbeat_packets_received_total", ("node", "a")), Some(120.0));
-    assert_eq!(find("heartbeat_packets_dropped_total", ("kind", DropKind::ALL[5].name())), Some(2.0));
-    assert_eq!(find("heartbeat_packets_dropped_total", ("kind", DropKind::ALL[2].name())), Some(0.0));
-    assert_eq!(find("heartbeat_api_drops_total", ("kind", "refused")), Some(4.0));
+    assert_eq!(
+        find(
+            "heartbeat_check_failing",
+            ("target", "exec echo \"x\" \\ y\nz")
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        find(
+            "heartbeat_check_failures",
+            ("group", "IPaddr::192.0.2.10/24/eth0")
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        find("heartbeat_packets_received_total", ("node", "a")),
+        Some(120.0)
+    );
+    assert_eq!(
+        find(
+            "heartbeat_packets_dropped_total",
+            ("kind", DropKind::ALL[5].name())
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        find(
+            "heartbeat_packets_dropped_total",
+            ("kind", DropKind::ALL[2].name())
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        find("heartbeat_api_drops_total", ("kind", "refused")),
+        Some(4.0)
+    );
+    let differs: Vec<_> = samples
+        .iter()
+        .filter(|(n, _, _)| n == "heartbeat_config_differs")
+        .map(|(_, l, v)| (l[1].1.clone(), l[2].1.clone(), *v))
+        .collect();
+    assert_eq!(
+        differs,
+        vec![
+            ("b \"quoted\"\\".to_string(), "haresources".to_string(), 1.0),
+            ("b \"quoted\"\\".to_string(), "checks".to_string(), 0.0),
+            ("d".to_string(), "haresources".to_string(), 0.0),
+            ("d".to_string(), "checks".to_string(), 0.0),
+        ]
+    );
     let down = check_exposition(&prometheus_down("a"));
     assert_eq!(down.len(), 1);
     assert_eq!(down[0].2, 0.0);
@@ -433,9 +530,24 @@ fn prometheus_lines_are_well_formed_and_carry_the_figures() {
 #[test]
 fn text_shows_nodes_groups_checks_packets_and_api_drops() {
     let t = render_text(&sample());
-    assert!(t.contains("node a (normal): active, generation 7, links: eth0 up\n"), "{t}");
-    assert!(t.contains("group IPaddr::192.0.2.10/24/eth0: running on a (preferred a): "), "{t}");
+    assert!(
+        t.contains("node a (normal): active, generation 7, links: eth0 up\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("group IPaddr::192.0.2.10/24/eth0: running on a (preferred a): "),
+        "{t}"
+    );
     assert!(t.contains("failing (3/3)\n"), "{t}");
     assert!(t.contains("packets: received 120, accepted 100"), "{t}");
     assert!(t.contains("api drops: refused 4, evicted 0\n"), "{t}");
+    assert!(
+        t.contains("configuration of d: same haresources and checks\n"),
+        "{t}"
+    );
+    assert!(t.contains("configuration of c: unknown"), "{t}");
+    assert!(
+        t.contains("DIFFERS: haresources (differ: IPaddr::192.0.2.10/24/eth0; only on b \"quoted\"\\: IPaddr::192.0.2.12/24/eth0)"),
+        "{t}"
+    );
 }
