@@ -111,10 +111,12 @@ fn failed_start_releases_and_asks_for_standby_later() {
     );
     assert!(!d.join("standby").exists(), "not before the delay");
     let t = Instant::now();
-    while !d.join("standby").exists() && t.elapsed() < Duration::from_secs(5) {
+    // The stand-in's shell creates the file before it writes the line: wait for the line.
+    let written = || fs::read_to_string(d.join("standby")).unwrap_or_default();
+    while !written().ends_with('\n') && t.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(fs::read_to_string(d.join("standby")).unwrap(), "foreign\n");
+    assert_eq!(written(), "foreign\n");
     let log = fs::read_to_string(d.join("log")).unwrap();
     assert!(log.contains("ERROR: Return code 4 from "), "{log}");
     assert!(
