@@ -679,10 +679,18 @@ pub fn export_dir(dir: &Path, target: Target) -> Result<Export, ConfigErrors> {
         &ha_config::AnyMachine,
         &ha_config::SystemResolver::new(),
     )?;
-    let checks = ha_config::load_checks(dir, &loaded.config.haresources)?;
-    let mut e = export(&loaded.config, &checks, &Env::system(dir), target);
+    let file = ha_config::load_checks_file(dir, &loaded.config.haresources)?;
+    let mut e = export(&loaded.config, &file.checks, &Env::system(dir), target);
     let mut w: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
     w.append(&mut e.warnings);
+    for a in &file.arp_refresh {
+        w.push(format!(
+            "checks:{}: NOT MAPPED: 'arp-refresh' of {} every {} ms: IPaddr2's arp_count_refresh sends unsolicited ARPs at each monitor; set it, and that monitor's interval, by hand",
+            a.line,
+            a.group_key,
+            a.interval.as_millis()
+        ));
+    }
     e.warnings = w;
     Ok(e)
 }

@@ -459,3 +459,33 @@ fn parameters_exist_in_the_agents_metadata() {
     }
     assert!(checked > 40, "{checked}");
 }
+
+/// An `arp-refresh` line of the checks file has no Pacemaker equivalent generated: the
+/// export says so, naming the line (and still writes the CIB).
+#[test]
+fn arp_refresh_is_said_not_mapped() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("hb-cib-arp-refresh-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ha.cf"), TWO).unwrap();
+    std::fs::write(dir.join("haresources"), "alpha IPaddr::198.51.100.254/24/eth0\n").unwrap();
+    std::fs::write(dir.join("authkeys"), "auth 1\n1 crc\n").unwrap();
+    std::fs::set_permissions(dir.join("authkeys"), std::fs::Permissions::from_mode(0o600))
+        .unwrap();
+    std::fs::write(
+        dir.join("checks"),
+        "# refresh\n198.51.100.254 arp-refresh 30\n",
+    )
+    .unwrap();
+    let e = export_dir(&dir, Target::Pacemaker2).expect("exports");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        e.warnings.iter().any(|w| w.starts_with(
+            "checks:2: NOT MAPPED: 'arp-refresh' of IPaddr::198.51.100.254/24/eth0 every 30000 ms"
+        )),
+        "{:?}",
+        e.warnings
+    );
+    assert!(e.xml().contains("198.51.100.254"));
+}

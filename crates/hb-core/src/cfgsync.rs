@@ -80,8 +80,9 @@ pub struct FileDiff {
 }
 
 impl FileDiff {
-    /// All the groups that differ, for a log line.
-    fn describe(&self, peer: &str) -> String {
+    /// All the groups that differ (`differ: G1; only here: G2; only on PEER: G3`), for the
+    /// log and for status output.
+    pub fn describe(&self, peer: &str) -> String {
         let mut parts = Vec::new();
         if !self.changed.is_empty() {
             parts.push(format!("differ: {}", self.changed.join(", ")));

@@ -462,6 +462,14 @@ pub fn run_loop(setup: LoopSetup, log: &Logger, signals: &SignalFd) -> io::Resul
     }
 }
 
+/// The keys of the groups running here.
+fn held_groups(node: &Node) -> Vec<String> {
+    node.takeover
+        .as_ref()
+        .map(|t| t.running_groups().into_iter().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
 /// Logs what a medium itself reports (a serial line lost, stuck or back).
 fn log_notices(m: &mut Medium, log: &Logger) {
     while let Some((level, text)) = m.poll_notice() {
@@ -513,12 +521,7 @@ impl Loop {
         let Some(p) = self.probes.as_mut() else {
             return;
         };
-        let held: Vec<String> = self
-            .node
-            .takeover
-            .as_ref()
-            .map(|t| t.running_groups().into_iter().map(str::to_string).collect())
-            .unwrap_or_default();
+        let held = held_groups(&self.node);
         let me = self.node.membership.name().to_string();
         let live_peers: Vec<String> = self
             .node
@@ -910,12 +913,7 @@ impl Loop {
         if self.arp_refresh.is_empty() {
             return;
         }
-        let held: Vec<String> = self
-            .node
-            .takeover
-            .as_ref()
-            .map(|t| t.running_groups().into_iter().map(str::to_string).collect())
-            .unwrap_or_default();
+        let held = held_groups(&self.node);
         let keys: Vec<String> = self.arp_refresh.keys().map(str::to_string).collect();
         for k in &keys {
             let holding = held.contains(k) && !self.node.shutting_down();

@@ -247,19 +247,7 @@ fn config_text(peer: &str, c: &PeerConfig) -> String {
         PeerConfig::Differs { diffs: Some(d), .. } => {
             let v: Vec<String> = d
                 .iter()
-                .map(|f| {
-                    let mut parts = Vec::new();
-                    if !f.changed.is_empty() {
-                        parts.push(format!("differ: {}", f.changed.join(" ")));
-                    }
-                    if !f.only_here.is_empty() {
-                        parts.push(format!("only here: {}", f.only_here.join(" ")));
-                    }
-                    if !f.only_there.is_empty() {
-                        parts.push(format!("only on {peer}: {}", f.only_there.join(" ")));
-                    }
-                    format!("{} ({})", f.file, parts.join("; "))
-                })
+                .map(|f| format!("{} ({})", f.file, f.describe(peer)))
                 .collect();
             format!("DIFFERS: {}", v.join(", "))
         }
