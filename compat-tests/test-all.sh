@@ -24,6 +24,8 @@ echo "== prerequisites"
 bash compat-tests/prereqs.sh test
 
 echo "== cargo test (workspace)"
+# A failing cargo test does not stop the run: the compat tests still run, and the end says it failed.
+cargo_rc=0
 log=$(mktemp "${TMPDIR:-/tmp}/test-all-cargo.XXXXXX")
 trap 'rm -f "$log"' EXIT
 if [ "$root" = yes ]; then
@@ -32,13 +34,15 @@ if [ "$root" = yes ]; then
   # (replay). ipfail_in_the_lab runs the two mixed pairings of ipfails (the original's beside
   # ours); t-ipfail.sh below runs ours on both nodes.
   PAIRS="ours/orig orig/ours" cargo test --workspace --release -- --include-ignored \
-    --exact --skip probe_dump --skip half_request_child --skip replay 2>&1 | tee "$log"
+    --exact --skip probe_dump --skip half_request_child --skip replay 2>&1 | tee "$log" || cargo_rc=$?
 else
-  cargo test --workspace --release 2>&1 | tee "$log"
+  cargo test --workspace --release 2>&1 | tee "$log" || cargo_rc=$?
 fi
 counts=$(awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d %d %d", p, f, i }' "$log")
 read -r passed failed ignored <<<"$counts"
-echo "cargo test: $passed passed, $failed failed, $ignored ignored ($(elapsed))"
+cargo_note=
+[ "$cargo_rc" = 0 ] || cargo_note="; cargo test FAILED (exit $cargo_rc)"
+echo "cargo test: $passed passed, $failed failed, $ignored ignored ($(elapsed))$cargo_note"
 if [ "$root" = no ] && [ "$ignored" -gt 0 ]; then
   echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
   echo "!!! SKIP: $ignored tests need root or the original heartbeat and were not run here. !!!"
@@ -59,55 +63,91 @@ if [ "$root" = no ]; then
   echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
   echo "!!! SKIP: compat tests need root (network namespaces); not run here. !!!"
   echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+  echo "cargo test: $passed passed, $failed failed, $ignored ignored$cargo_note"
   echo "test-all: done in $(elapsed), without the root-only tests"
-  exit 0
+  exit "$cargo_rc"
 fi
 pass=0
 partial=0
 fail=0
 failed_runs=
 skipped_parts=
-out=$(mktemp "${TMPDIR:-/tmp}/test-all-run.XXXXXX")
-trap 'rm -f "$log" "$out"' EXIT
-# run [VAR=VALUE...] CMD...: one compat run. A run that passes but skipped some of its checks
-# (lines starting with "SKIP" or "!!! SKIP") is listed at the end: a skip is not a pass.
-run() {
-  local t0=$SECONDS skips
-  echo "--- $*"
-  if env "$@" 2>&1 | tee "$out"; then
-    echo "PASS $* ($((SECONDS - t0)) s)"
-    pass=$((pass + 1))
-    skips=$(grep -E '^(!!! )?SKIP' "$out" | sed 's/^!!! //' || true)
-    [ -z "$skips" ] || {
-      partial=$((partial + 1))
-      skipped_parts="$skipped_parts
-  $*: $(echo "$skips" | tr '\n' ';' | sed 's/;$//')"
-    }
-  else
-    echo "FAIL $* ($((SECONDS - t0)) s)"
-    fail=$((fail + 1))
-    failed_runs="$failed_runs
-  $*"
-  fi
-}
+# The compat runs mostly wait on protocol timers (dead times, initdead), so they run
+# TEST_JOBS at a time (default 2; TEST_JOBS=1 runs them one by one). Each lab lives in its
+# own namespaces with a unique prefix, and each run's output is printed whole, in order.
+jobs_max=${TEST_JOBS:-2}
+results=$(mktemp -d "${TMPDIR:-/tmp}/test-all-runs.XXXXXX")
+trap 'rm -rf "$log" "$results"' EXIT
+runs=()
+# add [VAR=VALUE...] CMD...: one compat run (arguments without blanks).
+add() { runs+=("$*"); }
+# The RPM test builds twice (the zig build and the offline rebuild of the source RPM): it
+# starts first, beside the labs that mostly sleep.
+[ -e compat-tests/t-rpm.sh ] && add bash compat-tests/t-rpm.sh
 for t in compat-tests/t-*.sh; do
-  [ -e "$t" ] || continue
-  run bash "$t"
+  [ -e "$t" ] && [ "$t" != compat-tests/t-rpm.sh ] && add bash "$t"
 done
 # The tests that take both implementations also run with the roles swapped.
 for t in t-mixed-membership.sh t-takeover.sh; do
-  [ -e "compat-tests/$t" ] && run IMPL_A=ours IMPL_B=orig bash "compat-tests/$t"
+  [ -e "compat-tests/$t" ] && add IMPL_A=ours IMPL_B=orig bash "compat-tests/$t"
 done
 # And a cluster of ours alone.
-[ -e compat-tests/t-takeover.sh ] && run IMPL_A=ours IMPL_B=ours bash compat-tests/t-takeover.sh
-[ -e compat-tests/t-checks.sh ] && run IMPL_B=orig bash compat-tests/t-checks.sh
+[ -e compat-tests/t-takeover.sh ] && add IMPL_A=ours IMPL_B=ours bash compat-tests/t-takeover.sh
+[ -e compat-tests/t-checks.sh ] && add IMPL_B=orig bash compat-tests/t-checks.sh
 # Our ipfail, on either side of the original.
 if [ -e compat-tests/t-ipfail.sh ]; then
-  run IPFAIL="$PWD/target/release/ipfail" bash compat-tests/t-ipfail.sh
-  run IMPL_A=orig IMPL_B=ours IPFAIL="$PWD/target/release/ipfail" bash compat-tests/t-ipfail.sh
+  add IPFAIL="$PWD/target/release/ipfail" bash compat-tests/t-ipfail.sh
+  add IMPL_A=orig IMPL_B=ours IPFAIL="$PWD/target/release/ipfail" bash compat-tests/t-ipfail.sh
 fi
-echo "cargo test: $passed passed, $failed failed, $ignored ignored"
+# run_one I: runs runs[I] into $results/I.{out,rc,secs}.
+run_one() {
+  local i=$1 t0=$SECONDS rc=0 args
+  read -ra args <<<"${runs[$i]}"
+  env "${args[@]}" >"$results/$i.out" 2>&1 </dev/null || rc=$?
+  echo $((SECONDS - t0)) >"$results/$i.secs"
+  echo "$rc" >"$results/$i.rc"
+}
+# report I: prints run I's output and verdict. A run that passes but skipped some of its
+# checks (lines starting with "SKIP" or "!!! SKIP") is listed at the end: a skip is not a pass.
+report() {
+  local i=$1 spec=${runs[$1]} skips
+  echo "--- $spec"
+  cat "$results/$i.out"
+  if [ "$(cat "$results/$i.rc")" = 0 ]; then
+    echo "PASS $spec ($(cat "$results/$i.secs") s)"
+    pass=$((pass + 1))
+    skips=$(grep -E '^(!!! )?SKIP' "$results/$i.out" | sed 's/^!!! //' || true)
+    [ -z "$skips" ] || {
+      partial=$((partial + 1))
+      skipped_parts="$skipped_parts
+  $spec: $(echo "$skips" | tr '\n' ';' | sed 's/;$//')"
+    }
+  else
+    echo "FAIL $spec (exit $(cat "$results/$i.rc"), $(cat "$results/$i.secs") s)"
+    fail=$((fail + 1))
+    failed_runs="$failed_runs
+  $spec"
+  fi
+}
+echo "${#runs[@]} runs, $jobs_max at a time"
+next=0
+flush() {
+  while [ "$next" -lt "${#runs[@]}" ] && [ -e "$results/$next.rc" ]; do
+    report "$next"
+    next=$((next + 1))
+  done
+}
+for i in "${!runs[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+    wait -n || true
+    flush
+  done
+  run_one "$i" &
+done
+wait || true
+flush
+echo "cargo test: $passed passed, $failed failed, $ignored ignored$cargo_note"
 echo "compat tests: $pass passed ($partial of them with a part skipped, listed below), $fail failed${failed_runs:+; failed:$failed_runs}"
 [ -z "$skipped_parts" ] || echo "compat tests that passed but skipped a part:$skipped_parts"
 echo "test-all: done in $(elapsed)"
-[ "$fail" = 0 ]
+[ "$fail" = 0 ] && [ "$cargo_rc" = 0 ]
