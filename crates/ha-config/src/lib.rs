@@ -53,8 +53,8 @@ pub use haresources::{
 };
 pub use lookup::{locate_unit, unit_name, Located, Lookup, UNIT_DIRS};
 pub use machine::{
-    machine_checks, resource_notes, shortdesc, stonith_command, stonith_device_id, stonith_types, AnyMachine,
-    Machine, SystemMachine, STONITH_COMMANDS,
+    machine_checks, resource_notes, shortdesc, stonith_command, stonith_device_id, stonith_types,
+    AnyMachine, Machine, SystemMachine, STONITH_COMMANDS,
 };
 pub use resolver::{services_udp_port, NoResolver, Resolver, SystemResolver};
 

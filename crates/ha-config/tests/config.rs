@@ -1392,10 +1392,17 @@ fn config_test_says_which_resources_run_through_systemctl() {
         assert!(t.contains(want), "want {want:?} in:\n{t}");
     }
     // One note per name; the address is a script, not a unit.
-    assert_eq!(t.matches("'httpd' runs through systemctl").count(), 1, "{t}");
+    assert_eq!(
+        t.matches("'httpd' runs through systemctl").count(),
+        1,
+        "{t}"
+    );
     assert!(!t.contains("IPaddr' runs"), "{t}");
     assert_eq!(
-        r.notes.iter().filter(|n| n.contains("runs through systemctl")).count(),
+        r.notes
+            .iter()
+            .filter(|n| n.contains("runs through systemctl"))
+            .count(),
         2,
         "{:?}",
         r.notes
@@ -1706,7 +1713,10 @@ fn stonith_lines_apply_to_their_host_and_their_type_must_exist() {
     let c = ok_with("stonith_host b nosuch x\nstonith_host * null a b\nstonith_host A external/ok p q\nstonith_host c other z");
     // The last line for `*` or this node wins; lines for other hosts are skipped.
     let st = c.stonith_for("a").unwrap();
-    assert_eq!((st.kind.as_str(), st.params.as_str()), ("external/ok", "p q"));
+    assert_eq!(
+        (st.kind.as_str(), st.params.as_str()),
+        ("external/ok", "p q")
+    );
     assert_eq!(c.stonith_for("b").unwrap().kind, "null");
     assert_eq!(c.stonith_for("c").unwrap().kind, "other");
     assert!(c.not_acted_on.is_empty(), "{:?}", c.not_acted_on);
@@ -1717,26 +1727,64 @@ fn stonith_lines_apply_to_their_host_and_their_type_must_exist() {
         config_test_on(&dir, Some(host), m, &NoResolver)
     };
     // A type for another host is not checked; this host's is.
-    let r = run("stonith_host b nosuch x\nstonith_host a null a b", "a", &yes);
+    let r = run(
+        "stonith_host b nosuch x\nstonith_host a null a b",
+        "a",
+        &yes,
+    );
     assert_eq!(r.exit_code(), 0, "{}", r.text());
     assert!(!r.text().contains("not acted on"), "{}", r.text());
     // The config test reports this machine's facts as warnings (it may run elsewhere than
     // on the node); the start refuses them (below).
-    let r = run("stonith_host b nosuch x\nstonith_host a null a b", "b", &yes);
-    assert!(r.text().contains("WARNING: ha.cf:8: Invalid Stonith type [nosuch]"), "{}", r.text());
+    let r = run(
+        "stonith_host b nosuch x\nstonith_host a null a b",
+        "b",
+        &yes,
+    );
+    assert!(
+        r.text()
+            .contains("WARNING: ha.cf:8: Invalid Stonith type [nosuch]"),
+        "{}",
+        r.text()
+    );
     // No stonith command: no node can be reset; refused like an unknown type.
     let r = run("stonith_host * null a b", "a", &no);
-    assert!(r.text().contains("stonith_host null: cannot reset a node: no stonith command"), "{}", r.text());
+    assert!(
+        r.text()
+            .contains("stonith_host null: cannot reset a node: no stonith command"),
+        "{}",
+        r.text()
+    );
     // `stonith TYPE FILE`: the file must be readable.
     let r = run("stonith null /etc/ha.d/stonith.cfg", "a", &yes);
     assert_eq!(r.exit_code(), 0, "{}", r.text());
     let r = run("stonith null /nonexistent", "a", &yes);
-    assert!(r.text().contains("Invalid Stonith config file [/nonexistent]"), "{}", r.text());
+    assert!(
+        r.text()
+            .contains("Invalid Stonith config file [/nonexistent]"),
+        "{}",
+        r.text()
+    );
     // The start refuses the same (load_dir runs the same checks, for the local node).
-    let dir = write_dir("st2", &format!("{BASE}stonith_host * nosuch\n"), RES, KEYS, 0o600);
+    let dir = write_dir(
+        "st2",
+        &format!("{BASE}stonith_host * nosuch\n"),
+        RES,
+        KEYS,
+        0o600,
+    );
     let e = load_dir_on(&dir, &yes, &NoResolver).unwrap_err();
-    assert!(e.to_string().contains("Invalid Stonith type [nosuch]"), "{e}");
-    let dir = write_dir("st3", &format!("{BASE}stonith_host * null a b\n"), RES, KEYS, 0o600);
+    assert!(
+        e.to_string().contains("Invalid Stonith type [nosuch]"),
+        "{e}"
+    );
+    let dir = write_dir(
+        "st3",
+        &format!("{BASE}stonith_host * null a b\n"),
+        RES,
+        KEYS,
+        0o600,
+    );
     assert!(load_dir_on(&dir, &no, &NoResolver).is_err());
     assert!(load_dir_on(&dir, &yes, &NoResolver).is_ok());
 }

@@ -472,10 +472,13 @@ fn arp_refresh_is_said_not_mapped() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("ha.cf"), TWO).unwrap();
-    std::fs::write(dir.join("haresources"), "alpha IPaddr::198.51.100.254/24/eth0\n").unwrap();
+    std::fs::write(
+        dir.join("haresources"),
+        "alpha IPaddr::198.51.100.254/24/eth0\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("authkeys"), "auth 1\n1 crc\n").unwrap();
-    std::fs::set_permissions(dir.join("authkeys"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(dir.join("authkeys"), std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::write(
         dir.join("checks"),
         "# refresh\n198.51.100.254 arp-refresh 30\n",

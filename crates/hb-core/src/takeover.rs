@@ -511,9 +511,7 @@ impl Takeover {
 
     /// Whether `node`'s reset runs or waits for a retry.
     pub fn fencing(&self, node: &str) -> bool {
-        self.fencing
-            .resets
-            .contains_key(&node.to_ascii_lowercase())
+        self.fencing.resets.contains_key(&node.to_ascii_lowercase())
     }
 
     // ------------------------------------------------------------------ queries
@@ -1249,7 +1247,10 @@ impl Takeover {
             // reset, whatever it held is gone.
             self.takeover_from_node(&node);
         } else {
-            self.log(Level::Error, format!("STONITH of {node} failed.  Retrying..."));
+            self.log(
+                Level::Error,
+                format!("STONITH of {node} failed.  Retrying..."),
+            );
             self.fencing
                 .resets
                 .insert(node, Reset::RetryAt(now + crate::fence::RETRY));
@@ -1284,9 +1285,7 @@ impl Takeover {
             );
             return;
         }
-        self.fencing
-            .resets
-            .insert(node.to_string(), Reset::Running);
+        self.fencing.resets.insert(node.to_string(), Reset::Running);
         self.actions.push_back(Action::Fence {
             node: node.to_string(),
         });

@@ -142,7 +142,9 @@ fn new_timers_apply_without_a_restart() {
     assert_eq!(c.status_of(1, 0), "active");
     assert!(c.deaths(1, 0).is_empty() && c.deaths(0, 1).is_empty());
     assert!(
-        !c.logs(1).iter().any(|l| l.contains("Heartbeat restart on node a")),
+        !c.logs(1)
+            .iter()
+            .any(|l| l.contains("Heartbeat restart on node a")),
         "{:#?}",
         c.logs(1)
     );
@@ -410,10 +412,16 @@ fn a_status_field_of_ours_is_in_every_status() {
     let name0 = c.nodes[0].m.name().to_string();
     let name1 = c.nodes[1].m.name().to_string();
     let p0 = c.nodes[1].m.peer(&name0).expect("peer");
-    assert_eq!(p0.status_field("hbrs_cfg"), Some("haresources:89ab,checks:cdef"));
+    assert_eq!(
+        p0.status_field("hbrs_cfg"),
+        Some("haresources:89ab,checks:cdef")
+    );
     assert_eq!(p0.status_field("st"), None);
     let p1 = c.nodes[0].m.peer(&name1).expect("peer");
-    assert_eq!(p1.status_field("hbrs_cfg"), Some("haresources:1111,checks:2222"));
+    assert_eq!(
+        p1.status_field("hbrs_cfg"),
+        Some("haresources:1111,checks:2222")
+    );
 }
 
 /// Ping nodes at start-up (2.0.8 check_comm_isup counts them among the nodes): a node

@@ -21,7 +21,12 @@ const MODES: [AutoFailback; 3] = [AutoFailback::On, AutoFailback::Off, AutoFailb
 
 /// Two nodes with a STONITH device, each running its own group, settled.
 fn cluster(mode: AutoFailback, seed: u64) -> Sim {
-    let mut s = Sim::new(&["a", "b"], vec![group("a", GA), group("b", GB)], mode, seed);
+    let mut s = Sim::new(
+        &["a", "b"],
+        vec![group("a", GA), group("b", GB)],
+        mode,
+        seed,
+    );
     s.fencing = true;
     s.start(0);
     s.run_for(Duration::from_millis(1));
@@ -76,7 +81,9 @@ fn a_frozen_holder_is_reset_before_its_group_is_taken() {
         // The original's message after the reset, before anything is taken.
         let sent = s.sent_since(1, t_fence);
         assert_eq!(
-            sent.iter().filter(|m| m.starts_with("t=stonith")).collect::<Vec<_>>(),
+            sent.iter()
+                .filter(|m| m.starts_with("t=stonith"))
+                .collect::<Vec<_>>(),
             ["t=stonith node=a result=OK"],
             "{mode:?}"
         );
@@ -100,7 +107,11 @@ fn a_failing_reset_is_retried_every_5_s_and_nothing_is_taken() {
         for w in f.windows(2) {
             assert_eq!(w[1] - w[0], s.fence_time + RETRY, "{mode:?}: {f:?}");
         }
-        assert!(s.starts_of(1, GA).is_empty(), "{mode:?}: taken unfenced\n{}", s.dump());
+        assert!(
+            s.starts_of(1, GA).is_empty(),
+            "{mode:?}: taken unfenced\n{}",
+            s.dump()
+        );
         assert_eq!(s.holders(GA), ["a"], "{mode:?}");
         let fails = s
             .logs(1)
@@ -110,7 +121,9 @@ fn a_failing_reset_is_retried_every_5_s_and_nothing_is_taken() {
         assert_eq!(fails, 3, "{mode:?}");
         let sent = s.sent_since(1, t0);
         assert_eq!(
-            sent.iter().filter(|m| *m == "t=stonith node=a result=bad").count(),
+            sent.iter()
+                .filter(|m| *m == "t=stonith node=a result=bad")
+                .count(),
             3,
             "{mode:?}: {sent:?}"
         );
@@ -150,7 +163,11 @@ fn a_slow_reset_is_waited_for() {
         s.run_for(Duration::from_secs(2));
         assert_eq!(s.holders(GA), ["b"], "{mode:?}\n{}", s.dump());
         assert!(s.starts_of(1, GA)[0] >= t0 + Duration::from_secs(40));
-        assert_eq!(s.fences_of(1, "a").len(), 1, "{mode:?}: one reset, no second on top");
+        assert_eq!(
+            s.fences_of(1, "a").len(),
+            1,
+            "{mode:?}: one reset, no second on top"
+        );
         safe(&s);
     }
 }
@@ -165,7 +182,12 @@ fn a_peer_back_during_a_failing_reset_is_not_reset_again_and_keeps_its_group() {
         s.run_for(Duration::from_secs(4));
         s.thaw(0);
         s.run_for(Duration::from_secs(30));
-        assert_eq!(s.fences_of(1, "a").len(), 1, "{mode:?}: retried\n{}", s.dump());
+        assert_eq!(
+            s.fences_of(1, "a").len(),
+            1,
+            "{mode:?}: retried\n{}",
+            s.dump()
+        );
         assert!(
             s.logged(1, "STONITH of a not retried: a is alive again"),
             "{mode:?}\n{}",
@@ -288,7 +310,8 @@ fn a_peers_stonith_message_changes_nothing() {
     tk.node_dead(now, "c");
     let a = actions(&mut tk);
     assert!(
-        a.iter().any(|x| matches!(x, Action::Fence { node } if node == "c")),
+        a.iter()
+            .any(|x| matches!(x, Action::Fence { node } if node == "c")),
         "{a:?}"
     );
     for result in ["OK", "bad", "unneeded", "n_stnth"] {

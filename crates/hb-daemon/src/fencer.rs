@@ -190,7 +190,10 @@ impl Fencer {
             // What the command and its plugin said (cl_log also writes to our log files
             // through HA_LOGFILE etc. when they are set).
             let out = String::from_utf8_lossy(&exit.stdout).into_owned();
-            for line in out.lines().chain(exit.stderr_tail.iter().map(String::as_str)) {
+            for line in out
+                .lines()
+                .chain(exit.stderr_tail.iter().map(String::as_str))
+            {
                 let line = line.trim();
                 if !line.is_empty() {
                     log.log(Level::Info, &format!("stonith: {line}"));
@@ -237,7 +240,10 @@ impl Fencer {
                 ),
                 JobStatus::Lost => log.log(
                     Level::Error,
-                    &format!("Exiting {what} process {} went away strangely (!)", exit.pid),
+                    &format!(
+                        "Exiting {what} process {} went away strangely (!)",
+                        exit.pid
+                    ),
                 ),
             }
             done.push(d);
@@ -260,7 +266,15 @@ mod tests {
         };
         assert_eq!(
             d.spec(&["-T", "reset", "b"]).args,
-            ["-t", "external/x", "-F", "/run/heartbeat/stonith.params", "-T", "reset", "b"]
+            [
+                "-t",
+                "external/x",
+                "-F",
+                "/run/heartbeat/stonith.params",
+                "-T",
+                "reset",
+                "b"
+            ]
         );
         let d = Device {
             params_file: None,
@@ -277,7 +291,10 @@ mod tests {
         let f = dir.join("p");
         std::fs::write(&f, "old").unwrap();
         write_private(&f, "10.0.0.3 login secret").unwrap();
-        assert_eq!(std::fs::read_to_string(&f).unwrap(), "10.0.0.3 login secret\n");
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "10.0.0.3 login secret\n"
+        );
         assert_eq!(
             std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
             0o600

@@ -434,8 +434,11 @@ mod tests {
                 d = d.display()
             ),
         );
-        std::fs::write(d.join("units/hbtest-web.service"), "[Service]\nExecStart=/bin/true\n")
-            .unwrap();
+        std::fs::write(
+            d.join("units/hbtest-web.service"),
+            "[Service]\nExecStart=/bin/true\n",
+        )
+        .unwrap();
         let logfile = d.join("ha-log");
         let log = Logger::new(LogConfig {
             logfile: Some(logfile.clone()),
@@ -446,7 +449,10 @@ mod tests {
         let groups = HashMap::from([
             (
                 "Addr::x".to_string(),
-                ("a".to_string(), vec!["Addr::x".to_string(), "hbtest-web".to_string()]),
+                (
+                    "a".to_string(),
+                    vec!["Addr::x".to_string(), "hbtest-web".to_string()],
+                ),
             ),
             (
                 "hbtest-web::opt".to_string(),
@@ -475,7 +481,10 @@ mod tests {
         // Taken again: is-active says active, which reads as running: nothing starts.
         let (done, seen) = take(&mut jobs, "Addr::x", true);
         assert_eq!(done, vec![(CoreJob(1), true)]);
-        assert_eq!(seen, "Addr x status\nsystemctl is-active hbtest-web.service\n");
+        assert_eq!(
+            seen,
+            "Addr x status\nsystemctl is-active hbtest-web.service\n"
+        );
         // Given: right to left.
         let (done, seen) = take(&mut jobs, "Addr::x", false);
         assert_eq!(done, vec![(CoreJob(1), true)]);

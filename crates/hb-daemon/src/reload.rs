@@ -197,7 +197,10 @@ impl Reloader {
                 match setup::key_ring(&new) {
                     Ok(k) => Some(k),
                     Err(e) => {
-                        log.log(Level::Error, &format!("authkeys: {e}; configuration NOT reloaded"));
+                        log.log(
+                            Level::Error,
+                            &format!("authkeys: {e}; configuration NOT reloaded"),
+                        );
                         return HupAction::Keep;
                     }
                 }
@@ -361,7 +364,9 @@ mod tests {
         // Timers alone: applied in place, with the new keys when authkeys changed too.
         std::fs::write(
             f.etc().join("ha.cf"),
-            HA_CF.replace("warntime 500ms", "warntime 600ms").replace("keepalive 200ms", "keepalive 100ms"),
+            HA_CF
+                .replace("warntime 500ms", "warntime 600ms")
+                .replace("keepalive 200ms", "keepalive 100ms"),
         )
         .unwrap();
         std::fs::write(f.etc().join("authkeys"), "auth 3\n3 md5 third\n").unwrap();
@@ -408,13 +413,23 @@ mod tests {
         let live = |text: &str| live_changes(&base, &parse(text));
         assert_eq!(live(HA_CF), None, "nothing changed");
         assert_eq!(
-            live(&HA_CF.replace("deadtime 1", "deadtime 3").replace("initdead 2", "initdead 4")),
+            live(
+                &HA_CF
+                    .replace("deadtime 1", "deadtime 3")
+                    .replace("initdead 2", "initdead 4")
+            ),
             Some(vec!["deadtime", "initdead", "deadping"]),
             "deadping follows deadtime when ha.cf sets none"
         );
-        assert_eq!(live(&format!("{HA_CF}deadping 5\n")), Some(vec!["deadping"]));
+        assert_eq!(
+            live(&format!("{HA_CF}deadping 5\n")),
+            Some(vec!["deadping"])
+        );
         // Written otherwise, the same value: no change of value, but a change of text.
-        assert_eq!(live(&HA_CF.replace("keepalive 200ms", "keepalive 0.2")), Some(vec!["keepalive"]));
+        assert_eq!(
+            live(&HA_CF.replace("keepalive 200ms", "keepalive 0.2")),
+            Some(vec!["keepalive"])
+        );
         for other in [
             format!("{HA_CF}node c\n"),
             format!("{HA_CF}auto_failback off\n"),
@@ -433,7 +448,10 @@ mod tests {
             None
         );
         assert_eq!(
-            live_changes(&base_wd, &parse(&wd.replace("warntime 500ms", "warntime 700ms"))),
+            live_changes(
+                &base_wd,
+                &parse(&wd.replace("warntime 500ms", "warntime 700ms"))
+            ),
             Some(vec!["warntime"])
         );
     }

@@ -741,9 +741,7 @@ impl Loop {
 
     fn fence_result(&mut self, now: Instant, d: crate::fencer::Done) {
         match d {
-            crate::fencer::Done::Reset { node, result } => {
-                self.node.fence_done(now, &node, result)
-            }
+            crate::fencer::Done::Reset { node, result } => self.node.fence_done(now, &node, result),
             crate::fencer::Done::Status { ok } => self.node.fence_status_done(now, ok),
         }
     }

@@ -133,7 +133,10 @@ impl Watchdog {
             Err(e) => {
                 let mut lines = vec![(
                     Level::Error,
-                    format!("Watchdog write failure: closing {}!: {e}", self.path.display()),
+                    format!(
+                        "Watchdog write failure: closing {}!: {e}",
+                        self.path.display()
+                    ),
                 )];
                 lines.extend(self.close());
                 lines
@@ -250,7 +253,12 @@ mod tests {
         let reader = reader(&p);
         let (w, lines) = Watchdog::open(&p, Duration::from_secs(1));
         let mut w = w.expect("opened");
-        assert!(lines.iter().any(|(_, l)| l.starts_with("Using watchdog device:")), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|(_, l)| l.starts_with("Using watchdog device:")),
+            "{lines:?}"
+        );
         // A FIFO refuses the timeout ioctl: the original's error line.
         assert!(lines.iter().any(|(l, t)| *l == Level::Error
             && t.starts_with("WDIOC_SETTIMEOUT: Failed to set watchdog timer to 2 seconds.")));
@@ -273,7 +281,10 @@ mod tests {
         let p = fifo(&d);
         let (w, lines) = Watchdog::open(&p, Duration::from_secs(1));
         assert!(w.is_none());
-        assert!(lines[0].1.starts_with("Cannot open watchdog device:"), "{lines:?}");
+        assert!(
+            lines[0].1.starts_with("Cannot open watchdog device:"),
+            "{lines:?}"
+        );
         let (w, lines) = Watchdog::open(&d.join("missing"), Duration::from_secs(1));
         assert!(w.is_none() && lines[0].0 == Level::Error);
         let _ = std::fs::remove_dir_all(&d);
@@ -299,7 +310,12 @@ mod tests {
         // SAFETY: ignoring SIGPIPE for this test process (the Rust runtime already does).
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
         let lines = w.tickle();
-        assert!(lines.iter().any(|(_, t)| t.starts_with("Watchdog write failure: closing")), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|(_, t)| t.starts_with("Watchdog write failure: closing")),
+            "{lines:?}"
+        );
         assert!(!w.is_open());
         let _ = std::fs::remove_dir_all(&d);
     }

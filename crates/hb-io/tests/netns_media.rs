@@ -157,7 +157,8 @@ fn bcast_and_mcast_between_namespaces() {
         unsafe { libc::geteuid() } == 0,
         "this test needs root (network namespaces, SO_BINDTODEVICE)"
     );
-    let pair = NetnsPair::create().unwrap_or_else(|e| panic!("cannot create network namespaces: {e}"));
+    let pair =
+        NetnsPair::create().unwrap_or_else(|e| panic!("cannot create network namespaces: {e}"));
     let ifa = iface_in(&pair.a, &pair.dev_a);
     assert_eq!(ifa.addr, Ipv4Addr::new(192, 0, 2, 1));
     assert_eq!(ifa.netmask, Ipv4Addr::new(255, 255, 255, 0));

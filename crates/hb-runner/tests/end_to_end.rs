@@ -92,7 +92,8 @@ impl Lab {
                         unit_dirs: Vec::new(),
                     };
                     let found = lookup.locate(&step.script);
-                    match found.and_then(|f| Invocation::new(&f, &step, Path::new(SYSTEMCTL)).ok()) {
+                    match found.and_then(|f| Invocation::new(&f, &step, Path::new(SYSTEMCTL)).ok())
+                    {
                         None => op.handle_exit(now, StepExit::NoScript).unwrap(),
                         Some(inv) => {
                             let mut spec = JobSpec::new(&inv.program);

@@ -513,7 +513,8 @@ impl Rm {
             ScriptOp::Status => self.group_config.status_timeout,
         };
         if step.op == ScriptOp::Status {
-            let exit = inv.exit(self.run_script(&inv.program, &inv.args, true, sink, status_err, timeout));
+            let exit =
+                inv.exit(self.run_script(&inv.program, &inv.args, true, sink, status_err, timeout));
             if exit == StepExit::TimedOut {
                 self.log(
                     err,
@@ -538,10 +539,7 @@ impl Rm {
                     timeout.as_secs_f64()
                 ),
             ),
-            _ if rc != 0 => self.log(
-                err,
-                &format!("ERROR: Return code {rc} from {what}"),
-            ),
+            _ if rc != 0 => self.log(err, &format!("ERROR: Return code {rc} from {what}")),
             _ => {}
         }
         exit

@@ -351,7 +351,11 @@ fn a_unit_runs_through_systemctl() {
     fs::write(d.join("haresources"), "a R1 hbtest-db\nb hbtest-db::x\n").unwrap();
     fs::create_dir_all(d.join("units")).unwrap();
     fs::create_dir_all(d.join("bin")).unwrap();
-    fs::write(d.join("units/hbtest-db.service"), "[Service]\nExecStart=/bin/true\n").unwrap();
+    fs::write(
+        d.join("units/hbtest-db.service"),
+        "[Service]\nExecStart=/bin/true\n",
+    )
+    .unwrap();
     let sc = d.join("bin/systemctl");
     fs::write(
         &sc,
@@ -371,28 +375,52 @@ exit 0
     let mut rm = rm_for(d, &[]);
     rm.lookup.init_dirs.clear();
     rm.lookup.unit_dirs = vec![d.join("units")];
-    rm.child_env
-        .push(("PATH".into(), format!("{}:/usr/bin:/bin", d.join("bin").display())));
+    rm.child_env.push((
+        "PATH".into(),
+        format!("{}:/usr/bin:/bin", d.join("bin").display()),
+    ));
     let rec = Recorder(Mutex::new(0));
-    let status = |rm: &Rm, r: &str| rm.run_verb(&Verb::Status(r.into()), &mut std::io::sink(), &mut std::io::sink(), &rec);
+    let status = |rm: &Rm, r: &str| {
+        rm.run_verb(
+            &Verb::Status(r.into()),
+            &mut std::io::sink(),
+            &mut std::io::sink(),
+            &rec,
+        )
+    };
 
     assert_eq!(status(&rm, "hbtest-db"), 3, "failed reads as stopped");
     assert_eq!(calls(d), "systemctl is-active hbtest-db.service\n");
-    assert_eq!(rm.takegroup("R1", &Sink::Inherit, &mut std::io::sink(), &rec), 0);
+    assert_eq!(
+        rm.takegroup("R1", &Sink::Inherit, &mut std::io::sink(), &rec),
+        0
+    );
     assert_eq!(
         calls(d),
         "R1 status\nR1 start\nsystemctl is-active hbtest-db.service\nsystemctl start hbtest-db.service\n"
     );
     assert_eq!(status(&rm, "hbtest-db"), 0, "active reads as running");
     calls(d);
-    assert_eq!(rm.statgroup("R1", &Sink::Inherit, &mut std::io::sink()), "ALL");
+    assert_eq!(
+        rm.statgroup("R1", &Sink::Inherit, &mut std::io::sink()),
+        "ALL"
+    );
     calls(d);
-    assert_eq!(rm.givegroup("R1", &Sink::Inherit, &mut std::io::sink(), &rec), 0);
+    assert_eq!(
+        rm.givegroup("R1", &Sink::Inherit, &mut std::io::sink(), &rec),
+        0
+    );
     assert_eq!(calls(d), "systemctl stop hbtest-db.service\nR1 stop\n");
     assert!(!d.join("run.hbtest-db.service").exists());
     let log = fs::read_to_string(d.join("log")).unwrap();
-    assert!(log.contains("info: Running systemctl start hbtest-db.service"), "{log}");
-    assert!(log.contains("info: Running systemctl stop hbtest-db.service"), "{log}");
+    assert!(
+        log.contains("info: Running systemctl start hbtest-db.service"),
+        "{log}"
+    );
+    assert!(
+        log.contains("info: Running systemctl stop hbtest-db.service"),
+        "{log}"
+    );
     // Arguments: systemctl is not run, the status reads as stopped, and the log says why.
     assert_eq!(status(&rm, "hbtest-db::x"), 3);
     assert_eq!(calls(d), "");

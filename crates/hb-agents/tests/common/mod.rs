@@ -50,7 +50,9 @@ pub fn skip_reason() -> Option<String> {
 /// never a silent pass.
 pub fn need_lab() {
     if let Some(why) = skip_reason() {
-        panic!("this test cannot run here: {why} (run it as root with the original agents installed)");
+        panic!(
+            "this test cannot run here: {why} (run it as root with the original agents installed)"
+        );
     }
 }
 

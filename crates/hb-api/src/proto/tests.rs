@@ -1084,7 +1084,13 @@ fn binary_fields_reach_clients_as_base64() {
 /// The message types only a daemon originates: the list, and `NS_` types.
 fn daemon_only_sample() -> Vec<&'static str> {
     let mut v = DAEMON_ONLY.to_vec();
-    v.extend(["NS_st", "NS_ackmsg", "NS_rexmit", "NS_nak_rexmit", "NS_anything"]);
+    v.extend([
+        "NS_st",
+        "NS_ackmsg",
+        "NS_rexmit",
+        "NS_nak_rexmit",
+        "NS_anything",
+    ]);
     v
 }
 
@@ -1136,10 +1142,7 @@ fn daemon_only_messages_from_clients_are_refused_with_an_error() {
     let logs = h.logs();
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert!(
-        logs[0].contains(&format!(
-            "({} more suppressed)",
-            sample.len() - 1
-        )),
+        logs[0].contains(&format!("({} more suppressed)", sample.len() - 1)),
         "{logs:?}"
     );
     assert_eq!(
@@ -1207,7 +1210,14 @@ fn every_type_the_daemon_originates_is_refused_from_clients() {
             }
         }
     }
-    for t in ["status", "shutdone", "NS_ackmsg", "hb-check", "hb-holding", "ip-request"] {
+    for t in [
+        "status",
+        "shutdone",
+        "NS_ackmsg",
+        "hb-check",
+        "hb-holding",
+        "ip-request",
+    ] {
         assert!(types.contains(t), "{t} not found in the sources: {types:?}");
     }
     for t in &types {

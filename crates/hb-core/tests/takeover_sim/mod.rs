@@ -976,7 +976,10 @@ impl Sim {
 
     /// Times at which node `i` was asked to start `key`.
     pub fn starts_of(&self, i: usize, key: &str) -> Vec<Duration> {
-        self.times_of(i, |a| matches!(a, Action::StartGroup { key: k, .. } if k == key))
+        self.times_of(
+            i,
+            |a| matches!(a, Action::StartGroup { key: k, .. } if k == key),
+        )
     }
 
     /// Times at which node `i` asked for a reset of `target`.
@@ -986,7 +989,10 @@ impl Sim {
 
     /// Times at which node `i` was asked to stop `key`.
     pub fn stops_of(&self, i: usize, key: &str) -> Vec<Duration> {
-        self.times_of(i, |a| matches!(a, Action::StopGroup { key: k, .. } if k == key))
+        self.times_of(
+            i,
+            |a| matches!(a, Action::StopGroup { key: k, .. } if k == key),
+        )
     }
 
     pub fn elapsed(&self) -> Duration {
